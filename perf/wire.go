@@ -16,8 +16,10 @@ type Case struct {
 	// Items is how many items one benchmark iteration handles (a batch
 	// of 256 verifications counts 256).
 	Items int
-	// Parallel runs the body with b.RunParallel on every core.
-	Run func(b *testing.B)
+	// Parallel says the body uses every core (b.RunParallel or its own
+	// workers), so its rate per core is its rate divided by GOMAXPROCS.
+	Parallel bool
+	Run      func(b *testing.B)
 }
 
 // sampleAttestations returns n signed attestations by distinct keys, as a
@@ -62,7 +64,7 @@ func WireCases() []Case {
 	stdSig := ed25519.Sign(key.Std(), msg)
 
 	cases := []Case{
-		{Name: "ed25519 verify (crypto/ed25519, raw)", Items: 1, Run: func(b *testing.B) {
+		{Name: RawVerifyCase, Items: 1, Run: func(b *testing.B) {
 			for b.Loop() {
 				if !ed25519.Verify(stdPub, msg, stdSig) {
 					b.Fatal("verify")

@@ -198,6 +198,22 @@ func (l *Link) UnmarshalCBOR(data []byte) error {
 	return nil
 }
 
+// validate checks that a link names a kith object.
+func (l Link) validate() error {
+	c := cid.Cid(l)
+	if !c.Defined() {
+		return errorf("", "target", ErrMissingField, "no target")
+	}
+	if err := checkObjectCID(c); err != nil {
+		var e *Error
+		if asError(err, &e) {
+			e.Field = "target"
+		}
+		return err
+	}
+	return nil
+}
+
 // checkObjectCID reports whether c has the form of a kith object ID.
 func checkObjectCID(c cid.Cid) error {
 	p := c.Prefix()

@@ -3,7 +3,6 @@ package wire
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -89,17 +88,12 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	return k, nil
 }
 
-// MarshalCBOR encodes k as a 32-byte CBOR byte string.
-func (k PublicKey) MarshalCBOR() ([]byte, error) {
-	return encMode.Marshal(k[:])
-}
+// MarshalBinary returns the 32 key bytes; the CBOR encoding of a key is a
+// 32-byte byte string.
+func (k PublicKey) MarshalBinary() ([]byte, error) { return k[:], nil }
 
-// UnmarshalCBOR decodes a CBOR byte string of exactly 32 bytes.
-func (k *PublicKey) UnmarshalCBOR(data []byte) error {
-	var b []byte
-	if err := decMode.Unmarshal(data, &b); err != nil {
-		return err
-	}
+// UnmarshalBinary accepts exactly 32 bytes.
+func (k *PublicKey) UnmarshalBinary(b []byte) error {
 	if len(b) != PublicKeySize {
 		return errorf("", "", ErrInvalidField, "public key is %d bytes, want %d", len(b), PublicKeySize)
 	}
@@ -164,11 +158,3 @@ func (k *PrivateKey) String() string { return "PrivateKey(" + k.pub.String() + "
 
 // GoString does not reveal the key.
 func (k *PrivateKey) GoString() string { return k.String() }
-
-// shortHex is used in error details.
-func shortHex(b []byte) string {
-	if len(b) > 8 {
-		return hex.EncodeToString(b[:8]) + "…"
-	}
-	return hex.EncodeToString(b)
-}

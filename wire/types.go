@@ -173,8 +173,8 @@ func (r *Retraction) validate() error {
 	if r.Issuer.IsZero() {
 		return errorf("", "issuer", ErrMissingField, "zero key")
 	}
-	if !r.Target.CID().Defined() {
-		return errorf("", "target", ErrMissingField, "no target")
+	if err := r.Target.validate(); err != nil {
+		return err
 	}
 	if err := checkTimes(r.Created, 0); err != nil {
 		return err
@@ -256,8 +256,8 @@ func (c *Consent) validate() error {
 	if c.Subject.IsZero() {
 		return errorf("", "subject", ErrMissingField, "zero key")
 	}
-	if !c.Target.CID().Defined() {
-		return errorf("", "target", ErrMissingField, "no target")
+	if err := c.Target.validate(); err != nil {
+		return err
 	}
 	return checkTimes(c.Created, c.Expires)
 }
@@ -327,8 +327,8 @@ func (w *ConsentWithdrawal) validate() error {
 	if w.Subject.IsZero() {
 		return errorf("", "subject", ErrMissingField, "zero key")
 	}
-	if !w.Target.CID().Defined() {
-		return errorf("", "target", ErrMissingField, "no target")
+	if err := w.Target.validate(); err != nil {
+		return err
 	}
 	return checkTimes(w.Created, 0)
 }

@@ -3,10 +3,12 @@ package wire_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -229,5 +231,67 @@ func TestBundleRejectsBadObject(t *testing.T) {
 	mustSign(t, nested, k["alice"])
 	if _, err := nested.OpenObjects(vectorTime); err == nil {
 		t.Fatal("nested bundle accepted")
+	}
+}
+
+// TestTargetMustBeObjectCID: a reference to something that is not a kith
+// object cannot be signed (it could never be decoded back).
+func TestTargetMustBeObjectCID(t *testing.T) {
+	_, k := vectorKeys()
+	v0, err := cid.Decode("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := cid.NewCidV1(cid.Raw, v0.Hash())
+	for _, c := range []cid.Cid{v0, raw, cid.Undef} {
+		for _, o := range []interface{ Sign(*wire.PrivateKey) error }{
+			&wire.Retraction{Target: wire.LinkTo(c), Created: 1700000000},
+			&wire.Consent{Target: wire.LinkTo(c), Created: 1700000000},
+			&wire.ConsentWithdrawal{Target: wire.LinkTo(c), Created: 1700000000},
+		} {
+			var we *wire.Error
+			if err := o.Sign(k["alice"]); !errors.As(err, &we) || we.Field != "target" {
+				t.Errorf("%T to %v: %v", o, c, err)
+			}
+		}
+	}
+}
+
+// TestSignedDecodes: whatever Sign accepts, Decode accepts and reads back
+// identically (the property the store relies on instead of decoding again).
+func TestSignedDecodes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	_, k := vectorKeys()
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	for i := range 500 {
+		bob := k["bob"].Public()
+		a := &wire.Attestation{
+			Kind: wire.Kind(pick("vouch", "warn")), Context: pick("general", "spam", "expertise:go", "a.b-c_d:e"),
+			Strength: uint64(1 + rng.IntN(100)), Created: uint64(1 + rng.Int64N(1<<40-1)),
+			Audience: wire.PublicAudience, Nonce: make([]byte, wire.NonceSize),
+			Reason: pick("", "ok", "naïve ☃"), Evidence: pick("", "https://x.org/a?b=c", "bafyreifks4um5v6eevtzppj2z5aj6rdfzpmzdqjsgfjgln5cjiqmrhtdpa"),
+		}
+		switch rng.IntN(3) {
+		case 0:
+			a.Subject = wire.KeySubject(bob)
+		case 1:
+			a.Subject = wire.Subject{Acct: "acct:u" + fmt.Sprint(i) + "@h.example:8080"}
+		default:
+			a.Subject = wire.Subject{Key: &bob, Acct: "acct:bob@example.org"}
+		}
+		if rng.IntN(2) == 0 {
+			a.Expires = a.Created + uint64(1+rng.IntN(1<<20))
+		}
+		if rng.IntN(3) == 0 {
+			a.Audience = wire.PeersAudience(k["carol"].Public(), bob)
+		}
+		mustSign(t, a, k["alice"])
+		d, err := wire.DecodeAttestation(a.Raw())
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if !d.CID().Equals(a.CID()) || d.Subject.String() != a.Subject.String() || d.Audience.String() != a.Audience.String() {
+			t.Fatalf("case %d: decoded differently", i)
+		}
 	}
 }

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kith-net/kith/vault"
+)
+
+// Env is everything a command takes from its surroundings. Tests build one;
+// OSEnv returns the real one.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// LookupEnv reads environment variables.
+	LookupEnv func(string) (string, bool)
+	// Now is the clock.
+	Now func() time.Time
+	// Rand is the source of keys and nonces.
+	Rand io.Reader
+	// IsTerminal reports whether standard input is a terminal, and
+	// ReadPassword reads a passphrase from it without echo. Both may be nil
+	// (no interactive prompt).
+	IsTerminal   func() bool
+	ReadPassword func() ([]byte, error)
+	// KDF sets the vault's key derivation cost for `kith init`; the zero
+	// value means vault.DefaultParams. Only tests lower it.
+	KDF vault.Params
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv() Env {
+	fd := int(os.Stdin.Fd())
+	return Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		LookupEnv:    os.LookupEnv,
+		Now:          time.Now,
+		Rand:         rand.Reader,
+		IsTerminal:   func() bool { return term.IsTerminal(fd) },
+		ReadPassword: func() ([]byte, error) { return term.ReadPassword(fd) },
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+}
+
+// usageError marks errors in how the command was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Main runs kith with args (without the program name) and returns the exit
+// code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Rand == nil {
+		env.Rand = rand.Reader
+	}
+	if env.LookupEnv == nil {
+		env.LookupEnv = func(string) (string, bool) { return "", false }
+	}
+	if env.Stdin == nil {
+		env.Stdin = strings.NewReader("")
+	}
+	a := &app{env: env}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(env.Stderr, "kith: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// isCobraUsage recognises cobra's own argument and flag errors.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// app holds the global flags and the environment of one invocation.
+type app struct {
+	env            Env
+	home           string
+	passphraseFile string
+	json           bool
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kith",
+		Short: "kith: private, subjective reputation for the Fediverse, peer to peer",
+		Long: `kith keeps your signed vouches and warnings about others in an encrypted store on
+your own device, and (later) computes how far you trust someone from your own point
+of view only. Nothing private leaves the node.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.home, "home", "", "kith home directory (default $KITH_HOME, else $XDG_DATA_HOME/kith or ~/.local/share/kith)")
+	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the vault passphrase from this file (default $KITH_PASSPHRASE, else prompt)")
+	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
+	root.AddCommand(
+		a.initCommand(),
+		a.idCommand(),
+		a.attestCommand("vouch", "Sign a vouch for someone"),
+		a.attestCommand("warn", "Sign a warning about someone"),
+		a.retractCommand(),
+		a.listCommand(),
+		a.exportCommand(),
+		a.importCommand(),
+		a.benchCommand(),
+	)
+	return root
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kith-net/kith/store"
+	badgerstore "github.com/kith-net/kith/store/badger"
+	"github.com/kith-net/kith/vault"
+	"github.com/kith-net/kith/wire"
+)
+
+// Files inside the home directory.
+const (
+	vaultFile = "vault" // encrypted secrets (vault package)
+	idFile    = "id"    // the node's peer ID in text form, readable without the passphrase
+	storeDir  = "store" // the encrypted badger store
+)
+
+// errNotInitialised says the home has no vault.
+var errNotInitialised = errors.New("not initialised")
+
+// homeDir resolves the home directory: --home, $KITH_HOME, then the user's
+// data home.
+func (a *app) homeDir() (string, error) {
+	if a.home != "" {
+		return filepath.Abs(a.home)
+	}
+	if h, ok := a.env.LookupEnv("KITH_HOME"); ok && h != "" {
+		return filepath.Abs(h)
+	}
+	if x, ok := a.env.LookupEnv("XDG_DATA_HOME"); ok && x != "" {
+		return filepath.Join(x, "kith"), nil
+	}
+	if h, ok := a.env.LookupEnv("HOME"); ok && h != "" {
+		return filepath.Join(h, ".local", "share", "kith"), nil
+	}
+	return "", usagef("no home directory: set --home or KITH_HOME")
+}
+
+func (a *app) passphraseSource() vault.Source {
+	isTerminal := a.env.IsTerminal
+	if isTerminal == nil {
+		isTerminal = func() bool { return false }
+	}
+	return vault.Source{
+		Env:          "KITH_PASSPHRASE",
+		LookupEnv:    a.env.LookupEnv,
+		File:         a.passphraseFile,
+		Prompt:       a.env.Stdin,
+		PromptOut:    a.env.Stderr,
+		IsTerminal:   isTerminal,
+		ReadPassword: a.env.ReadPassword,
+	}
+}
+
+// session is an unlocked node: its key and its open store.
+type session struct {
+	home  string
+	key   *wire.PrivateKey
+	store store.Store
+}
+
+func (s *session) Close() error { return s.store.Close() }
+
+// unlock opens the vault and the store of an initialised home.
+func (a *app) unlock(ctx context.Context) (*session, error) {
+	home, err := a.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	vpath := filepath.Join(home, vaultFile)
+	if _, err := os.Stat(vpath); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no vault in %s (run kith init)", errNotInitialised, home)
+	}
+	pass, err := a.passphraseSource().Passphrase(false)
+	if err != nil {
+		return nil, passphraseHint(err)
+	}
+	secrets, err := vault.Open(vpath, pass)
+	clear(pass)
+	if err != nil {
+		return nil, err
+	}
+	defer secrets.Wipe()
+	key := wire.NewPrivateKey(secrets.Identity)
+	if id, err := os.ReadFile(filepath.Join(home, idFile)); err == nil && strings.TrimSpace(string(id)) != key.Public().String() {
+		return nil, fmt.Errorf("%s names %s but the vault holds %s", filepath.Join(home, idFile), strings.TrimSpace(string(id)), key.Public())
+	}
+	st, err := badgerstore.Open(ctx, badgerstore.Options{
+		Dir:           filepath.Join(home, storeDir),
+		EncryptionKey: secrets.StoreKey[:],
+		Logger:        a.env.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &session{home: home, key: key, store: st}, nil
+}
+
+// withSession runs fn on an unlocked node and closes it.
+func (a *app) withSession(ctx context.Context, fn func(*session) error) (err error) {
+	s, err := a.unlock(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	return fn(s)
+}
+
+// passphraseHint adds what to do when no passphrase source is available.
+func passphraseHint(err error) error {
+	if errors.Is(err, vault.ErrNoPassphrase) {
+		return fmt.Errorf("%w: set KITH_PASSPHRASE, pass --passphrase-file, or run in a terminal", err)
+	}
+	return err
+}

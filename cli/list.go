@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kith-net/kith/store"
+	"github.com/kith-net/kith/wire"
+)
+
+// attestationView is the JSON form of an attestation in command output.
+// Field names are stable.
+type attestationView struct {
+	CID         string `json:"cid"`
+	Kind        string `json:"kind"`
+	Issuer      string `json:"issuer"`
+	Subject     string `json:"subject"`
+	SubjectKey  string `json:"subject_key,omitempty"`
+	SubjectAcct string `json:"subject_acct,omitempty"`
+	Context     string `json:"context"`
+	Strength    uint64 `json:"strength"`
+	Reason      string `json:"reason,omitempty"`
+	Evidence    string `json:"evidence,omitempty"`
+	Created     string `json:"created"`
+	Expires     string `json:"expires,omitempty"`
+	Audience    string `json:"audience"`
+	Retracted   bool   `json:"retracted"`
+	Expired     bool   `json:"expired"`
+	Consents    int    `json:"consents"`
+}
+
+func viewOf(a *wire.Attestation, st store.Status, now time.Time) attestationView {
+	v := attestationView{
+		CID: a.CID().String(), Kind: string(a.Kind), Issuer: a.Issuer.String(),
+		Subject: a.Subject.String(), SubjectAcct: a.Subject.Acct,
+		Context: a.Context, Strength: a.Strength, Reason: a.Reason, Evidence: a.Evidence,
+		Created: a.CreatedAt().Format(time.RFC3339), Audience: a.Audience.String(),
+		Retracted: st.Retracted != nil, Consents: len(st.Consents),
+	}
+	if a.Subject.Key != nil {
+		v.SubjectKey = a.Subject.Key.String()
+	}
+	if a.Expires != 0 {
+		v.Expires = a.ExpiresAt().Format(time.RFC3339)
+		v.Expired = !now.Before(a.ExpiresAt())
+	}
+	return v
+}
+
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printObjects prints attestations as a table or, with --json, as a JSON
+// array. One attestation alone prints as a single JSON object when single is
+// false and there is exactly one (the output of vouch and warn).
+func (a *app) printObjects(ctx context.Context, st store.Store, atts []*wire.Attestation, asList bool) error {
+	now := a.env.Now()
+	views := make([]attestationView, 0, len(atts))
+	for _, att := range atts {
+		s, err := st.Status(ctx, att.CID())
+		if err != nil {
+			return err
+		}
+		views = append(views, viewOf(att, s, now))
+	}
+	if a.json {
+		if !asList && len(views) == 1 {
+			return a.printJSON(views[0])
+		}
+		return a.printJSON(views)
+	}
+	if !asList && len(views) == 1 {
+		v := views[0]
+		_, err := fmt.Fprintf(a.env.Stdout, "%s %s in %s (strength %d, audience %s%s)\ncid %s\n",
+			v.Kind, v.Subject, v.Context, v.Strength, v.Audience, expiryNote(v), v.CID)
+		return err
+	}
+	if len(views) == 0 {
+		_, err := fmt.Fprintln(a.env.Stdout, "no attestations")
+		return err
+	}
+	tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tSUBJECT\tCONTEXT\tSTRENGTH\tAUDIENCE\tCREATED\tSTATE\tCID")
+	for _, v := range views {
+		state := "active"
+		switch {
+		case v.Retracted:
+			state = "retracted"
+		case v.Expired:
+			state = "expired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Kind, v.Subject, v.Context, v.Strength,
+			shortAudience(v.Audience), v.Created[:10], state, v.CID)
+	}
+	return tw.Flush()
+}
+
+func expiryNote(v attestationView) string {
+	if v.Expires == "" {
+		return ""
+	}
+	return ", until " + v.Expires
+}
+
+func shortAudience(s string) string {
+	if len(s) > 24 {
+		return s[:21] + "..."
+	}
+	return s
+}
+
+func (a *app) listCommand() *cobra.Command {
+	var by, about, context, kind string
+	var all bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List attestations in the local store",
+		Long: `List attestations in the local store, oldest first.
+
+--by takes "me", a peer ID or a did:key; --about takes any subject form
+(peer ID, did:key, @user@host). Retracted attestations are hidden unless --all.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := store.Query{Context: context, Kind: wire.Kind(kind), Retracted: all, Limit: limit}
+			if kind != "" && q.Kind != wire.Vouch && q.Kind != wire.Warn {
+				return usagef("--kind %q: want vouch or warn", kind)
+			}
+			if context != "" {
+				if err := wire.ValidateContext(context); err != nil {
+					return err
+				}
+			}
+			if by != "" && by != "me" {
+				k, err := wire.ParsePublicKey(by)
+				if err != nil {
+					return err
+				}
+				q.Issuer = &k
+			}
+			if about != "" {
+				s, err := wire.ParseSubject(about)
+				if err != nil {
+					return err
+				}
+				q.SubjectKey, q.Acct = s.Key, s.Acct
+			}
+			return a.withSession(cmd.Context(), func(s *session) error {
+				if by == "me" {
+					k := s.key.Public()
+					q.Issuer = &k
+				}
+				atts, err := s.store.Attestations(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				return a.printObjects(cmd.Context(), s.store, atts, true)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&by, "by", "", `issuer: "me", a peer ID or a did:key`)
+	f.StringVar(&about, "about", "", "subject: a peer ID, a did:key or @user@host")
+	f.StringVar(&context, "context", "", "only this context")
+	f.StringVar(&kind, "kind", "", "only vouch or warn")
+	f.BoolVar(&all, "all", false, "include retracted attestations")
+	f.IntVar(&limit, "limit", 0, "at most this many (0 = all)")
+	return cmd
+}

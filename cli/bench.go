@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"testing"
 	"text/tabwriter"
@@ -13,7 +14,7 @@ import (
 )
 
 func (a *app) benchCommand() *cobra.Command {
-	var dir string
+	var dir, run string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure signing, verification, encoding and store ingest on this machine",
@@ -30,7 +31,18 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 				defer os.RemoveAll(d)
 				dir = d
 			}
-			cases := append(perf.WireCases(), perf.StoreCases(cmd.Context(), dir)...)
+			re, err := regexp.Compile(run)
+			if err != nil {
+				return usagef("--run: %v", err)
+			}
+			var cases []perf.Case
+			for _, c := range append(perf.WireCases(), perf.StoreCases(cmd.Context(), dir)...) {
+				// The raw verify rate is the reference of every ratio:
+				// always measure it.
+				if re.MatchString(c.Name) || c.Name == perf.RawVerifyCase {
+					cases = append(cases, c)
+				}
+			}
 			results := perf.Run(cases, testing.Benchmark, func(name string) {
 				fmt.Fprintf(a.env.Stderr, "measuring %s...\n", name)
 			})
@@ -46,6 +58,7 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().StringVar(&run, "run", "", "only the cases whose name matches this regular expression")
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the store cases (default a temporary directory, removed after)")
 	return cmd
 }

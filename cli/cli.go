@@ -124,8 +124,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "kith",
 		Short: "kith: private, subjective reputation for the Fediverse, peer to peer",
 		Long: `kith keeps your signed vouches and warnings about others in an encrypted store on
-your own device, and (later) computes how far you trust someone from your own point
-of view only. Nothing private leaves the node.`,
+your own device, and computes how far you trust someone from your own point of
+view only. Nothing private leaves the node.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -143,6 +143,9 @@ of view only. Nothing private leaves the node.`,
 		a.listCommand(),
 		a.exportCommand(),
 		a.importCommand(),
+		a.queryCommand(),
+		a.rankCommand(),
+		a.modelCommand(),
 		a.benchCommand(),
 	)
 	return root

@@ -299,3 +299,92 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("carol imported %d attestations from refused bundles", len(got))
 	}
 }
+
+// TestQueryAndRank: alice vouches for bob; bob's statements reach alice in
+// a bundle; alice's view then trusts carol through bob and sees bob's
+// warning about mallory. Unknown subjects get "no evidence", not a zero.
+func TestQueryAndRank(t *testing.T) {
+	a, b := newNode(t, "alice"), newNode(t, "bob")
+	a.ok("init")
+	b.ok("init")
+	bob := b.id()
+	a.ok("vouch", bob, "--strength", "90")
+	b.ok("vouch", "@carol@example.social", "--strength", "80")
+	b.ok("warn", "@mallory@example.social", "--strength", "90", "--reason", "scams")
+	bundle := filepath.Join(t.TempDir(), "bob.kith")
+	b.ok("export", "--out", bundle)
+	a.ok("import", bundle)
+
+	type answer struct {
+		Subject     string   `json:"subject"`
+		Covered     bool     `json:"covered"`
+		Score       *float64 `json:"score"`
+		Confidence  float64  `json:"confidence"`
+		Explanation struct {
+			Summary  string `json:"summary"`
+			Vouchers []struct {
+				From string `json:"from"`
+			} `json:"vouchers"`
+			Warners []struct {
+				From string `json:"from"`
+			} `json:"warners"`
+			Paths []struct {
+				Nodes []string `json:"nodes"`
+			} `json:"paths"`
+			Features []struct {
+				Name string `json:"name"`
+			} `json:"features"`
+			OwnStatement *struct {
+				Kind string `json:"kind"`
+			} `json:"own_statement"`
+		} `json:"explanation"`
+	}
+	query := func(sub string) answer {
+		var ans answer
+		if err := json.Unmarshal([]byte(a.ok("query", sub, "--json")), &ans); err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	carol := query("@carol@example.social")
+	if !carol.Covered || carol.Score == nil || carol.Confidence <= 0 {
+		t.Fatalf("carol: %+v", carol)
+	}
+	if len(carol.Explanation.Paths) == 0 || strings.Join(carol.Explanation.Paths[0].Nodes, ">") != "you>"+bob+">@carol@example.social" {
+		t.Fatalf("carol's path: %+v", carol.Explanation.Paths)
+	}
+	if len(carol.Explanation.Vouchers) != 1 || carol.Explanation.Vouchers[0].From != bob || len(carol.Explanation.Features) == 0 {
+		t.Fatalf("carol's explanation: %+v", carol.Explanation)
+	}
+	mallory := query("@mallory@example.social")
+	if !mallory.Covered || len(mallory.Explanation.Warners) != 1 || !(*mallory.Score < *carol.Score) {
+		t.Fatalf("mallory %+v, carol %v", mallory, *carol.Score)
+	}
+	if q := query(bob); q.Explanation.OwnStatement == nil || q.Explanation.OwnStatement.Kind != "vouch" {
+		t.Fatalf("bob: own statement missing: %+v", q.Explanation)
+	}
+	nobody := query("@nobody@example.social")
+	if nobody.Covered || nobody.Score != nil || !strings.Contains(nobody.Explanation.Summary, "no evidence") {
+		t.Fatalf("unknown subject: %+v", nobody)
+	}
+	if out := a.ok("query", "@nobody@example.social"); !strings.Contains(out, "no evidence") {
+		t.Fatalf("human output for an unknown subject: %q", out)
+	}
+	if out := a.ok("query", "@carol@example.social"); !strings.Contains(out, "path: you -> "+bob+" -> @carol@example.social") {
+		t.Fatalf("human output:\n%s", out)
+	}
+	var ranked []struct {
+		Subject string  `json:"subject"`
+		Score   float64 `json:"score"`
+	}
+	if err := json.Unmarshal([]byte(a.ok("rank", "--json")), &ranked); err != nil {
+		t.Fatal(err)
+	}
+	if len(ranked) != 3 || ranked[len(ranked)-1].Subject != "@mallory@example.social" {
+		t.Fatalf("rank: %+v", ranked)
+	}
+	if err := json.Unmarshal([]byte(a.ok("rank", "--json", "--bottom", "--limit", "1")), &ranked); err != nil || len(ranked) != 1 || ranked[0].Subject != "@mallory@example.social" {
+		t.Fatalf("rank --bottom: %+v %v", ranked, err)
+	}
+	a.fail("context", "query", bob, "--context", "Bad Context")
+}

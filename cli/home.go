@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,14 +59,25 @@ func (a *app) passphraseSource() vault.Source {
 	}
 }
 
-// session is an unlocked node: its key and its open store.
+// session is an unlocked node: its key, its secrets and its open store.
 type session struct {
-	home  string
-	key   *wire.PrivateKey
-	store store.Store
+	home    string
+	key     *wire.PrivateKey
+	store   store.Store
+	secrets vault.Secrets
+	pass    []byte
 }
 
-func (s *session) Close() error { return s.store.Close() }
+func (s *session) Close() error {
+	s.secrets.Wipe()
+	clear(s.pass)
+	return s.store.Close()
+}
+
+// saveSecrets rewrites the vault with the session's secrets.
+func (s *session) saveSecrets(rand io.Reader) error {
+	return vault.Update(filepath.Join(s.home, vaultFile), s.pass, s.secrets, rand)
+}
 
 // unlock opens the vault and the store of an initialised home.
 func (a *app) unlock(ctx context.Context) (*session, error) {
@@ -82,13 +94,14 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 		return nil, passphraseHint(err)
 	}
 	secrets, err := vault.Open(vpath, pass)
-	clear(pass)
 	if err != nil {
+		clear(pass)
 		return nil, err
 	}
-	defer secrets.Wipe()
 	key := wire.NewPrivateKey(secrets.Identity)
 	if id, err := os.ReadFile(filepath.Join(home, idFile)); err == nil && strings.TrimSpace(string(id)) != key.Public().String() {
+		secrets.Wipe()
+		clear(pass)
 		return nil, fmt.Errorf("%s names %s but the vault holds %s", filepath.Join(home, idFile), strings.TrimSpace(string(id)), key.Public())
 	}
 	st, err := badgerstore.Open(ctx, badgerstore.Options{
@@ -97,9 +110,11 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 		Logger:        a.env.Logger,
 	})
 	if err != nil {
+		secrets.Wipe()
+		clear(pass)
 		return nil, err
 	}
-	return &session{home: home, key: key, store: st}, nil
+	return &session{home: home, key: key, store: st, secrets: secrets, pass: pass}, nil
 }
 
 // withSession runs fn on an unlocked node and closes it.

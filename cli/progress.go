@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"os"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progress returns a function that draws a progress bar on standard error
+// when it is a terminal, and nothing otherwise (scripts and CI). It is safe
+// to call from several goroutines.
+func (a *app) progress(what string) func(done, total int) {
+	f, ok := a.env.Stderr.(*os.File)
+	if !ok || a.env.IsTerminal == nil || !a.env.IsTerminal() {
+		return func(int, int) {}
+	}
+	var (
+		mu  sync.Mutex
+		bar *progressbar.ProgressBar
+	)
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		}
+		_ = bar.Set(done)
+		if done == total {
+			_ = bar.Finish()
+		}
+	}
+}

@@ -1,0 +1,370 @@
+package trust
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// ModelVersion is the version of the model file format this package reads.
+const ModelVersion = 1
+
+// Model is the small ranking model: a logistic regression over the
+// standardised features. Its output, in [0, 1], is the probability that the
+// querier would vouch for (rather than warn about) the target, given the
+// evidence in the view; it is calibrated on the data it was trained on
+// (Provenance says which) and on the owner's own judgements when trained
+// on-device.
+//
+// A Model is immutable once built and safe for concurrent use.
+type Model struct {
+	Version    int       `json:"version"`
+	Features   []string  `json:"features"`
+	Mean       []float64 `json:"mean"`
+	Scale      []float64 `json:"scale"`
+	Weights    []float64 `json:"weights"`
+	Bias       float64   `json:"bias"`
+	Provenance string    `json:"provenance"`
+	// Examples is how many judgements the model was fitted on.
+	Examples int `json:"examples"`
+}
+
+// ErrModel is wrapped by every error about a model file.
+var ErrModel = errors.New("trust: model")
+
+// ParseModel decodes and validates a model file.
+func ParseModel(b []byte) (*Model, error) {
+	var m Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrModel, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks the model's shape and values.
+func (m *Model) Validate() error {
+	if m.Version != ModelVersion {
+		return fmt.Errorf("%w: version %d, this build reads %d", ErrModel, m.Version, ModelVersion)
+	}
+	if !slices.Equal(m.Features, FeatureNames) {
+		return fmt.Errorf("%w: features %v, want %v", ErrModel, m.Features, FeatureNames)
+	}
+	for _, v := range [][]float64{m.Mean, m.Scale, m.Weights} {
+		if len(v) != NumFeatures {
+			return fmt.Errorf("%w: %d values, want %d", ErrModel, len(v), NumFeatures)
+		}
+	}
+	for i := range NumFeatures {
+		if !finite(m.Mean[i]) || !finite(m.Weights[i]) || !(m.Scale[i] > 0) || !finite(m.Scale[i]) {
+			return fmt.Errorf("%w: feature %s: mean %v scale %v weight %v", ErrModel, FeatureNames[i], m.Mean[i], m.Scale[i], m.Weights[i])
+		}
+	}
+	if !finite(m.Bias) {
+		return fmt.Errorf("%w: bias %v", ErrModel, m.Bias)
+	}
+	return nil
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// Marshal encodes the model file.
+func (m *Model) Marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
+
+// Logit returns the model's log-odds for f.
+func (m *Model) Logit(f *Features) float64 {
+	z := m.Bias
+	for i, x := range f.Values {
+		z += m.Weights[i] * (x - m.Mean[i]) / m.Scale[i]
+	}
+	return z
+}
+
+// Predict returns the probability of a vouch for f.
+func (m *Model) Predict(f *Features) float64 { return sigmoid(m.Logit(f)) }
+
+// Contributions returns each feature's share of the log-odds, relative to
+// the average target of the training data (feature at its mean).
+func (m *Model) Contributions(f *Features) [NumFeatures]float64 {
+	var c [NumFeatures]float64
+	for i, x := range f.Values {
+		c[i] = m.Weights[i] * (x - m.Mean[i]) / m.Scale[i]
+	}
+	return c
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// Example is one judgement to learn from: the features of a target with the
+// judgement itself hidden from them, and whether it was a vouch.
+type Example struct {
+	Features Features
+	Vouch    bool
+	// Weight scales the example's influence (0 means 1).
+	Weight float64
+}
+
+// TrainParams configure Train.
+type TrainParams struct {
+	// L2 pulls the weights toward the prior's (or toward zero without a
+	// prior); it is what keeps an owner with few judgements close to the
+	// default model. L2 ≥ 0.
+	L2 float64
+	// Iterations bounds the Newton steps (0 means 50).
+	Iterations int
+}
+
+// Validate rejects NaN, infinities and out-of-range values.
+func (p TrainParams) Validate() error {
+	if !(p.L2 >= 0) || math.IsInf(p.L2, 0) {
+		return fmt.Errorf("%w: L2 %v", ErrModel, p.L2)
+	}
+	if p.Iterations < 0 {
+		return fmt.Errorf("%w: iterations %d", ErrModel, p.Iterations)
+	}
+	return nil
+}
+
+// Train fits a model to examples by projected Newton steps with a line
+// search on the L2-penalised log-likelihood, keeping every weight's sign as
+// FeatureSigns requires. With a prior, the standardisation is the prior's and the
+// penalty pulls toward the prior's weights (the on-device refinement of a
+// default model); without one, the standardisation comes from the examples
+// and the penalty pulls toward zero. The bias is not penalised.
+func Train(examples []Example, prior *Model, p TrainParams, provenance string) (*Model, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if len(examples) == 0 {
+		return nil, fmt.Errorf("%w: no examples to train on", ErrModel)
+	}
+	iters := p.Iterations
+	if iters == 0 {
+		iters = 50
+	}
+	m := &Model{Version: ModelVersion, Features: slices.Clone(FeatureNames), Provenance: provenance, Examples: len(examples)}
+	target := make([]float64, NumFeatures)
+	if prior != nil {
+		m.Mean, m.Scale = slices.Clone(prior.Mean), slices.Clone(prior.Scale)
+		m.Weights, m.Bias = slices.Clone(prior.Weights), prior.Bias
+		copy(target, prior.Weights)
+	} else {
+		m.Mean, m.Scale = standardisation(examples)
+		m.Weights = make([]float64, NumFeatures)
+	}
+	// Standardised design matrix with a leading 1 for the bias.
+	const d = NumFeatures + 1
+	xs := make([][d]float64, len(examples))
+	ws := make([]float64, len(examples))
+	for i, e := range examples {
+		xs[i][0] = 1
+		for j, x := range e.Features.Values {
+			xs[i][j+1] = (x - m.Mean[j]) / m.Scale[j]
+		}
+		ws[i] = e.Weight
+		if ws[i] == 0 {
+			ws[i] = 1
+		}
+	}
+	beta := make([]float64, d)
+	beta[0] = m.Bias
+	copy(beta[1:], m.Weights)
+	project(beta)
+	y := make([]float64, len(examples))
+	for i, e := range examples {
+		if e.Vouch {
+			y[i] = 1
+		}
+	}
+	// objective is the penalised negative log-likelihood.
+	objective := func(b []float64) float64 {
+		o := 0.0
+		for i, x := range xs {
+			z := 0.0
+			for j := range d {
+				z += b[j] * x[j]
+			}
+			// log(1+e^z) - y z, computed stably.
+			o += ws[i] * (math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - y[i]*z)
+		}
+		for j := 1; j < d; j++ {
+			o += p.L2 / 2 * (b[j] - target[j-1]) * (b[j] - target[j-1])
+		}
+		return o
+	}
+	cur := objective(beta)
+	for range iters {
+		var grad [d]float64
+		var hess [d][d]float64
+		for i, x := range xs {
+			z := 0.0
+			for j := range d {
+				z += beta[j] * x[j]
+			}
+			pr := sigmoid(z)
+			g := ws[i] * (pr - y[i])
+			h := ws[i] * math.Max(pr*(1-pr), 1e-9)
+			for j := range d {
+				grad[j] += g * x[j]
+				for k := j; k < d; k++ {
+					hess[j][k] += h * x[j] * x[k]
+				}
+			}
+		}
+		for j := 1; j < d; j++ {
+			grad[j] += p.L2 * (beta[j] - target[j-1])
+			hess[j][j] += p.L2
+		}
+		hess[0][0] += 1e-6 // keeps a separable data set's bias finite
+		for j := range d {
+			for k := range j {
+				hess[j][k] = hess[k][j]
+			}
+		}
+		// Active set: a sign-constrained weight at zero whose gradient
+		// pushes it across zero stays at zero this step.
+		for j := 1; j < d; j++ {
+			sg := FeatureSigns[j-1]
+			if sg != 0 && beta[j] == 0 && float64(sg)*grad[j] > 0 {
+				for k := range d {
+					hess[j][k], hess[k][j] = 0, 0
+				}
+				hess[j][j], grad[j] = 1, 0
+			}
+		}
+		step, ok := solve(hess, grad)
+		if !ok {
+			break
+		}
+		// Backtracking line search on the projected step.
+		next := make([]float64, d)
+		improved := false
+		for t := 1.0; t > 1e-6; t /= 2 {
+			for j := range d {
+				next[j] = beta[j] - t*step[j]
+			}
+			project(next)
+			if o := objective(next); o <= cur {
+				improved = cur-o > 1e-10*math.Max(1, math.Abs(cur))
+				cur = o
+				copy(beta, next)
+				break
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	m.Bias = beta[0]
+	copy(m.Weights, beta[1:])
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: training diverged: %v", ErrModel, err)
+	}
+	return m, nil
+}
+
+// project sets to zero the weights whose sign violates FeatureSigns
+// (beta[0] is the bias).
+func project(beta []float64) {
+	for j := 1; j < len(beta); j++ {
+		if sg := FeatureSigns[j-1]; sg != 0 && float64(sg)*beta[j] < 0 {
+			beta[j] = 0
+		}
+	}
+}
+
+// standardisation returns each feature's mean and standard deviation (1
+// where a feature does not vary).
+func standardisation(examples []Example) (mean, scale []float64) {
+	mean = make([]float64, NumFeatures)
+	scale = make([]float64, NumFeatures)
+	n := float64(len(examples))
+	for _, e := range examples {
+		for j, x := range e.Features.Values {
+			mean[j] += x / n
+		}
+	}
+	for _, e := range examples {
+		for j, x := range e.Features.Values {
+			scale[j] += (x - mean[j]) * (x - mean[j]) / n
+		}
+	}
+	for j := range scale {
+		scale[j] = math.Sqrt(scale[j])
+		if scale[j] < 1e-9 {
+			scale[j] = 1
+		}
+	}
+	return mean, scale
+}
+
+// solve solves a·x = b by Gaussian elimination with partial pivoting.
+func solve(a [NumFeatures + 1][NumFeatures + 1]float64, b [NumFeatures + 1]float64) ([NumFeatures + 1]float64, bool) {
+	var x [NumFeatures + 1]float64
+	for c := range len(a) {
+		p := c
+		for r := c + 1; r < len(a); r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][c]) < 1e-12 {
+			return x, false
+		}
+		a[c], a[p] = a[p], a[c]
+		b[c], b[p] = b[p], b[c]
+		for r := c + 1; r < len(a); r++ {
+			f := a[r][c] / a[c][c]
+			for k := c; k < len(a); k++ {
+				a[r][k] -= f * a[c][k]
+			}
+			b[r] -= f * b[c]
+		}
+	}
+	for r := len(a) - 1; r >= 0; r-- {
+		s := b[r]
+		for k := r + 1; k < len(a); k++ {
+			s -= a[r][k] * x[k]
+		}
+		x[r] = s / a[r][r]
+	}
+	return x, true
+}
+
+// CalibrationError is the expected calibration error of m on examples
+// with the given number of equal-width probability bins: the mean, over
+// examples, of |observed vouch rate − mean prediction| of their bin.
+func CalibrationError(m *Model, examples []Example, bins int) float64 {
+	if len(examples) == 0 || bins < 1 {
+		return 0
+	}
+	sumP := make([]float64, bins)
+	sumY := make([]float64, bins)
+	count := make([]float64, bins)
+	for i := range examples {
+		p := m.Predict(&examples[i].Features)
+		b := min(int(p*float64(bins)), bins-1)
+		sumP[b] += p
+		if examples[i].Vouch {
+			sumY[b]++
+		}
+		count[b]++
+	}
+	e := 0.0
+	for b := range bins {
+		if count[b] > 0 {
+			e += math.Abs(sumY[b]-sumP[b]) / float64(len(examples))
+		}
+	}
+	return e
+}

@@ -1,0 +1,116 @@
+package trust_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kith-net/kith/trust"
+)
+
+// TestTrainRecoversWeights: on data drawn from a known logistic model, Train
+// recovers its weights and its predictions are calibrated.
+func TestTrainRecoversWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	// Weights on a sign-constrained feature (mass, +) and two free ones.
+	true_ := map[int]float64{trust.FMass: 1.5, trust.FRaters: -2, trust.FEvidenceAge: 0.5}
+	var ex []trust.Example
+	for range 20000 {
+		var f trust.Features
+		z := 0.3
+		for j, w := range true_ {
+			x := rng.NormFloat64()
+			f.Values[j] = x
+			z += w * x
+		}
+		f.Covered = true
+		ex = append(ex, trust.Example{Features: f, Vouch: rng.Float64() < 1/(1+math.Exp(-z))})
+	}
+	m, err := trust.Train(ex, nil, trust.TrainParams{L2: 0.01}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, w := range true_ {
+		got := m.Weights[j] / m.Scale[j]
+		if math.Abs(got-w) > 0.1 {
+			t.Errorf("weight %d: %v, want %v", j, got, w)
+		}
+	}
+	// Calibration: in each decile of predicted probability, the observed
+	// vouch rate is close to the mean prediction (ECE < 0.02).
+	if ece := trust.CalibrationError(m, ex, 10); ece > 0.02 {
+		t.Errorf("expected calibration error %v", ece)
+	}
+}
+
+// TestTrainKeepsSigns: a feature whose data-driven weight would have the
+// wrong sign (warnings raising trust) is held at zero.
+func TestTrainKeepsSigns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	var ex []trust.Example
+	for range 5000 {
+		var f trust.Features
+		f.Values[trust.FTrustedWarners] = rng.NormFloat64()
+		f.Values[trust.FRaters] = rng.NormFloat64()
+		z := 1.0*f.Values[trust.FTrustedWarners] - 1.0*f.Values[trust.FRaters]
+		ex = append(ex, trust.Example{Features: f, Vouch: rng.Float64() < 1/(1+math.Exp(-z))})
+	}
+	m, err := trust.Train(ex, nil, trust.TrainParams{L2: 0.01}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Weights[trust.FTrustedWarners] != 0 {
+		t.Fatalf("trusted_warners weight %v, want 0 (constrained to ≤ 0)", m.Weights[trust.FTrustedWarners])
+	}
+	if w := m.Weights[trust.FRaters] / m.Scale[trust.FRaters]; math.Abs(w+1) > 0.15 {
+		t.Fatalf("free weight %v, want about -1", w)
+	}
+	for j, sg := range trust.FeatureSigns {
+		if float64(sg)*m.Weights[j] < 0 {
+			t.Fatalf("%s has weight %v against its sign", trust.FeatureNames[j], m.Weights[j])
+		}
+	}
+}
+
+// TestTrainPriorDominatesFewExamples: with a strong L2 toward a prior, a
+// handful of contrary examples moves the model only a little.
+func TestTrainPriorDominatesFewExamples(t *testing.T) {
+	prior := trust.DefaultModel()
+	var ex []trust.Example
+	for range 5 {
+		var f trust.Features
+		f.Covered = true
+		ex = append(ex, trust.Example{Features: f, Vouch: false})
+	}
+	m, err := trust.Train(ex, prior, trust.TrainParams{L2: 50}, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range m.Weights {
+		if math.Abs(m.Weights[j]-prior.Weights[j]) > 0.2 {
+			t.Errorf("weight %s moved from %v to %v", trust.FeatureNames[j], prior.Weights[j], m.Weights[j])
+		}
+	}
+}
+
+func TestModelFileValidation(t *testing.T) {
+	m := trust.DefaultModel()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.ParseModel(b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 64<<10 {
+		t.Fatalf("default model is %d bytes", len(b))
+	}
+	for _, bad := range []string{
+		`{}`, `{"version":2}`, `not json`,
+		`{"version":1,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+	} {
+		if _, err := trust.ParseModel([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package trust
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// PropagationParams configure the personalised propagation of positive
+// trust from the querier: a personalised PageRank over positive edges,
+// computed by forward push (Andersen, Chung and Lang 2006) and kept up to
+// date by residual adjustment when edges change (Zhang, Lofgren and Goel
+// 2016).
+type PropagationParams struct {
+	// Restart is the probability that a walk of trust returns to the
+	// querier at each step (the PageRank teleport). Higher keeps trust
+	// closer to the querier, which bounds what a Sybil region reached by
+	// few edges can capture. 0 < Restart < 1.
+	Restart float64
+	// Epsilon is the push threshold: a node is pushed while its residual
+	// exceeds Epsilon times max(1, its positive out-weight). Each score's
+	// error is below Epsilon times that amount. 0 < Epsilon < 1.
+	Epsilon float64
+}
+
+// DefaultPropagation is used where a zero PropagationParams is given.
+var DefaultPropagation = PropagationParams{Restart: 0.2, Epsilon: 1e-7}
+
+// Validate rejects NaN, infinities and out-of-range values.
+func (p PropagationParams) Validate() error {
+	if !(p.Restart > 0 && p.Restart < 1) {
+		return fmt.Errorf("trust: propagation: restart %v outside (0, 1)", p.Restart)
+	}
+	if !(p.Epsilon > 0 && p.Epsilon < 1) {
+		return fmt.Errorf("trust: propagation: epsilon %v outside (0, 1)", p.Epsilon)
+	}
+	return nil
+}
+
+// adjacency is what propagation reads of a graph.
+type adjacency interface {
+	N() int
+	Out(u NodeID) ([]NodeID, []float32)
+}
+
+// propagation is the state of one querier's personalised PageRank: the
+// estimate mass and the residual resid, related by the forward-push
+// invariant
+//
+//	π = mass + Σ_y resid(y)·π_y
+//
+// where π_y is the PPR vector of y. Walks leave a node along its positive
+// out-edges in proportion to their weight; a node with no positive
+// out-edge, or one the querier blocked, sends its walks back to the
+// querier. It is not safe for concurrent use.
+type propagation struct {
+	p       PropagationParams
+	q       NodeID
+	adj     adjacency
+	blocked []bool    // blocked[u]: u passes no trust on
+	outSum  []float64 // positive out-weight of each node
+	mass    []float64
+	resid   []float64
+	queue   []NodeID
+	queued  []bool
+	pushes  int // push operations since the last reset
+}
+
+func (pr *propagation) init(adj adjacency, q NodeID, p PropagationParams, blocked []bool) error {
+	if p == (PropagationParams{}) {
+		p = DefaultPropagation
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	n := adj.N()
+	if int(q) < 0 || int(q) >= n {
+		return fmt.Errorf("trust: propagate: querier %d outside 0..%d", q, n-1)
+	}
+	pr.p, pr.q, pr.adj, pr.blocked = p, q, adj, blocked
+	pr.mass = resize(pr.mass, n)
+	pr.resid = resize(pr.resid, n)
+	pr.outSum = resize(pr.outSum, n)
+	pr.queued = resize(pr.queued, n)
+	pr.queue = pr.queue[:0]
+	pr.pushes = 0
+	for u := range NodeID(n) {
+		pr.outSum[u] = positiveSum(adj.Out(u))
+	}
+	return nil
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+func positiveSum(_ []NodeID, w []float32) float64 {
+	s := 0.0
+	for _, x := range w {
+		if x > 0 {
+			s += float64(x)
+		}
+	}
+	return s
+}
+
+// run computes the propagation from scratch.
+func (pr *propagation) run(ctx context.Context) error {
+	clear(pr.mass)
+	clear(pr.resid)
+	clear(pr.queued)
+	pr.queue = pr.queue[:0]
+	pr.resid[pr.q] = 1
+	pr.enqueue(pr.q)
+	return pr.drain(ctx)
+}
+
+// passes reports whether walks leave u along u's own edges.
+func (pr *propagation) passes(u NodeID) bool {
+	return pr.outSum[u] > 0 && (u == pr.q || !pr.blocked[u])
+}
+
+// spread adds x times u's transition row to the residuals.
+func (pr *propagation) spread(u NodeID, x float64) {
+	if !pr.passes(u) {
+		pr.addResid(pr.q, x)
+		return
+	}
+	to, w := pr.adj.Out(u)
+	f := x / pr.outSum[u]
+	for i, v := range to {
+		if w[i] > 0 {
+			pr.addResid(v, f*float64(w[i]))
+		}
+	}
+}
+
+func (pr *propagation) addResid(v NodeID, x float64) {
+	pr.resid[v] += x
+	pr.enqueue(v)
+}
+
+func (pr *propagation) enqueue(v NodeID) {
+	if !pr.queued[v] && math.Abs(pr.resid[v]) > pr.p.Epsilon*math.Max(pr.outSum[v], 1) {
+		pr.queued[v] = true
+		pr.queue = append(pr.queue, v)
+	}
+}
+
+// drain pushes until no residual exceeds the threshold. Residuals may be
+// negative after an update; pushing is linear, so they are pushed alike.
+func (pr *propagation) drain(ctx context.Context) error {
+	alpha := pr.p.Restart
+	for head := 0; head < len(pr.queue); head++ {
+		if head&0xfff == 0xfff {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		u := pr.queue[head]
+		pr.queued[u] = false
+		r := pr.resid[u]
+		if math.Abs(r) <= pr.p.Epsilon*math.Max(pr.outSum[u], 1) {
+			continue
+		}
+		pr.resid[u] = 0
+		pr.mass[u] += alpha * r
+		pr.pushes++
+		pr.spread(u, (1-alpha)*r)
+		// Reuse the consumed prefix of the queue when it dominates.
+		if head >= 1<<15 && head >= len(pr.queue)/2 {
+			pr.queue = append(pr.queue[:0], pr.queue[head+1:]...)
+			head = -1
+		}
+	}
+	pr.queue = pr.queue[:0]
+	return nil
+}
+
+// rowChange records a node's transition row before an edge change, so that
+// the residuals can be corrected after it.
+type rowChange struct {
+	u    NodeID
+	old  map[NodeID]float64
+	mass float64
+}
+
+func (pr *propagation) row(u NodeID) map[NodeID]float64 {
+	m := map[NodeID]float64{}
+	if !pr.passes(u) {
+		m[pr.q] = 1
+		return m
+	}
+	to, w := pr.adj.Out(u)
+	for i, v := range to {
+		if w[i] > 0 {
+			m[v] += float64(w[i]) / pr.outSum[u]
+		}
+	}
+	return m
+}
+
+// beforeChange captures u's row; call it before u's out-edges (or its
+// blocked state) change, then afterChange.
+func (pr *propagation) beforeChange(u NodeID) rowChange {
+	return rowChange{u: u, old: pr.row(u), mass: pr.mass[u]}
+}
+
+// afterChange corrects the residuals for u's new row, keeping the
+// invariant: resid' - resid = (1-α)/α · mass(u) · (P'(u,·) - P(u,·)).
+func (pr *propagation) afterChange(c rowChange) {
+	pr.outSum[c.u] = positiveSum(pr.adj.Out(c.u))
+	f := (1 - pr.p.Restart) / pr.p.Restart * c.mass
+	if f == 0 {
+		return
+	}
+	for v, x := range pr.row(c.u) {
+		c.old[v] -= x
+	}
+	for v, d := range c.old {
+		if d != 0 {
+			pr.addResid(v, -f*d)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+// Package training makes kith's default ranking model, reproducibly, from
+// synthetic marketplaces (simulations/gen) and never from an evaluation
+// data set: `kith model train --synthetic` runs it and writes
+// trust/model/default.json.
+//
+// It is deterministic for a seed: the markets, the sampled raters and the
+// fit follow from it.
+package training
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/kith-net/kith/simulations/gen"
+	"github.com/kith-net/kith/trust"
+)
+
+// Options configure Default.
+type Options struct {
+	Seed uint64
+	// Markets is how many synthetic markets to train on (0: 4); one more
+	// is generated to report held-out quality.
+	Markets int
+	// Raters is how many raters per market give their judgements (0: 400).
+	Raters int
+	// Workers bounds parallelism (0: GOMAXPROCS).
+	Workers int
+	// Progress reports (done, total) raters across all markets.
+	Progress func(done, total int)
+}
+
+// Report says how the model was made and how it does on a held-out market.
+type Report struct {
+	Examples         int
+	HeldOutExamples  int
+	HeldOutAUC       float64 // AUC of "warn" against the model's 1 − score
+	HeldOutECE       float64 // expected calibration error, 10 bins
+	HeldOutBaseRate  float64 // share of vouches
+	MarketParameters []gen.MarketParams
+}
+
+// Default trains the default model.
+func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
+	if o.Markets == 0 {
+		o.Markets = 4
+	}
+	if o.Raters == 0 {
+		o.Raters = 400
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x747261696e))
+	// Vary the markets so the model does not learn one parameter setting.
+	var params []gen.MarketParams
+	for i := range o.Markets + 1 {
+		p := gen.DefaultMarket
+		p.Seed = rng.Uint64()
+		p.Nodes = 3000 + rng.IntN(5000)
+		p.Edges = p.Nodes * (4 + rng.IntN(5))
+		p.BadShare = 0.05 + 0.2*rng.Float64()
+		p.Noise = 0.02 + 0.08*rng.Float64()
+		p.Collusion = 0.2 + 0.5*rng.Float64()
+		p.Retaliation = 0.1 + 0.4*rng.Float64()
+		p.Activity = 1.3 + 0.7*rng.Float64()
+		params = append(params, p)
+		_ = i
+	}
+	total := (o.Markets + 1) * o.Raters
+	done := 0
+	var train, heldOut []trust.Example
+	eng := &trust.Engine{}
+	for i, p := range params {
+		m, err := gen.NewMarket(p)
+		if err != nil {
+			return nil, Report{}, err
+		}
+		qs := raters(m.Graph, o.Raters, rng)
+		base := done
+		ex, err := eng.Collect(ctx, m.Graph, qs, o.Workers, func(d, _ int) {
+			if o.Progress != nil {
+				o.Progress(base+d, total)
+			}
+		})
+		if err != nil {
+			return nil, Report{}, err
+		}
+		done += len(qs)
+		if i < o.Markets {
+			train = append(train, ex...)
+		} else {
+			heldOut = ex
+		}
+	}
+	model, err := trust.Train(train, nil, trust.TrainParams{L2: 1},
+		fmt.Sprintf("kith model train --synthetic --seed %d: logistic regression on %d judgements of %d raters in %d synthetic marketplaces (simulations/gen); no evaluation data", o.Seed, len(train), o.Markets*o.Raters, o.Markets))
+	if err != nil {
+		return nil, Report{}, err
+	}
+	r := Report{Examples: len(train), HeldOutExamples: len(heldOut), MarketParameters: params}
+	r.HeldOutAUC, r.HeldOutBaseRate = auc(model, heldOut)
+	r.HeldOutECE = trust.CalibrationError(model, heldOut, 10)
+	return model, r, nil
+}
+
+// raters samples up to k nodes with at least one out-edge.
+func raters(g *trust.Graph, k int, rng *rand.Rand) []trust.NodeID {
+	var all []trust.NodeID
+	for u := range trust.NodeID(g.N()) {
+		if to, _ := g.Out(u); len(to) > 0 {
+			all = append(all, u)
+		}
+	}
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	all = all[:min(k, len(all))]
+	slices.Sort(all)
+	return all
+}
+
+// auc is the ROC AUC of warnings (positive class) ranked by 1 − score, with
+// ties counted half; it also returns the vouch share.
+func auc(m *trust.Model, ex []trust.Example) (float64, float64) {
+	type sc struct {
+		s    float64
+		warn bool
+	}
+	xs := make([]sc, len(ex))
+	vouches := 0
+	for i := range ex {
+		xs[i] = sc{1 - m.Predict(&ex[i].Features), !ex[i].Vouch}
+		if ex[i].Vouch {
+			vouches++
+		}
+	}
+	slices.SortFunc(xs, func(a, b sc) int {
+		switch {
+		case a.s < b.s:
+			return -1
+		case a.s > b.s:
+			return 1
+		}
+		return 0
+	})
+	var rankSum float64
+	pos := 0
+	for i := 0; i < len(xs); {
+		j := i
+		for j < len(xs) && xs[j].s == xs[i].s {
+			j++
+		}
+		mid := float64(i+j+1) / 2
+		for k := i; k < j; k++ {
+			if xs[k].warn {
+				rankSum += mid
+				pos++
+			}
+		}
+		i = j
+	}
+	neg := len(xs) - pos
+	if pos == 0 || neg == 0 {
+		return 0.5, float64(vouches) / float64(max(len(ex), 1))
+	}
+	return (rankSum - float64(pos)*float64(pos+1)/2) / (float64(pos) * float64(neg)), float64(vouches) / float64(len(ex))
+}

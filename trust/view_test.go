@@ -1,0 +1,233 @@
+package trust_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kith-net/kith/trust"
+)
+
+// randomGraph returns a signed random graph with roughly deg edges per node.
+func randomGraph(t testing.TB, rng *rand.Rand, n, deg int, negShare float64) *trust.Graph {
+	t.Helper()
+	var es []trust.Edge
+	for u := range n {
+		for range 1 + rng.IntN(2*deg) {
+			w := 0.1 + 0.9*rng.Float64()
+			if rng.Float64() < negShare {
+				w = -w
+			}
+			es = append(es, trust.Edge{From: trust.NodeID(u), To: trust.NodeID(rng.IntN(n)), Weight: w, Time: int64(1000 + rng.IntN(1000))})
+		}
+	}
+	g, err := trust.NewGraph(n, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// powerPPR is a plain power iteration of the same walk the engine defines:
+// positive edges by weight, dangling and blocked nodes return to q.
+func powerPPR(g *trust.Graph, q trust.NodeID, alpha float64) []float64 {
+	n := g.N()
+	blocked := make([]bool, n)
+	to, w := g.Out(q)
+	for i, v := range to {
+		if w[i] < 0 {
+			blocked[v] = true
+		}
+	}
+	x := make([]float64, n)
+	x[q] = 1
+	for range 300 {
+		nx := make([]float64, n)
+		nx[q] += alpha
+		for u := range n {
+			to, w := g.Out(trust.NodeID(u))
+			sum := 0.0
+			for _, y := range w {
+				if y > 0 {
+					sum += float64(y)
+				}
+			}
+			if sum == 0 || (blocked[u] && trust.NodeID(u) != q) {
+				nx[q] += (1 - alpha) * x[u]
+				continue
+			}
+			for i, v := range to {
+				if w[i] > 0 {
+					nx[v] += (1 - alpha) * x[u] * float64(w[i]) / sum
+				}
+			}
+		}
+		x = nx
+	}
+	return x
+}
+
+func TestPropagationMatchesPowerIteration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := randomGraph(t, rng, 300, 4, 0.15)
+	p := trust.PropagationParams{Restart: 0.2, Epsilon: 1e-10}
+	for _, q := range []trust.NodeID{0, 7, 299} {
+		v, err := trust.NewView(context.Background(), g, q, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := powerPPR(g, q, p.Restart)
+		sum := 0.0
+		for u, x := range want {
+			sum += v.Mass(trust.NodeID(u))
+			if d := math.Abs(v.Mass(trust.NodeID(u)) - x); d > 1e-6 {
+				t.Fatalf("q=%d node %d: push %v, power %v", q, u, v.Mass(trust.NodeID(u)), x)
+			}
+		}
+		if math.Abs(sum-1) > 1e-6 {
+			t.Fatalf("q=%d: total mass %v", q, sum)
+		}
+	}
+}
+
+// TestIncrementalMatchesRecompute: after a sequence of random edge changes
+// applied with SetOut, the masses equal a recomputation from scratch.
+func TestIncrementalMatchesRecompute(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	g := randomGraph(t, rng, 400, 5, 0.2)
+	p := trust.PropagationParams{Restart: 0.2, Epsilon: 1e-10}
+	ctx := context.Background()
+	q := trust.NodeID(3)
+	v, err := trust.NewView(ctx, g, q, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 60 {
+		u := trust.NodeID(rng.IntN(g.N()))
+		if step%5 == 0 {
+			u = q // the querier's own edges change the blocked set too
+		}
+		to, w := v.Out(u)
+		var edits []trust.Edit
+		for i := range to {
+			if rng.Float64() < 0.7 {
+				edits = append(edits, trust.Edit{To: to[i], Weight: float64(w[i])})
+			}
+		}
+		for range rng.IntN(4) {
+			x := trust.NodeID(rng.IntN(g.N()))
+			if x != u {
+				wt := 0.2 + 0.8*rng.Float64()
+				if rng.Float64() < 0.3 {
+					wt = -wt
+				}
+				edits = append(edits, trust.Edit{To: x, Weight: wt})
+			}
+		}
+		if err := v.SetOut(ctx, u, edits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := append([]float64(nil), v.Masses()...)
+	if err := v.Recompute(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range v.Masses() {
+		if math.Abs(got[i]-x) > 1e-6 {
+			t.Fatalf("node %d: incremental %v, recomputed %v", i, got[i], x)
+		}
+	}
+}
+
+func TestWarnedNodesPassNoTrust(t *testing.T) {
+	// q vouches for a and b; b vouches for c; q warns about b.
+	g, err := trust.NewGraph(4, []trust.Edge{
+		{From: 0, To: 1, Weight: 1}, {From: 0, To: 2, Weight: -1}, {From: 2, To: 3, Weight: 1}, {From: 1, To: 2, Weight: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := trust.NewView(context.Background(), g, 0, trust.PropagationParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Mass(2) == 0 {
+		t.Fatal("the warned node should still receive trust from a's vouch")
+	}
+	if v.Mass(3) != 0 {
+		t.Fatalf("trust flowed through a warned node: mass(c) = %v", v.Mass(3))
+	}
+}
+
+func TestJudgementsHideTheirOwnEdge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	g := randomGraph(t, rng, 200, 4, 0.2)
+	ctx := context.Background()
+	q := trust.NodeID(5)
+	p := trust.PropagationParams{Restart: 0.2, Epsilon: 1e-10}
+	v, err := trust.NewView(ctx, g, q, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float64(nil), v.Masses()...)
+	ex, targets, err := v.Judgements(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, _ := g.Out(q)
+	if len(ex) != len(to) || len(targets) != len(to) {
+		t.Fatalf("%d examples for %d edges", len(ex), len(to))
+	}
+	for i, x := range targets {
+		w, _ := g.Weight(q, x)
+		if ex[i].Vouch != (w > 0) || ex[i].Features.HasDirect {
+			t.Fatalf("example %d: label %v for weight %v, direct %v", i, ex[i].Vouch, w, ex[i].Features.HasDirect)
+		}
+		// Same features as a view of the graph without that edge.
+		hidden := g.Without(func(e trust.Edge) bool { return e.From == q && e.To == x })
+		hv, err := trust.NewView(ctx, hidden, q, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := hv.Features(x, nil)
+		for j := range want.Values {
+			if math.Abs(want.Values[j]-ex[i].Features.Values[j]) > 1e-6 {
+				t.Fatalf("example %d feature %s: %v, want %v", i, trust.FeatureNames[j], ex[i].Features.Values[j], want.Values[j])
+			}
+		}
+	}
+	for i, x := range v.Masses() {
+		if math.Abs(before[i]-x) > 1e-6 {
+			t.Fatalf("view not restored at node %d", i)
+		}
+	}
+}
+
+func TestPathsExplain(t *testing.T) {
+	// q -> a -> b -> t, and a weaker q -> c -> t.
+	g, err := trust.NewGraph(5, []trust.Edge{
+		{From: 0, To: 1, Weight: 1}, {From: 1, To: 2, Weight: 1}, {From: 2, To: 4, Weight: 1},
+		{From: 0, To: 3, Weight: 0.2}, {From: 3, To: 4, Weight: 0.2}, {From: 3, To: 1, Weight: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := trust.NewView(context.Background(), g, 0, trust.PropagationParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := v.Paths(4, 3, 6)
+	if len(paths) != 2 {
+		t.Fatalf("%d paths: %+v", len(paths), paths)
+	}
+	want := []trust.NodeID{0, 1, 2, 4}
+	for i, x := range want {
+		if paths[0].Nodes[i] != x {
+			t.Fatalf("strongest path %v, want %v", paths[0].Nodes, want)
+		}
+	}
+	if !(paths[0].Strength > paths[1].Strength) {
+		t.Fatalf("paths not ordered by strength: %+v", paths)
+	}
+}

@@ -387,4 +387,14 @@ func TestQueryAndRank(t *testing.T) {
 		t.Fatalf("rank --bottom: %+v %v", ranked, err)
 	}
 	a.fail("context", "query", bob, "--context", "Bad Context")
+
+	// On-device training on alice's own judgements; the model is kept in
+	// the vault and used from then on.
+	a.fail("no judgements", "model", "train", "--context", "spam")
+	if out := a.ok("model", "train"); !strings.Contains(out, "trained on your 1 judgements") {
+		t.Fatalf("model train: %q", out)
+	}
+	if q := query("@carol@example.social"); !q.Covered || q.Score == nil {
+		t.Fatalf("query with the owner's model: %+v", q)
+	}
 }

@@ -22,6 +22,7 @@ func (a *app) modelCommand() *cobra.Command {
 func (a *app) modelTrainCommand() *cobra.Command {
 	var (
 		synthetic bool
+		context   string
 		seed      uint64
 		out       string
 		markets   int
@@ -29,8 +30,14 @@ func (a *app) modelTrainCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train the ranking model (--synthetic: the default model shipped with kith)",
-		Long: `With --synthetic, train the default model from synthetic marketplaces generated
+		Short: "Train the ranking model on your own judgements (--synthetic: the default model)",
+		Long: `Refine the ranking model on your own judgements in a context: each of your
+vouches and warnings becomes a training example, with that statement hidden from
+its own features, starting from the default model and pulled toward it. The
+refined model stays in your vault and never leaves the node; kith query and
+kith rank use it from then on.
+
+With --synthetic, train the default model from synthetic marketplaces generated
 from --seed (never from an evaluation data set) and write it to --out. This is
 how trust/model/default.json is made:
 
@@ -38,7 +45,7 @@ how trust/model/default.json is made:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !synthetic {
-				return usagef("training on your own judgements needs a store: use kith model train --synthetic for the default model")
+				return a.trainOwnModel(cmd, context)
 			}
 			bar := a.progress("judgements")
 			m, rep, err := training.Default(cmd.Context(), training.Options{
@@ -67,11 +74,51 @@ how trust/model/default.json is made:
 	}
 	f := cmd.Flags()
 	f.BoolVar(&synthetic, "synthetic", false, "train the default model on synthetic marketplaces")
+	f.StringVar(&context, "context", "general", "context whose judgements to learn from")
 	f.Uint64Var(&seed, "seed", 1, "seed of the synthetic marketplaces")
 	f.StringVarP(&out, "out", "o", "", "write the model here (default standard output)")
 	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 4)")
 	f.IntVar(&raters, "raters", 0, "raters per market (default 400)")
 	return cmd
+}
+
+// trainOwnModel refines the model on the owner's judgements and keeps it in
+// the vault.
+func (a *app) trainOwnModel(cmd *cobra.Command, context string) error {
+	return a.withSession(cmd.Context(), func(s *session) error {
+		tv, err := a.openView(cmd.Context(), s, context)
+		if err != nil {
+			return err
+		}
+		ex, _, err := tv.view.Judgements(cmd.Context(), tv.engine.Linked)
+		if err != nil {
+			return err
+		}
+		if len(ex) == 0 {
+			return fmt.Errorf("no judgements of yours in %s to learn from: vouch or warn first", context)
+		}
+		m, err := trust.Train(ex, trust.DefaultModel(), trust.TrainParams{L2: trust.DefaultPersonalL2},
+			trust.DefaultModel().Provenance+"; refined on the owner's judgements")
+		if err != nil {
+			return err
+		}
+		b, err := m.Marshal()
+		if err != nil {
+			return err
+		}
+		if s.secrets.Extra == nil {
+			s.secrets.Extra = map[string][]byte{}
+		}
+		s.secrets.Extra[modelSecret(context)] = b
+		if err := s.saveSecrets(a.env.Rand); err != nil {
+			return err
+		}
+		if a.json {
+			return a.printJSON(map[string]any{"context": context, "judgements": len(ex), "calibration_error": trust.CalibrationError(m, ex, 10)})
+		}
+		_, err = fmt.Fprintf(a.env.Stdout, "trained on your %d judgements in %s; the model is in your vault\n", len(ex), context)
+		return err
+	})
 }
 
 func (a *app) modelShowCommand() *cobra.Command {

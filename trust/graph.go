@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
 
 // NodeID is a dense index of a node in a Graph, 0..N-1.
@@ -34,6 +35,64 @@ type Graph struct {
 	inW     []float32
 	inT     []int64
 	newest  int64 // the latest edge time
+
+	// pos is the positive part of the out-adjacency with each weight
+	// divided by its source's positive out-weight: a walk's transition
+	// probabilities, which propagation reads in its inner loop. Built on
+	// first use.
+	posOnce  sync.Once
+	posStart []int32
+	posTo    []NodeID
+	posShare []float32
+	posSum   []float64 // positive out-weight of each node
+}
+
+// positiveOutSum returns u's positive out-weight.
+func (g *Graph) positiveOutSum(u NodeID) float64 {
+	g.posOnce.Do(g.buildTransitions)
+	return g.posSum[u]
+}
+
+// transitions returns u's positive out-edges and their shares of u's
+// positive out-weight.
+func (g *Graph) transitions(u NodeID) ([]NodeID, []float32) {
+	g.posOnce.Do(g.buildTransitions)
+	s, e := g.posStart[u], g.posStart[u+1]
+	return g.posTo[s:e], g.posShare[s:e]
+}
+
+func (g *Graph) buildTransitions() {
+	g.posStart = make([]int32, g.n+1)
+	for u := range NodeID(g.n) {
+		_, w := g.Out(u)
+		c := int32(0)
+		for _, x := range w {
+			if x > 0 {
+				c++
+			}
+		}
+		g.posStart[u+1] = g.posStart[u] + c
+	}
+	g.posTo = make([]NodeID, g.posStart[g.n])
+	g.posShare = make([]float32, g.posStart[g.n])
+	g.posSum = make([]float64, g.n)
+	for u := range NodeID(g.n) {
+		to, w := g.Out(u)
+		sum := 0.0
+		for _, x := range w {
+			if x > 0 {
+				sum += float64(x)
+			}
+		}
+		g.posSum[u] = sum
+		p := g.posStart[u]
+		for i, x := range w {
+			if x > 0 {
+				g.posTo[p], g.posShare[p] = to[i], float32(float64(x)/sum)
+				p++
+			}
+		}
+	}
 }
 
 // NewGraph builds a graph of n nodes. Self-loops are dropped; when the same
@@ -46,7 +105,11 @@ func NewGraph(n int, edges []Edge) (*Graph, error) {
 	if len(edges) > math.MaxInt32 {
 		return nil, fmt.Errorf("trust: new graph: %d edges", len(edges))
 	}
-	es := make([]Edge, 0, len(edges))
+	type indexed struct {
+		Edge
+		i int
+	}
+	es := make([]indexed, 0, len(edges))
 	for i, e := range edges {
 		if e.From < 0 || int(e.From) >= n || e.To < 0 || int(e.To) >= n {
 			return nil, fmt.Errorf("trust: new graph: edge %d (%d->%d) outside 0..%d", i, e.From, e.To, n-1)
@@ -55,13 +118,12 @@ func NewGraph(n int, edges []Edge) (*Graph, error) {
 			return nil, fmt.Errorf("trust: new graph: edge %d (%d->%d) weight %v outside [-1, 1]", i, e.From, e.To, e.Weight)
 		}
 		if e.From != e.To {
-			es = append(es, e)
+			es = append(es, indexed{e, i})
 		}
 	}
-	// Stable sort keeps input order among equal times, so "later position
-	// wins" holds after the sort.
-	slices.SortStableFunc(es, func(a, b Edge) int {
-		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Time, b.Time))
+	// The input position breaks ties, so "later position wins" holds.
+	slices.SortFunc(es, func(a, b indexed) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Time, b.Time), cmp.Compare(a.i, b.i))
 	})
 	// Keep the last of each (From, To) run.
 	w := 0

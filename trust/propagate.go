@@ -57,6 +57,12 @@ type propagation struct {
 	p       PropagationParams
 	q       NodeID
 	adj     adjacency
+	// base is adj's base graph when adj is a *View or *Graph: out-edges of
+	// nodes without an overlay are read from it directly, which keeps the
+	// inner loop free of interface calls.
+	base    *Graph
+	over    *map[NodeID]outList
+	thr     []float64 // push threshold of each node: Epsilon·max(1, outSum)
 	blocked []bool    // blocked[u]: u passes no trust on
 	outSum  []float64 // positive out-weight of each node
 	mass    []float64
@@ -78,6 +84,13 @@ func (pr *propagation) init(adj adjacency, q NodeID, p PropagationParams, blocke
 		return fmt.Errorf("trust: propagate: querier %d outside 0..%d", q, n-1)
 	}
 	pr.p, pr.q, pr.adj, pr.blocked = p, q, adj, blocked
+	switch a := adj.(type) {
+	case *View:
+		pr.base, pr.over = a.g, &a.over
+	case *Graph:
+		pr.base = a
+	}
+	pr.thr = resize(pr.thr, n)
 	pr.mass = resize(pr.mass, n)
 	pr.resid = resize(pr.resid, n)
 	pr.outSum = resize(pr.outSum, n)
@@ -85,10 +98,21 @@ func (pr *propagation) init(adj adjacency, q NodeID, p PropagationParams, blocke
 	pr.queue = pr.queue[:0]
 	pr.pushes = 0
 	for u := range NodeID(n) {
-		pr.outSum[u] = positiveSum(adj.Out(u))
+		if pr.base != nil && (pr.over == nil || !hasKey(*pr.over, u)) {
+			pr.setOutSum(u, pr.base.positiveOutSum(u))
+		} else {
+			pr.setOutSum(u, positiveSum(adj.Out(u)))
+		}
 	}
 	return nil
 }
+
+func (pr *propagation) setOutSum(u NodeID, s float64) {
+	pr.outSum[u] = s
+	pr.thr[u] = pr.p.Epsilon * math.Max(s, 1)
+}
+
+
 
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -125,19 +149,48 @@ func (pr *propagation) passes(u NodeID) bool {
 	return pr.outSum[u] > 0 && (u == pr.q || !pr.blocked[u])
 }
 
-// spread adds x times u's transition row to the residuals.
-func (pr *propagation) spread(u NodeID, x float64) {
+// spread adds x times u's transition row to the residuals and queues the
+// nodes that cross their threshold (unless sweeping, which needs no queue).
+func (pr *propagation) spread(u NodeID, x float64, sweeping bool) {
 	if !pr.passes(u) {
 		pr.addResid(pr.q, x)
+		return
+	}
+	resid := pr.resid
+	if pr.base != nil && (pr.over == nil || !hasKey(*pr.over, u)) {
+		to, share := pr.base.transitions(u)
+		if sweeping {
+			for i, v := range to {
+				resid[v] += x * float64(share[i])
+			}
+			return
+		}
+		queued, thr := pr.queued, pr.thr
+		for i, v := range to {
+			r := resid[v] + x*float64(share[i])
+			resid[v] = r
+			if !queued[v] && (r > thr[v] || -r > thr[v]) {
+				queued[v] = true
+				pr.queue = append(pr.queue, v)
+			}
+		}
 		return
 	}
 	to, w := pr.adj.Out(u)
 	f := x / pr.outSum[u]
 	for i, v := range to {
 		if w[i] > 0 {
-			pr.addResid(v, f*float64(w[i]))
+			resid[v] += f * float64(w[i])
+			if !sweeping {
+				pr.enqueue(v)
+			}
 		}
 	}
+}
+
+func hasKey(m map[NodeID]outList, u NodeID) bool {
+	_, ok := m[u]
+	return ok
 }
 
 func (pr *propagation) addResid(v NodeID, x float64) {
@@ -146,7 +199,7 @@ func (pr *propagation) addResid(v NodeID, x float64) {
 }
 
 func (pr *propagation) enqueue(v NodeID) {
-	if !pr.queued[v] && math.Abs(pr.resid[v]) > pr.p.Epsilon*math.Max(pr.outSum[v], 1) {
+	if !pr.queued[v] && math.Abs(pr.resid[v]) > pr.thr[v] {
 		pr.queued[v] = true
 		pr.queue = append(pr.queue, v)
 	}
@@ -154,24 +207,35 @@ func (pr *propagation) enqueue(v NodeID) {
 
 // drain pushes until no residual exceeds the threshold. Residuals may be
 // negative after an update; pushing is linear, so they are pushed alike.
+//
+// While few nodes are active it works from a FIFO queue; when the queue
+// grows past a sixteenth of the graph it switches to sweeps over all nodes
+// in index order (as PowerPush does), which read the edge arrays
+// sequentially instead of at random.
 func (pr *propagation) drain(ctx context.Context) error {
 	alpha := pr.p.Restart
+	n := len(pr.mass)
 	for head := 0; head < len(pr.queue); head++ {
 		if head&0xfff == 0xfff {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
+		if len(pr.queue)-head > n/16 && n > 4096 {
+			pr.queue = pr.queue[:0]
+			clear(pr.queued)
+			return pr.sweep(ctx)
+		}
 		u := pr.queue[head]
 		pr.queued[u] = false
 		r := pr.resid[u]
-		if math.Abs(r) <= pr.p.Epsilon*math.Max(pr.outSum[u], 1) {
+		if math.Abs(r) <= pr.thr[u] {
 			continue
 		}
 		pr.resid[u] = 0
 		pr.mass[u] += alpha * r
 		pr.pushes++
-		pr.spread(u, (1-alpha)*r)
+		pr.spread(u, (1-alpha)*r, false)
 		// Reuse the consumed prefix of the queue when it dominates.
 		if head >= 1<<15 && head >= len(pr.queue)/2 {
 			pr.queue = append(pr.queue[:0], pr.queue[head+1:]...)
@@ -180,6 +244,33 @@ func (pr *propagation) drain(ctx context.Context) error {
 	}
 	pr.queue = pr.queue[:0]
 	return nil
+}
+
+// sweep pushes every node over its threshold, in index order, until a
+// whole sweep pushes nothing. The queue is not used.
+func (pr *propagation) sweep(ctx context.Context) error {
+	alpha := pr.p.Restart
+	resid, thr := pr.resid, pr.thr
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pushed := 0
+		for u := range resid {
+			r := resid[u]
+			if r <= thr[u] && -r <= thr[u] {
+				continue
+			}
+			resid[u] = 0
+			pr.mass[u] += alpha * r
+			pushed++
+			pr.spread(NodeID(u), (1-alpha)*r, true)
+		}
+		pr.pushes += pushed
+		if pushed == 0 {
+			return nil
+		}
+	}
 }
 
 // rowChange records a node's transition row before an edge change, so that
@@ -214,7 +305,7 @@ func (pr *propagation) beforeChange(u NodeID) rowChange {
 // afterChange corrects the residuals for u's new row, keeping the
 // invariant: resid' - resid = (1-α)/α · mass(u) · (P'(u,·) - P(u,·)).
 func (pr *propagation) afterChange(c rowChange) {
-	pr.outSum[c.u] = positiveSum(pr.adj.Out(c.u))
+	pr.setOutSum(c.u, positiveSum(pr.adj.Out(c.u)))
 	f := (1 - pr.p.Restart) / pr.p.Restart * c.mass
 	if f == 0 {
 		return

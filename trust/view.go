@@ -200,7 +200,7 @@ func (v *View) SetOut(ctx context.Context, u NodeID, edges []Edit) error {
 // benchmarks comparing with SetOut).
 func (v *View) Recompute(ctx context.Context) error {
 	for u := range v.prop.outSum {
-		v.prop.outSum[u] = positiveSum(v.Out(NodeID(u)))
+		v.prop.setOutSum(NodeID(u), positiveSum(v.Out(NodeID(u))))
 	}
 	return v.prop.run(ctx)
 }

@@ -231,3 +231,33 @@ func TestPathsExplain(t *testing.T) {
 		t.Fatalf("paths not ordered by strength: %+v", paths)
 	}
 }
+
+func TestNewGraphKeepsLatestAndDropsLoops(t *testing.T) {
+	g, err := trust.NewGraph(3, []trust.Edge{
+		{From: 0, To: 1, Weight: 0.5, Time: 10},
+		{From: 0, To: 1, Weight: -0.5, Time: 5}, // older: loses
+		{From: 1, To: 2, Weight: 0.1, Time: 7},
+		{From: 1, To: 2, Weight: 0.9, Time: 7}, // same time, later position: wins
+		{From: 2, To: 2, Weight: 1},            // self-loop: dropped
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := g.Weight(0, 1); w != 0.5 {
+		t.Errorf("0->1 = %v, want the latest 0.5", w)
+	}
+	if w, _ := g.Weight(1, 2); math.Abs(w-0.9) > 1e-6 {
+		t.Errorf("1->2 = %v, want the later 0.9", w)
+	}
+	if g.M() != 2 {
+		t.Errorf("%d edges, want 2", g.M())
+	}
+	if from, _ := g.In(2); len(from) != 1 || from[0] != 1 {
+		t.Errorf("in(2) = %v", from)
+	}
+	for _, bad := range [][]trust.Edge{{{From: 0, To: 3, Weight: 1}}, {{From: 0, To: 1, Weight: 1.5}}, {{From: 0, To: 1, Weight: math.NaN()}}} {
+		if _, err := trust.NewGraph(3, bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+}

@@ -71,8 +71,14 @@ func (e *Engine) Personalized(ctx context.Context, v *View) (*Model, error) {
 	return Train(ex, base, TrainParams{L2: l2, Iterations: 20}, base.Provenance+"; refined on the owner's judgements")
 }
 
-// Name implements Scorer.
-func (e *Engine) Name() string { return "kith" }
+// Name implements Scorer: "kith", or "kith-shared" when the engine does
+// not personalise its model.
+func (e *Engine) Name() string {
+	if e.Personalize {
+		return "kith"
+	}
+	return "kith-shared"
+}
 
 func (e *Engine) model() *Model {
 	if e.Model != nil {

@@ -277,23 +277,31 @@ func (pr *propagation) sweep(ctx context.Context) error {
 // the residuals can be corrected after it.
 type rowChange struct {
 	u    NodeID
-	old  map[NodeID]float64
+	old  []share
 	mass float64
 }
 
-func (pr *propagation) row(u NodeID) map[NodeID]float64 {
-	m := map[NodeID]float64{}
+// share is one entry of a transition row.
+type share struct {
+	v NodeID
+	p float64
+}
+
+// row returns u's transition row, sorted by node (out-lists are sorted by
+// target), so that corrections are applied in a fixed order and results
+// do not depend on map iteration.
+func (pr *propagation) row(u NodeID) []share {
 	if !pr.passes(u) {
-		m[pr.q] = 1
-		return m
+		return []share{{pr.q, 1}}
 	}
 	to, w := pr.adj.Out(u)
+	var r []share
 	for i, v := range to {
 		if w[i] > 0 {
-			m[v] += float64(w[i]) / pr.outSum[u]
+			r = append(r, share{v, float64(w[i]) / pr.outSum[u]})
 		}
 	}
-	return m
+	return r
 }
 
 // beforeChange captures u's row; call it before u's out-edges (or its
@@ -310,12 +318,23 @@ func (pr *propagation) afterChange(c rowChange) {
 	if f == 0 {
 		return
 	}
-	for v, x := range pr.row(c.u) {
-		c.old[v] -= x
-	}
-	for v, d := range c.old {
-		if d != 0 {
-			pr.addResid(v, -f*d)
+	next := pr.row(c.u)
+	// Merge the two sorted rows.
+	i, j := 0, 0
+	for i < len(c.old) || j < len(next) {
+		switch {
+		case j == len(next) || (i < len(c.old) && c.old[i].v < next[j].v):
+			pr.addResid(c.old[i].v, -f*c.old[i].p)
+			i++
+		case i == len(c.old) || next[j].v < c.old[i].v:
+			pr.addResid(next[j].v, f*next[j].p)
+			j++
+		default:
+			if d := next[j].p - c.old[i].p; d != 0 {
+				pr.addResid(c.old[i].v, f*d)
+			}
+			i++
+			j++
 		}
 	}
 }

@@ -27,8 +27,14 @@ type MarketParams struct {
 	// actor (always positive).
 	Collusion float64
 	// Retaliation is the chance a bad actor rates an honest trading partner
-	// negatively.
+	// negatively, and the chance anyone answers a warning with a warning.
 	Retaliation float64
+	// Reciprocity is the chance a rated partner rates back.
+	Reciprocity float64
+	// StrongComplaint is the chance a warning has the full strength (people
+	// who complain tend to complain loudly); Praise is the mean strength of
+	// a vouch above the minimum, as a share (most vouches are weak).
+	StrongComplaint, Praise float64
 	// Span is the time the ratings cover, in seconds, starting at Start.
 	Start, Span int64
 }
@@ -37,7 +43,8 @@ type MarketParams struct {
 // over-the-counter trading community.
 var DefaultMarket = MarketParams{
 	Nodes: 6000, Edges: 36000, Seed: 1, BadShare: 0.12, Activity: 1.6,
-	Noise: 0.04, Collusion: 0.4, Retaliation: 0.3, Start: 1500000000, Span: 5 * 365 * 86400,
+	Noise: 0.04, Collusion: 0.4, Retaliation: 0.3, Reciprocity: 0.6, StrongComplaint: 0.6, Praise: 0.1,
+	Start: 1500000000, Span: 5 * 365 * 86400,
 }
 
 // Validate rejects NaN, infinities and out-of-range values.
@@ -51,7 +58,8 @@ func (p MarketParams) Validate() error {
 		return fmt.Errorf("gen: market: bad share %v", p.BadShare)
 	case !(p.Activity > 1) || math.IsInf(p.Activity, 0):
 		return fmt.Errorf("gen: market: activity %v", p.Activity)
-	case !(p.Noise >= 0 && p.Noise <= 1), !(p.Collusion >= 0 && p.Collusion <= 1), !(p.Retaliation >= 0 && p.Retaliation <= 1):
+	case !(p.Noise >= 0 && p.Noise <= 1), !(p.Collusion >= 0 && p.Collusion <= 1), !(p.Retaliation >= 0 && p.Retaliation <= 1),
+		!(p.Reciprocity >= 0 && p.Reciprocity <= 1), !(p.StrongComplaint >= 0 && p.StrongComplaint <= 1), !(p.Praise >= 0 && p.Praise <= 1):
 		return fmt.Errorf("gen: market: probabilities must be in [0, 1]")
 	case p.Span < 0:
 		return fmt.Errorf("gen: market: span %d", p.Span)
@@ -98,6 +106,49 @@ func NewMarket(p MarketParams) (*Market, error) {
 	}
 	seen := make(map[[2]trust.NodeID]bool, p.Edges)
 	edges := make([]trust.Edge, 0, p.Edges)
+	now := func() int64 {
+		return p.Start + int64(float64(p.Span)*float64(len(edges))/float64(max(p.Edges, 1)))
+	}
+	// strength draws a vouch's or a warning's strength in 0.1 steps.
+	strength := func(positive bool) float64 {
+		if !positive {
+			if rng.Float64() < p.StrongComplaint {
+				return 1
+			}
+			return 0.1 * float64(1+rng.IntN(5))
+		}
+		s := 0.1 * float64(1+int(rng.ExpFloat64()*p.Praise*10))
+		return math.Min(s, 1)
+	}
+	// rate decides how u rates v after a trade; answer says whether it is
+	// a rating back to someone who rated u with weight prev.
+	rate := func(u, v trust.NodeID, answer bool, prev float64) float64 {
+		positive := !bad[v]
+		switch {
+		case bad[u] && bad[v]:
+			return math.Max(strength(true), 0.5) // colluders inflate each other
+		case answer && prev < 0 && rng.Float64() < p.Retaliation:
+			positive = false
+		case bad[u]:
+			positive = rng.Float64() >= p.Retaliation
+		default:
+			if rng.Float64() < p.Noise {
+				positive = !positive
+			}
+		}
+		if positive {
+			return strength(true)
+		}
+		return -strength(false)
+	}
+	add := func(u, v trust.NodeID, w float64) bool {
+		if u == v || seen[[2]trust.NodeID{u, v}] || len(edges) >= p.Edges {
+			return false
+		}
+		seen[[2]trust.NodeID{u, v}] = true
+		edges = append(edges, trust.Edge{From: u, To: v, Weight: w, Time: now()})
+		return true
+	}
 	for tries := 0; len(edges) < p.Edges && tries < 20*p.Edges; tries++ {
 		u := pick()
 		var v trust.NodeID
@@ -106,31 +157,13 @@ func NewMarket(p MarketParams) (*Market, error) {
 		} else {
 			v = pick()
 		}
-		if u == v || seen[[2]trust.NodeID{u, v}] {
+		w := rate(u, v, false, 0)
+		if !add(u, v, w) {
 			continue
 		}
-		seen[[2]trust.NodeID{u, v}] = true
-		// Honest ratings follow the partner's behaviour; magnitudes are
-		// mostly small, as in real rating systems.
-		mag := 0.1 * float64(1+int(math.Min(9, rng.ExpFloat64()*2)))
-		positive := !bad[v]
-		switch {
-		case bad[u] && bad[v]:
-			positive = true
-			mag = math.Max(mag, 0.5) // colluders inflate each other
-		case bad[u] && !bad[v]:
-			positive = rng.Float64() >= p.Retaliation
-		default:
-			if rng.Float64() < p.Noise {
-				positive = !positive
-			}
+		if rng.Float64() < p.Reciprocity {
+			add(v, u, rate(v, u, true, w))
 		}
-		w := mag
-		if !positive {
-			w = -math.Max(mag, 0.3) // complaints tend to be strong
-		}
-		t := p.Start + int64(float64(p.Span)*float64(len(edges))/float64(max(p.Edges, 1)))
-		edges = append(edges, trust.Edge{From: u, To: v, Weight: w, Time: t})
 	}
 	g, err := trust.NewGraph(n, edges)
 	if err != nil {

@@ -62,6 +62,9 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 		p.Collusion = 0.2 + 0.5*rng.Float64()
 		p.Retaliation = 0.1 + 0.4*rng.Float64()
 		p.Activity = 1.3 + 0.7*rng.Float64()
+		p.Reciprocity = 0.2 + 0.7*rng.Float64()
+		p.StrongComplaint = 0.2 + 0.7*rng.Float64()
+		p.Praise = 0.05 + 0.3*rng.Float64()
 		params = append(params, p)
 		_ = i
 	}

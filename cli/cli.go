@@ -146,6 +146,7 @@ view only. Nothing private leaves the node.`,
 		a.queryCommand(),
 		a.rankCommand(),
 		a.modelCommand(),
+		a.evalCommand(),
 		a.benchCommand(),
 	)
 	return root

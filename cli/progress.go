@@ -16,12 +16,21 @@ func (a *app) progress(what string) func(done, total int) {
 		return func(int, int) {}
 	}
 	var (
-		mu  sync.Mutex
-		bar *progressbar.ProgressBar
+		mu        sync.Mutex
+		bar       *progressbar.ProgressBar
+		lastTotal int
+		lastDone  int
 	)
 	return func(done, total int) {
 		mu.Lock()
 		defer mu.Unlock()
+		// A new phase (another total, or counting from the start again)
+		// gets a new bar.
+		if bar != nil && (total != lastTotal || done < lastDone) {
+			_ = bar.Finish()
+			bar = nil
+		}
+		lastTotal, lastDone = total, done
 		if bar == nil {
 			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
 				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())

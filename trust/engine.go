@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -95,6 +96,9 @@ func (e *Engine) View(ctx context.Context, g *Graph, q NodeID) (*View, error) {
 // Score implements Scorer: the model's probability of a vouch, in [0, 1],
 // for every covered node, NoEvidence for the others and for the querier.
 func (e *Engine) Score(ctx context.Context, g *Graph, q NodeID, dst []float64) error {
+	if len(dst) != g.N() {
+		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), g.N())
+	}
 	v, err := e.View(ctx, g, q)
 	if err != nil {
 		return err
@@ -104,6 +108,9 @@ func (e *Engine) Score(ctx context.Context, g *Graph, q NodeID, dst []float64) e
 
 // ScoreView scores every node of an existing view.
 func (e *Engine) ScoreView(ctx context.Context, v *View, dst []float64) error {
+	if len(dst) != v.N() {
+		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), v.N())
+	}
 	m := e.model()
 	if e.Personalize {
 		var err error

@@ -54,9 +54,9 @@ type adjacency interface {
 // out-edge, or one the querier blocked, sends its walks back to the
 // querier. It is not safe for concurrent use.
 type propagation struct {
-	p       PropagationParams
-	q       NodeID
-	adj     adjacency
+	p   PropagationParams
+	q   NodeID
+	adj adjacency
 	// base is adj's base graph when adj is a *View or *Graph: out-edges of
 	// nodes without an overlay are read from it directly, which keeps the
 	// inner loop free of interface calls.
@@ -111,8 +111,6 @@ func (pr *propagation) setOutSum(u NodeID, s float64) {
 	pr.outSum[u] = s
 	pr.thr[u] = pr.p.Epsilon * math.Max(s, 1)
 }
-
-
 
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kith-net/kith/trust"
+	"github.com/kith-net/kith/trust/dataset"
+	"github.com/kith-net/kith/trust/eval"
+)
+
+// Engines returns every engine kith eval knows: kith's own first (with
+// model m; nil means the default), then the baselines.
+func Engines(m *trust.Model) []eval.Engine {
+	return append([]eval.Engine{
+		{Name: "kith", New: func() trust.Scorer { return &trust.Engine{Model: m, Personalize: true} }},
+		{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{Model: m} }},
+	}, eval.Baselines()...)
+}
+
+func (a *app) evalCommand() *cobra.Command {
+	var (
+		data, format, labels, out string
+		modelFile                 string
+		tasks, engines, splits    []string
+		seed                      uint64
+		samples, workers          int
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate trust engines on a signed network (tasks A-D of the evaluation protocol)",
+		Long: `Evaluate kith's engine and the baselines on any signed trust network in the SNAP
+(source,target,rating,time) or KONECT format, from each rater's own viewpoint.
+
+Tasks: A edge sign and weight (splits loo, holdout, temporal), B fraud detection
+on node labels with the leaking ratings masked (needs --labels), C Sybil
+injection, D certification level prediction (weights, MAE).
+
+Engines: kith (the engine with on-device learning), kith-shared (the shipped
+model only), and the baselines: ` + engineNames() + `.
+
+Results go to DIR/results.csv and DIR/report.md (beside the reference figures);
+with --json, one JSON object per row on standard output.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" {
+				return usagef("--data FILE is required (e.g. testdata/bitcoin-otc/soc-sign-bitcoinotc.csv)")
+			}
+			ds, err := dataset.Load(data, dataset.Format(format))
+			if err != nil {
+				return err
+			}
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits}
+			for _, t := range tasks {
+				for _, x := range strings.Split(t, ",") {
+					cfg.Tasks = append(cfg.Tasks, strings.ToUpper(strings.TrimSpace(x)))
+				}
+			}
+			if labels != "" {
+				if cfg.Labels, err = dataset.LoadLabels(labels, ds); err != nil {
+					return err
+				}
+			}
+			var model *trust.Model
+			if modelFile != "" {
+				b, err := os.ReadFile(modelFile)
+				if err != nil {
+					return err
+				}
+				if model, err = trust.ParseModel(b); err != nil {
+					return fmt.Errorf("%s: %w", modelFile, err)
+				}
+			}
+			all := Engines(model)
+			if len(engines) == 0 {
+				cfg.Engines = all
+			}
+			for _, n := range engines {
+				for _, x := range strings.Split(n, ",") {
+					e, err := eval.EngineByName(all, strings.TrimSpace(x))
+					if err != nil {
+						return usagef("--engine %s: unknown (known: %s)", x, engineNames())
+					}
+					cfg.Engines = append(cfg.Engines, e)
+				}
+			}
+			bar := a.progress("evaluating")
+			phase := ""
+			cfg.Progress = func(done, total int, what string) {
+				if what != phase {
+					phase = what
+					fmt.Fprintf(a.env.Stderr, "%s\n", what)
+				}
+				bar(done, total)
+			}
+			rows, err := eval.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				var csv, md bytes.Buffer
+				if err := eval.WriteCSV(&csv, rows); err != nil {
+					return err
+				}
+				if err := eval.WriteMarkdown(&md, rows); err != nil {
+					return err
+				}
+				if err := writeFileAtomic(filepath.Join(out, "results.csv"), csv.Bytes(), 0o644); err != nil {
+					return err
+				}
+				if err := writeFileAtomic(filepath.Join(out, "report.md"), md.Bytes(), 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.env.Stderr, "wrote %s and %s\n", filepath.Join(out, "results.csv"), filepath.Join(out, "report.md"))
+			}
+			if a.json {
+				for _, r := range rows {
+					if err := a.printJSONLine(rowJSON(r)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if out == "" {
+				return eval.WriteMarkdown(a.env.Stdout, rows)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&data, "data", "", "signed network file (SNAP csv or KONECT)")
+	f.StringVar(&format, "format", "auto", "snap, konect or auto")
+	f.StringVar(&labels, "labels", "", "node labels for task B (node,+1|-1)")
+	f.StringSliceVar(&tasks, "task", nil, "tasks to run: A, B, C, D (default A and C, and B with --labels)")
+	f.StringSliceVar(&engines, "engine", nil, "engines to evaluate (default all)")
+	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal")
+	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
+	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
+	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")
+	f.StringVar(&out, "out", "", "directory for results.csv and report.md")
+	f.StringVar(&modelFile, "model", "", "ranking model file for the kith engines (default the shipped model)")
+	return cmd
+}
+
+func engineNames() string {
+	var names []string
+	for _, e := range eval.Baselines() {
+		names = append(names, e.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// rowJSON is one result row for --json, with metrics by name; metrics that
+// do not apply are left out.
+func rowJSON(r eval.Row) map[string]any {
+	m := map[string]any{"dataset": r.Dataset, "task": r.Task, "split": r.Split, "engine": r.Engine, "seed": r.Seed, "bucket": r.Bucket, "n": r.N}
+	put := func(k string, v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			m[k] = v
+		}
+	}
+	put("auc", r.AUC)
+	put("f1", r.MacroF1)
+	put("rmse", r.RMSE)
+	put("pcc", r.PCC)
+	put("mae", r.MAE)
+	put("coverage", r.Coverage)
+	if r.Task == eval.TaskSybil {
+		m["sybils"], m["attack_edges"] = r.Sybils, r.AttackEdges
+		put("captured_trust", r.CapturedMass)
+		put("accepted_per_attack_edge", r.AcceptedPerEdge)
+	}
+	return m
+}
+
+func (a *app) printJSONLine(v any) error {
+	enc := jsonEncoder(a.env.Stdout)
+	return enc.Encode(v)
+}

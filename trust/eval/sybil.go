@@ -1,0 +1,374 @@
+package eval
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/kith-net/kith/trust"
+)
+
+// The victim choices of Task C: which honest nodes give the attack edges.
+const (
+	VictimsRandom   = "random"   // uniform among honest nodes that vouch for someone
+	VictimsTargeted = "targeted" // the honest nodes with the most positive ratings received
+	VictimsNear     = "near"     // the querier's closest contacts (positive edges), breadth first
+)
+
+// SybilAttack describes an injected Sybil region.
+type SybilAttack struct {
+	Sybils      int            // nodes in the region, numbered after the honest nodes
+	Degree      int            // vouches each Sybil gives to other Sybils
+	Victims     []trust.NodeID // honest nodes, one attack edge each
+	AttackValue float64        // weight of the attack edges (vouches), in (0, 1]
+}
+
+// Inject returns g with the Sybil region added: nodes g.N() ..
+// g.N()+Sybils-1, each vouching (weight 1) for Degree distinct random other
+// Sybils, and one vouch of weight AttackValue from each victim to a random
+// Sybil. The same rng state gives the same region.
+func Inject(g *trust.Graph, a SybilAttack, rng *rand.Rand) (*trust.Graph, error) {
+	n := g.N()
+	if a.Sybils < 1 || a.AttackValue <= 0 || a.AttackValue > 1 {
+		return nil, fmt.Errorf("eval: sybil attack: %d sybils, attack weight %v", a.Sybils, a.AttackValue)
+	}
+	edges := g.Edges()
+	deg := min(a.Degree, a.Sybils-1)
+	for i := range a.Sybils {
+		// deg distinct others: a partial Fisher-Yates over the others.
+		others := rng.Perm(a.Sybils - 1)
+		for _, j := range others[:deg] {
+			if j >= i {
+				j++
+			}
+			edges = append(edges, trust.Edge{From: trust.NodeID(n + i), To: trust.NodeID(n + j), Weight: 1})
+		}
+	}
+	for _, v := range a.Victims {
+		if v < 0 || int(v) >= n {
+			return nil, fmt.Errorf("eval: sybil attack: victim %d is not an honest node", v)
+		}
+		edges = append(edges, trust.Edge{From: v, To: trust.NodeID(n + rng.IntN(a.Sybils)), Weight: a.AttackValue})
+	}
+	return trust.NewGraph(n+a.Sybils, edges)
+}
+
+// sybilTask runs Task C.
+func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
+	g := r.cfg.Dataset.Graph
+	n := g.N()
+	sizes := r.cfg.Sybils
+	if len(sizes) == 0 {
+		sizes = []int{100, 1000}
+	}
+	attacks := r.cfg.AttackEdges
+	if len(attacks) == 0 {
+		attacks = []int{1, 10, 100}
+	}
+	victims := r.cfg.Victims
+	if len(victims) == 0 {
+		victims = []string{VictimsRandom, VictimsTargeted, VictimsNear}
+	}
+	degree := r.cfg.SybilDegree
+	if degree == 0 {
+		degree = 10
+	}
+	nq := r.cfg.Queriers
+	if nq == 0 {
+		nq = 20
+	}
+	attackW := r.cfg.AttackWeight
+	if attackW == 0 {
+		attackW = medianPositive(g)
+	}
+	if !(attackW > 0 && attackW <= 1) {
+		return nil, fmt.Errorf("eval: task C: attack weight %v outside (0, 1]", attackW)
+	}
+	// Queriers: established honest users, with at least 5 positive ratings given.
+	posOut := make([]int, n)
+	posIn := make([]int, n)
+	var voucher []trust.NodeID
+	for u := range trust.NodeID(n) {
+		to, w := g.Out(u)
+		for i, x := range w {
+			if x > 0 {
+				posOut[u]++
+				posIn[to[i]]++
+			}
+		}
+		if posOut[u] > 0 {
+			voucher = append(voucher, u)
+		}
+	}
+	var qpool []trust.NodeID
+	for u := range trust.NodeID(n) {
+		if posOut[u] >= 5 {
+			qpool = append(qpool, u)
+		}
+	}
+	if len(qpool) == 0 {
+		return nil, fmt.Errorf("eval: task C: no node with 5 positive ratings to be a querier")
+	}
+	qrng := r.rng("C/queriers")
+	var queriers []trust.NodeID
+	for _, p := range qrng.Perm(len(qpool))[:min(nq, len(qpool))] {
+		queriers = append(queriers, qpool[p])
+	}
+	slices.Sort(queriers)
+	byTrust := make([]trust.NodeID, n)
+	for i := range byTrust {
+		byTrust[i] = trust.NodeID(i)
+	}
+	slices.SortStableFunc(byTrust, func(a, b trust.NodeID) int { return cmp.Compare(posIn[b], posIn[a]) })
+
+	type cell struct {
+		s, gEdges int
+		victims   string
+	}
+	type result struct{ mass, accepted, auc, aucFilled, coverage, sybilCov float64 }
+	var cells []cell
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("eval: task C: %d sybils", s)
+		}
+		for _, ge := range attacks {
+			if ge < 1 {
+				return nil, fmt.Errorf("eval: task C: %d attack edges", ge)
+			}
+			for _, v := range victims {
+				if v != VictimsRandom && v != VictimsTargeted && v != VictimsNear {
+					return nil, fmt.Errorf("eval: task C: unknown victim choice %q", v)
+				}
+				cells = append(cells, cell{s, ge, v})
+			}
+		}
+	}
+	// res[cell][engine][querier]
+	res := make([][][]result, len(cells))
+	for c := range res {
+		res[c] = make([][]result, len(r.scorers))
+		for e := range res[c] {
+			res[c][e] = make([]result, len(queriers))
+		}
+	}
+	attackGraph := func(c cell, q trust.NodeID) (*trust.Graph, int, error) {
+		// The region depends on its size only, the victims on the cell (and
+		// the querier for "near"), so cells differ only in what they vary.
+		var vs []trust.NodeID
+		vrng := r.rng(fmt.Sprintf("C/victims/%d/%d/%s/%d", c.s, c.gEdges, c.victims, q))
+		switch c.victims {
+		case VictimsRandom:
+			for _, p := range vrng.Perm(len(voucher))[:min(c.gEdges, len(voucher))] {
+				vs = append(vs, voucher[p])
+			}
+		case VictimsTargeted:
+			vs = slices.Clone(byTrust[:min(c.gEdges, n)])
+		case VictimsNear:
+			vs = nearest(g, q, c.gEdges, vrng)
+		}
+		if len(vs) == 0 {
+			return nil, 0, nil
+		}
+		a := SybilAttack{Sybils: c.s, Degree: degree, Victims: vs, AttackValue: attackW}
+		h, err := Inject(g, a, r.rng(fmt.Sprintf("C/region/%d", c.s)))
+		return h, len(vs), err
+	}
+	var jobs []func(context.Context) error
+	for ci, c := range cells {
+		shared := c.victims != VictimsNear
+		var (
+			sharedGraph *trust.Graph
+			sharedEdges int
+		)
+		if shared {
+			var err error
+			sharedGraph, sharedEdges, err = attackGraph(c, -1)
+			if err != nil {
+				return nil, err
+			}
+			for e, s := range r.scorers {
+				if !isGlobal(s) {
+					continue
+				}
+				jobs = append(jobs, func(ctx context.Context) error {
+					x := make([]float64, sharedGraph.N())
+					if err := s.Score(ctx, sharedGraph, queriers[0], x); err != nil {
+						return err
+					}
+					for i, q := range queriers {
+						m, a, u, uf, cv, sc := sybilMetrics(x, q, n, sharedEdges)
+						res[ci][e][i] = result{m, a, u, uf, cv, sc}
+					}
+					return nil
+				})
+			}
+		}
+		for i, q := range queriers {
+			jobs = append(jobs, func(ctx context.Context) error {
+				h, ge := sharedGraph, sharedEdges
+				if !shared {
+					var err error
+					if h, ge, err = attackGraph(c, q); err != nil {
+						return err
+					}
+				}
+				if h == nil {
+					for e := range r.scorers {
+						nan := math.NaN()
+						res[ci][e][i] = result{nan, nan, nan, nan, nan, nan}
+					}
+					return nil
+				}
+				x := make([]float64, h.N())
+				for e, s := range r.scorers {
+					if shared && isGlobal(s) {
+						continue
+					}
+					if err := s.Score(ctx, h, q, x); err != nil {
+						return err
+					}
+					m, a, u, uf, cv, sc := sybilMetrics(x, q, n, ge)
+					res[ci][e][i] = result{m, a, u, uf, cv, sc}
+				}
+				return nil
+			})
+		}
+	}
+	if err := r.parallel(ctx, "C", len(jobs), func(ctx context.Context, i int) error { return jobs[i](ctx) }); err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for ci, c := range cells {
+		for e, s := range r.scorers {
+			row := r.row(TaskSybil, c.victims, s.Name())
+			row.N, row.Sybils, row.AttackEdges = len(queriers), c.s, c.gEdges
+			var m, a, u, uf, cv, sc []float64
+			for _, x := range res[ci][e] {
+				m, a, u, uf = append(m, x.mass), append(a, x.accepted), append(u, x.auc), append(uf, x.aucFilled)
+				cv, sc = append(cv, x.coverage), append(sc, x.sybilCov)
+			}
+			row.CapturedMass, row.AcceptedPerEdge = meanDefined(m), meanDefined(a)
+			row.AUC, row.AUCFilled = meanDefined(u), meanDefined(uf)
+			row.Coverage, row.SybilCoverage = meanDefined(cv), meanDefined(sc)
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// nearest returns up to k honest nodes closest to q over positive edges
+// (q excluded), breadth first; within the last layer needed the choice is
+// random.
+func nearest(g *trust.Graph, q trust.NodeID, k int, rng *rand.Rand) []trust.NodeID {
+	seen := make([]bool, g.N())
+	seen[q] = true
+	layer := []trust.NodeID{q}
+	var out []trust.NodeID
+	for len(layer) > 0 && len(out) < k {
+		var next []trust.NodeID
+		for _, u := range layer {
+			to, w := g.Out(u)
+			for i, v := range to {
+				if w[i] > 0 && !seen[v] {
+					seen[v] = true
+					next = append(next, v)
+				}
+			}
+		}
+		if len(out)+len(next) <= k {
+			out = append(out, next...)
+		} else {
+			for _, p := range rng.Perm(len(next))[:k-len(out)] {
+				out = append(out, next[p])
+			}
+		}
+		layer = next
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sybilMetrics measures one viewpoint: x are q's scores on the attacked
+// graph, nodes [0, honest) honest and [honest, len(x)) Sybil; attack is
+// the number of attack edges. It returns the captured trust mass (share of
+// q's positive score, q excluded, on Sybils; NaN if q gives no positive
+// score), the Sybils accepted per attack edge (Sybils with evidence scored
+// strictly above the median honest node, honest nodes without evidence
+// counting as the lowest), the honest-vs-Sybil AUC over nodes with
+// evidence and with NoEvidence at 0, and the shares of honest nodes and of
+// Sybils with evidence.
+func sybilMetrics(x []float64, q trust.NodeID, honest, attack int) (mass, accepted, auc, aucFilled, coverage, sybilCov float64) {
+	var posH, posS float64
+	var hs []float64
+	var cs, fs []float64
+	var cl, fl []bool
+	coveredH, coveredS := 0, 0
+	for v, s := range x {
+		if trust.NodeID(v) == q {
+			continue
+		}
+		isHonest := v < honest
+		if !math.IsNaN(s) {
+			if isHonest {
+				coveredH++
+				posH += max(s, 0)
+			} else {
+				coveredS++
+				posS += max(s, 0)
+			}
+			cs = append(cs, s)
+			cl = append(cl, isHonest)
+		}
+		f := s
+		if math.IsNaN(f) {
+			f = 0
+		}
+		fs = append(fs, f)
+		fl = append(fl, isHonest)
+		if isHonest {
+			if math.IsNaN(s) {
+				s = math.Inf(-1)
+			}
+			hs = append(hs, s)
+		}
+	}
+	mass = math.NaN()
+	if posH+posS > 0 {
+		mass = posS / (posH + posS)
+	}
+	slices.Sort(hs)
+	median := math.Inf(-1)
+	if len(hs) > 0 {
+		median = hs[len(hs)/2]
+	}
+	acc := 0
+	for _, s := range x[honest:] {
+		if !math.IsNaN(s) && s > median {
+			acc++
+		}
+	}
+	accepted = float64(acc) / float64(attack)
+	nh := max(len(hs), 1)
+	return mass, accepted, AUC(cs, cl), AUC(fs, fl), float64(coveredH) / float64(nh), float64(coveredS) / float64(max(len(x)-honest, 1))
+}
+
+// medianPositive is the median positive edge weight of g (1 if none).
+func medianPositive(g *trust.Graph) float64 {
+	var ws []float64
+	for u := range trust.NodeID(g.N()) {
+		_, w := g.Out(u)
+		for _, x := range w {
+			if x > 0 {
+				ws = append(ws, float64(x))
+			}
+		}
+	}
+	if len(ws) == 0 {
+		return 1
+	}
+	slices.Sort(ws)
+	return ws[len(ws)/2]
+}

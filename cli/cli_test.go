@@ -398,3 +398,53 @@ func TestQueryAndRank(t *testing.T) {
 		t.Fatalf("query with the owner's model: %+v", q)
 	}
 }
+
+// TestEvalJSON: kith eval on the shipped Bitcoin OTC file prints one JSON
+// object per result row with the stable field names, and writes the CSV and
+// markdown report.
+func TestEvalJSON(t *testing.T) {
+	n := newNode(t, "researcher")
+	out := filepath.Join(t.TempDir(), "results")
+	stdout := n.ok("eval", "--data", "../testdata/bitcoin-otc/soc-sign-bitcoinotc.csv", "--task", "A",
+		"--split", "holdout", "--samples", "60", "--engine", "kith-shared,mean-rating", "--json", "--out", out)
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	engines := map[string]bool{}
+	for dec.More() {
+		var row map[string]any
+		if err := dec.Decode(&row); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"dataset", "task", "split", "engine", "auc", "coverage"} {
+			if _, ok := row[k]; !ok && row["bucket"] == "all" {
+				t.Fatalf("row without %q: %v", k, row)
+			}
+		}
+		engines[row["engine"].(string)] = true
+	}
+	if !engines["kith-shared"] || !engines["mean-rating"] {
+		t.Fatalf("engines in output: %v", engines)
+	}
+	for _, f := range []string{"results.csv", "report.md"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	n.fail("--data", "eval")
+	n.fail("no such file", "eval", "--data", "missing.csv")
+	n.fail("unknown", "eval", "--data", "../testdata/bitcoin-otc/soc-sign-bitcoinotc.csv", "--engine", "magic")
+}
+
+// TestBenchTable: kith bench prints its table with the raw verify rate as
+// the reference.
+func TestBenchTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs benchmarks")
+	}
+	n := newNode(t, "bench")
+	out := n.ok("bench", "--run", "^CID of")
+	for _, want := range []string{"ed25519 verify (crypto/ed25519, raw)", "CID of attestation", "vs raw verify", "%"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -134,6 +134,21 @@ func (e *Engine) ScoreView(ctx context.Context, v *View, dst []float64) error {
 	return nil
 }
 
+// TrustMass fills dst with the share of q's trust that settles on each
+// node (the propagation's mass): the quantity a Sybil region must capture,
+// bounded by the trust reaching its attack edges.
+func (e *Engine) TrustMass(ctx context.Context, g *Graph, q NodeID, dst []float64) error {
+	if len(dst) != g.N() {
+		return fmt.Errorf("trust: trust mass: dst has %d entries for %d nodes", len(dst), g.N())
+	}
+	v, err := e.View(ctx, g, q)
+	if err != nil {
+		return err
+	}
+	copy(dst, v.Masses())
+	return nil
+}
+
 // Result answers "how far does the querier trust t, and why".
 type Result struct {
 	Target NodeID

@@ -34,6 +34,14 @@ type BatchWeightPredictor interface {
 	PredictWeights(ctx context.Context, g *trust.Graph, pairs []trust.Edge, leaveOneOut bool, out []float64, ok []bool) error
 }
 
+// TrustMasser is implemented by scorers whose ranking score is not itself
+// a share of the querier's trust (kith's engine scores a probability).
+// Task C then measures captured trust on TrustMass, the querier's trust
+// mass over the nodes, and acceptance on the ranking score.
+type TrustMasser interface {
+	TrustMass(ctx context.Context, g *trust.Graph, q trust.NodeID, dst []float64) error
+}
+
 // GlobalScorer is implemented by scorers whose scores ignore the querier;
 // the harness then scores each graph once instead of once per querier.
 type GlobalScorer interface {

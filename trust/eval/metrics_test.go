@@ -85,3 +85,14 @@ func TestCalibration(t *testing.T) {
 	// Ties in the score are averaged first: (1: 0, 1) -> 0.5.
 	approx(t, "ties", FitCalibration([]float64{1, 1, 2}, []float64{0, 1, 0.9}).Apply(1), 0.5)
 }
+
+func TestCapturedMass(t *testing.T) {
+	// Nodes 0..2 honest (0 is the querier), 3..4 Sybils.
+	y := []float64{0.5, 0.2, 0.1, 0.1, 0.1}
+	if got := capturedMass(y, 0, 3); math.Abs(got-0.4) > 1e-12 {
+		t.Fatalf("captured %v, want 0.4", got)
+	}
+	if got := capturedMass([]float64{1, 0, 0}, 0, 2); !math.IsNaN(got) {
+		t.Fatalf("captured %v with no mass outside the querier, want NaN", got)
+	}
+}

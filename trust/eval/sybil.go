@@ -231,6 +231,13 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 						return err
 					}
 					m, a, u, uf, cv, sc := sybilMetrics(x, q, n, ge)
+					if tm, ok := s.(TrustMasser); ok {
+						y := make([]float64, h.N())
+						if err := tm.TrustMass(ctx, h, q, y); err != nil {
+							return err
+						}
+						m = capturedMass(y, q, n)
+					}
 					res[ci][e][i] = result{m, a, u, uf, cv, sc}
 				}
 				return nil
@@ -353,6 +360,26 @@ func sybilMetrics(x []float64, q trust.NodeID, honest, attack int) (mass, accept
 	accepted = float64(acc) / float64(attack)
 	nh := max(len(hs), 1)
 	return mass, accepted, AUC(cs, cl), AUC(fs, fl), float64(coveredH) / float64(nh), float64(coveredS) / float64(max(len(x)-honest, 1))
+}
+
+// capturedMass is the share of q's trust mass y, q excluded, that lands on
+// the Sybils (nodes from honest on); NaN if there is none.
+func capturedMass(y []float64, q trust.NodeID, honest int) float64 {
+	var h, sy float64
+	for v, x := range y {
+		if trust.NodeID(v) == q || math.IsNaN(x) || x <= 0 {
+			continue
+		}
+		if v < honest {
+			h += x
+		} else {
+			sy += x
+		}
+	}
+	if h+sy == 0 {
+		return math.NaN()
+	}
+	return sy / (h + sy)
 }
 
 // medianPositive is the median positive edge weight of g (1 if none).

@@ -12,7 +12,10 @@ import (
 // not nil, is called after each querier with the number done; it may be
 // called from several goroutines. The examples come back in querier order,
 // so the result does not depend on scheduling.
-func (e *Engine) Collect(ctx context.Context, g *Graph, queriers []NodeID, workers int, progress func(done, total int)) ([]Example, error) {
+//
+// With cold, each querier also contributes its cold-start judgements (see
+// View.ColdJudgements).
+func (e *Engine) Collect(ctx context.Context, g *Graph, queriers []NodeID, cold bool, workers int, progress func(done, total int)) ([]Example, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -35,6 +38,11 @@ func (e *Engine) Collect(ctx context.Context, g *Graph, queriers []NodeID, worke
 				v, err := e.View(ctx, g, queriers[i])
 				if err == nil {
 					per[i], _, err = v.Judgements(ctx, e.Linked)
+				}
+				if err == nil && cold {
+					var c []Example
+					c, err = v.ColdJudgements(ctx, e.Linked)
+					per[i] = append(per[i], c...)
 				}
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })

@@ -12,11 +12,10 @@ var FeatureNames = []string{
 	"trusted_negative", // log(1 + N·Σ m(u)·|w(u,t)| over warners u ≠ q)
 	"trusted_balance",  // (P − W) / (P + W + 1/N): the trusted vouch/warn balance in (−1, 1)
 	"mean_rating",      // mean weight of the edges into t, q's own excluded (0 if none)
-	"raters",           // log(1 + number of edges into t, q's own excluded)
-	"negative_share",   // share of those edges that are warnings
 	"trusted_vouchers", // log(1 + number of vouchers u ≠ q with m(u) ≥ 1/N)
 	"trusted_warners",  // log(1 + number of warners u ≠ q with m(u) ≥ 1/N)
 	"evidence_age",     // years between the newest edge into t and the newest edge in the view
+	"untrusted_rating", // mean_rating when none of t's raters holds any of the querier's trust, else 0
 }
 
 // FeatureSigns constrains the sign of each feature's weight in a trained
@@ -24,8 +23,7 @@ var FeatureNames = []string{
 // training data: more trusted vouches never lower it, more warnings never
 // raise it. 0 leaves a weight free.
 var FeatureSigns = [NumFeatures]int{
-	FMass: +1, FTrustedPositive: +1, FTrustedNegative: -1, FTrustedBalance: +1, FMeanRating: +1,
-	FRaters: 0, FNegativeShare: -1, FTrustedVouchers: +1, FTrustedWarners: -1, FEvidenceAge: 0,
+	FMass: +1, FTrustedPositive: +1, FTrustedNegative: -1, FTrustedBalance: +1, FMeanRating: +1, FTrustedVouchers: +1, FTrustedWarners: -1, FEvidenceAge: 0, FUntrustedRating: +1,
 }
 
 // Feature indices.
@@ -35,11 +33,10 @@ const (
 	FTrustedNegative
 	FTrustedBalance
 	FMeanRating
-	FRaters
-	FNegativeShare
 	FTrustedVouchers
 	FTrustedWarners
 	FEvidenceAge
+	FUntrustedRating
 	NumFeatures
 )
 
@@ -78,7 +75,7 @@ func (v *View) Features(t NodeID, linked func(NodeID) bool) Features {
 		n                 = float64(v.N())
 		floor             = 1 / n
 		pos, neg          float64
-		raters, negs      int
+		raters            int
 		sum               float64
 		vouchers, warners int
 		newest            int64
@@ -101,7 +98,6 @@ func (v *View) Features(t NodeID, linked func(NodeID) bool) Features {
 				vouchers++
 			}
 		} else if w < 0 {
-			negs++
 			neg += m * float64(-w)
 			if m >= floor {
 				warners++
@@ -117,9 +113,12 @@ func (v *View) Features(t NodeID, linked func(NodeID) bool) Features {
 	x[FTrustedBalance] = (pos - neg) / (pos + neg + floor)
 	if raters > 0 {
 		x[FMeanRating] = sum / float64(raters)
-		x[FNegativeShare] = float64(negs) / float64(raters)
+		if pos+neg == 0 {
+			// Nobody the querier trusts has spoken: the raw reputation is
+			// all there is, and the model may weigh it on its own.
+			x[FUntrustedRating] = x[FMeanRating]
+		}
 	}
-	x[FRaters] = math.Log1p(float64(raters))
 	x[FTrustedVouchers] = math.Log1p(float64(vouchers))
 	x[FTrustedWarners] = math.Log1p(float64(warners))
 	if newest > 0 && v.newest > newest {

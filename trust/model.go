@@ -162,6 +162,14 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 		m.Mean, m.Scale = standardisation(examples)
 		m.Weights = make([]float64, NumFeatures)
 	}
+	// The bias is pulled toward the prior's like the weights, so that an
+	// owner whose judgements are all vouches does not drive it to infinity
+	// (which would saturate every score at 1 and erase the ranking);
+	// without a prior it gets only a token pull, to stay finite.
+	biasL2, biasTarget := 1e-3, 0.0
+	if prior != nil {
+		biasL2, biasTarget = p.L2, prior.Bias
+	}
 	// Standardised design matrix with a leading 1 for the bias.
 	const d = NumFeatures + 1
 	xs := make([][d]float64, len(examples))
@@ -200,6 +208,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 		for j := 1; j < d; j++ {
 			o += p.L2 / 2 * (b[j] - target[j-1]) * (b[j] - target[j-1])
 		}
+		o += biasL2 / 2 * (b[0] - biasTarget) * (b[0] - biasTarget)
 		return o
 	}
 	cur := objective(beta)
@@ -225,7 +234,8 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 			grad[j] += p.L2 * (beta[j] - target[j-1])
 			hess[j][j] += p.L2
 		}
-		hess[0][0] += 1e-6 // keeps a separable data set's bias finite
+		grad[0] += biasL2 * (beta[0] - biasTarget)
+		hess[0][0] += biasL2
 		for j := range d {
 			for k := range j {
 				hess[j][k] = hess[k][j]

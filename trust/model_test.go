@@ -13,7 +13,7 @@ import (
 func TestTrainRecoversWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	// Weights on a sign-constrained feature (mass, +) and two free ones.
-	true_ := map[int]float64{trust.FMass: 1.5, trust.FRaters: -2, trust.FEvidenceAge: 0.5}
+	true_ := map[int]float64{trust.FMass: 1.5, trust.FEvidenceAge: -2}
 	var ex []trust.Example
 	for range 20000 {
 		var f trust.Features
@@ -51,8 +51,8 @@ func TestTrainKeepsSigns(t *testing.T) {
 	for range 5000 {
 		var f trust.Features
 		f.Values[trust.FTrustedWarners] = rng.NormFloat64()
-		f.Values[trust.FRaters] = rng.NormFloat64()
-		z := 1.0*f.Values[trust.FTrustedWarners] - 1.0*f.Values[trust.FRaters]
+		f.Values[trust.FEvidenceAge] = rng.NormFloat64()
+		z := 1.0*f.Values[trust.FTrustedWarners] - 1.0*f.Values[trust.FEvidenceAge]
 		ex = append(ex, trust.Example{Features: f, Vouch: rng.Float64() < 1/(1+math.Exp(-z))})
 	}
 	m, err := trust.Train(ex, nil, trust.TrainParams{L2: 0.01}, "test")
@@ -62,7 +62,7 @@ func TestTrainKeepsSigns(t *testing.T) {
 	if m.Weights[trust.FTrustedWarners] != 0 {
 		t.Fatalf("trusted_warners weight %v, want 0 (constrained to ≤ 0)", m.Weights[trust.FTrustedWarners])
 	}
-	if w := m.Weights[trust.FRaters] / m.Scale[trust.FRaters]; math.Abs(w+1) > 0.15 {
+	if w := m.Weights[trust.FEvidenceAge] / m.Scale[trust.FEvidenceAge]; math.Abs(w+1) > 0.15 {
 		t.Fatalf("free weight %v, want about -1", w)
 	}
 	for j, sg := range trust.FeatureSigns {
@@ -112,5 +112,33 @@ func TestModelFileValidation(t *testing.T) {
 		if _, err := trust.ParseModel([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
 		}
+	}
+}
+
+// TestTrainAllVouchesStaysFinite: an owner whose judgements are all vouches
+// (separable data) must not saturate the model: the bias stays near the
+// prior's and scores keep their order.
+func TestTrainAllVouchesStaysFinite(t *testing.T) {
+	prior := trust.DefaultModel()
+	rng := rand.New(rand.NewPCG(7, 7))
+	var ex []trust.Example
+	for range 40 {
+		var f trust.Features
+		for j := range f.Values {
+			f.Values[j] = prior.Mean[j] + prior.Scale[j]*rng.NormFloat64()
+		}
+		ex = append(ex, trust.Example{Features: f, Vouch: true})
+	}
+	m, err := trust.Train(ex, prior, trust.TrainParams{L2: trust.DefaultPersonalL2}, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(m.Bias-prior.Bias) > 2 {
+		t.Fatalf("bias moved from %v to %v", prior.Bias, m.Bias)
+	}
+	lo, hi := ex[0].Features, ex[0].Features
+	lo.Values[trust.FTrustedWarners] += 3
+	if !(m.Predict(&lo) < m.Predict(&hi)) || m.Predict(&hi) >= 1 {
+		t.Fatalf("scores saturated: %v, %v", m.Predict(&lo), m.Predict(&hi))
 	}
 }

@@ -31,6 +31,9 @@ type MarketParams struct {
 	Retaliation float64
 	// Reciprocity is the chance a rated partner rates back.
 	Reciprocity float64
+	// CollusionBoost is how much colluders inflate each other's ratings:
+	// 0 rates them like anyone else, 1 always at full strength.
+	CollusionBoost float64
 	// StrongComplaint is the chance a warning has the full strength (people
 	// who complain tend to complain loudly); Praise is the mean strength of
 	// a vouch above the minimum, as a share (most vouches are weak).
@@ -43,7 +46,7 @@ type MarketParams struct {
 // over-the-counter trading community.
 var DefaultMarket = MarketParams{
 	Nodes: 6000, Edges: 36000, Seed: 1, BadShare: 0.12, Activity: 1.6,
-	Noise: 0.04, Collusion: 0.4, Retaliation: 0.3, Reciprocity: 0.6, StrongComplaint: 0.6, Praise: 0.1,
+	Noise: 0.04, Collusion: 0.4, Retaliation: 0.3, Reciprocity: 0.6, StrongComplaint: 0.6, Praise: 0.1, CollusionBoost: 0.5,
 	Start: 1500000000, Span: 5 * 365 * 86400,
 }
 
@@ -59,7 +62,8 @@ func (p MarketParams) Validate() error {
 	case !(p.Activity > 1) || math.IsInf(p.Activity, 0):
 		return fmt.Errorf("gen: market: activity %v", p.Activity)
 	case !(p.Noise >= 0 && p.Noise <= 1), !(p.Collusion >= 0 && p.Collusion <= 1), !(p.Retaliation >= 0 && p.Retaliation <= 1),
-		!(p.Reciprocity >= 0 && p.Reciprocity <= 1), !(p.StrongComplaint >= 0 && p.StrongComplaint <= 1), !(p.Praise >= 0 && p.Praise <= 1):
+		!(p.Reciprocity >= 0 && p.Reciprocity <= 1), !(p.StrongComplaint >= 0 && p.StrongComplaint <= 1), !(p.Praise >= 0 && p.Praise <= 1),
+		!(p.CollusionBoost >= 0 && p.CollusionBoost <= 1):
 		return fmt.Errorf("gen: market: probabilities must be in [0, 1]")
 	case p.Span < 0:
 		return fmt.Errorf("gen: market: span %d", p.Span)
@@ -126,7 +130,7 @@ func NewMarket(p MarketParams) (*Market, error) {
 		positive := !bad[v]
 		switch {
 		case bad[u] && bad[v]:
-			return math.Max(strength(true), 0.5) // colluders inflate each other
+			return math.Max(strength(true), p.CollusionBoost) // colluders inflate each other
 		case answer && prev < 0 && rng.Float64() < p.Retaliation:
 			positive = false
 		case bad[u]:

@@ -44,7 +44,7 @@ type Report struct {
 // Default trains the default model.
 func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 	if o.Markets == 0 {
-		o.Markets = 4
+		o.Markets = 6
 	}
 	if o.Raters == 0 {
 		o.Raters = 400
@@ -65,6 +65,7 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 		p.Reciprocity = 0.2 + 0.7*rng.Float64()
 		p.StrongComplaint = 0.2 + 0.7*rng.Float64()
 		p.Praise = 0.05 + 0.3*rng.Float64()
+		p.CollusionBoost = rng.Float64()
 		params = append(params, p)
 		_ = i
 	}
@@ -79,7 +80,7 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 		}
 		qs := raters(m.Graph, o.Raters, rng)
 		base := done
-		ex, err := eng.Collect(ctx, m.Graph, qs, o.Workers, func(d, _ int) {
+		ex, err := eng.Collect(ctx, m.Graph, qs, i < o.Markets, o.Workers, func(d, _ int) {
 			if o.Progress != nil {
 				o.Progress(base+d, total)
 			}
@@ -95,7 +96,7 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 		}
 	}
 	model, err := trust.Train(train, nil, trust.TrainParams{L2: 1},
-		fmt.Sprintf("kith model train --synthetic --seed %d: logistic regression on %d judgements of %d raters in %d synthetic marketplaces (simulations/gen); no evaluation data", o.Seed, len(train), o.Markets*o.Raters, o.Markets))
+		fmt.Sprintf("kith model train --synthetic --seed %d: logistic regression on %d judgements (each hidden from its own features, plus the same judgements made cold, with all of the rater's statements hidden) of %d raters in %d synthetic marketplaces (simulations/gen); no evaluation data", o.Seed, len(train), o.Markets*o.Raters, o.Markets))
 	if err != nil {
 		return nil, Report{}, err
 	}

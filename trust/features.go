@@ -11,11 +11,10 @@ var FeatureNames = []string{
 	"trusted_positive", // log(1 + N·Σ m(u)·w(u,t) over vouchers u ≠ q)
 	"trusted_negative", // log(1 + N·Σ m(u)·|w(u,t)| over warners u ≠ q)
 	"trusted_balance",  // (P − W) / (P + W + 1/N): the trusted vouch/warn balance in (−1, 1)
-	"mean_rating",      // mean weight of the edges into t, q's own excluded (0 if none)
 	"trusted_vouchers", // log(1 + number of vouchers u ≠ q with m(u) ≥ 1/N)
 	"trusted_warners",  // log(1 + number of warners u ≠ q with m(u) ≥ 1/N)
 	"evidence_age",     // years between the newest edge into t and the newest edge in the view
-	"untrusted_rating", // mean_rating when none of t's raters holds any of the querier's trust, else 0
+	"crowd_rating",     // mean weight of the edges into t (q's own excluded) when the querier vouches for nobody, else 0
 }
 
 // FeatureSigns constrains the sign of each feature's weight in a trained
@@ -23,7 +22,7 @@ var FeatureNames = []string{
 // training data: more trusted vouches never lower it, more warnings never
 // raise it. 0 leaves a weight free.
 var FeatureSigns = [NumFeatures]int{
-	FMass: +1, FTrustedPositive: +1, FTrustedNegative: -1, FTrustedBalance: +1, FMeanRating: +1, FTrustedVouchers: +1, FTrustedWarners: -1, FEvidenceAge: 0, FUntrustedRating: +1,
+	FMass: +1, FTrustedPositive: +1, FTrustedNegative: -1, FTrustedBalance: +1, FTrustedVouchers: +1, FTrustedWarners: -1, FEvidenceAge: 0, FCrowdRating: +1,
 }
 
 // Feature indices.
@@ -32,11 +31,10 @@ const (
 	FTrustedPositive
 	FTrustedNegative
 	FTrustedBalance
-	FMeanRating
 	FTrustedVouchers
 	FTrustedWarners
 	FEvidenceAge
-	FUntrustedRating
+	FCrowdRating
 	NumFeatures
 )
 
@@ -111,13 +109,12 @@ func (v *View) Features(t NodeID, linked func(NodeID) bool) Features {
 	x[FTrustedPositive] = math.Log1p(n * pos)
 	x[FTrustedNegative] = math.Log1p(n * neg)
 	x[FTrustedBalance] = (pos - neg) / (pos + neg + floor)
-	if raters > 0 {
-		x[FMeanRating] = sum / float64(raters)
-		if pos+neg == 0 {
-			// Nobody the querier trusts has spoken: the raw reputation is
-			// all there is, and the model may weigh it on its own.
-			x[FUntrustedRating] = x[FMeanRating]
-		}
+	if raters > 0 && v.prop.outSum[q] == 0 {
+		// A querier who vouches for nobody has no trust to weigh evidence
+		// with: what the crowd says is all there is. Once the querier
+		// trusts someone it is left out, so that raters the querier does
+		// not trust (a Sybil region) can never lift a score.
+		x[FCrowdRating] = sum / float64(raters)
 	}
 	x[FTrustedVouchers] = math.Log1p(float64(vouchers))
 	x[FTrustedWarners] = math.Log1p(float64(warners))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kith-net/kith/simulations/gen"
 	"github.com/kith-net/kith/trust"
+	"github.com/kith-net/kith/trust/eval"
 )
 
 // Options configure Default.
@@ -120,49 +121,18 @@ func raters(g *trust.Graph, k int, rng *rand.Rand) []trust.NodeID {
 	return all
 }
 
-// auc is the ROC AUC of warnings (positive class) ranked by 1 − score, with
-// ties counted half; it also returns the vouch share.
+// auc is the ROC AUC of warnings (the positive class) ranked by 1 − score;
+// it also returns the vouch share.
 func auc(m *trust.Model, ex []trust.Example) (float64, float64) {
-	type sc struct {
-		s    float64
-		warn bool
-	}
-	xs := make([]sc, len(ex))
+	scores := make([]float64, len(ex))
+	warn := make([]bool, len(ex))
 	vouches := 0
 	for i := range ex {
-		xs[i] = sc{1 - m.Predict(&ex[i].Features), !ex[i].Vouch}
+		scores[i] = 1 - m.Predict(&ex[i].Features)
+		warn[i] = !ex[i].Vouch
 		if ex[i].Vouch {
 			vouches++
 		}
 	}
-	slices.SortFunc(xs, func(a, b sc) int {
-		switch {
-		case a.s < b.s:
-			return -1
-		case a.s > b.s:
-			return 1
-		}
-		return 0
-	})
-	var rankSum float64
-	pos := 0
-	for i := 0; i < len(xs); {
-		j := i
-		for j < len(xs) && xs[j].s == xs[i].s {
-			j++
-		}
-		mid := float64(i+j+1) / 2
-		for k := i; k < j; k++ {
-			if xs[k].warn {
-				rankSum += mid
-				pos++
-			}
-		}
-		i = j
-	}
-	neg := len(xs) - pos
-	if pos == 0 || neg == 0 {
-		return 0.5, float64(vouches) / float64(max(len(ex), 1))
-	}
-	return (rankSum - float64(pos)*float64(pos+1)/2) / (float64(pos) * float64(neg)), float64(vouches) / float64(len(ex))
+	return eval.AUC(scores, warn), float64(vouches) / float64(max(len(ex), 1))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -27,43 +28,24 @@ encrypted; its audience says who may ever receive it (default: private,
 nobody).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			subject, err := wire.ParseSubject(args[0])
-			if err != nil {
-				return err
+			if strength < wire.MinStrength || strength > wire.MaxStrength {
+				return usagef("--strength %d: want %d..%d", strength, wire.MinStrength, wire.MaxStrength)
 			}
-			aud, err := wire.ParseAudience(audience)
-			if err != nil {
-				return err
-			}
-			now := a.env.Now()
-			exp, err := parseExpiry(expires, now)
-			if err != nil {
-				return err
-			}
-			nonce, err := wire.NewNonce(a.env.Rand)
-			if err != nil {
-				return err
-			}
-			att := &wire.Attestation{
-				Subject: subject, Kind: wire.Kind(kind), Context: context, Strength: strength,
-				Reason: reason, Evidence: evidence, Created: uint64(now.Unix()), Expires: exp,
-				Audience: aud, Nonce: nonce,
+			req := api.AttestRequest{
+				Kind: kind, Subject: args[0], Context: context, Strength: strength,
+				Reason: reason, Evidence: evidence, Expires: expires, Audience: audience,
 			}
 			// Validate before unlocking, so bad input fails fast and
 			// writes nothing.
-			probe := *att
-			probe.Issuer = wire.PublicKey{1}
-			if err := validateUnsigned(&probe); err != nil {
+			if _, err := a.newAttestation(req, nil); err != nil {
 				return err
 			}
-			return a.withSession(cmd.Context(), func(s *session) error {
-				if err := att.Sign(s.key); err != nil {
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				v, err := svc.Attest(cmd.Context(), req)
+				if err != nil {
 					return err
 				}
-				if _, err := s.store.Put(cmd.Context(), att); err != nil {
-					return err
-				}
-				return a.printObjects(cmd.Context(), s.store, []*wire.Attestation{att}, false)
+				return a.printViews([]api.Attestation{v}, false)
 			})
 		},
 	}
@@ -130,37 +112,15 @@ func (a *app) retractCommand() *cobra.Command {
 			if err := (&wire.Retraction{Target: wire.LinkTo(id), Created: 1, Reason: reason}).Sign(wire.NewPrivateKey([32]byte{1})); err != nil {
 				return err
 			}
-			return a.withSession(cmd.Context(), func(s *session) error {
-				ctx := cmd.Context()
-				o, err := s.store.Get(ctx, id)
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				r, err := svc.Retract(cmd.Context(), api.RetractRequest{CID: args[0], Reason: reason})
 				if err != nil {
-					return fmt.Errorf("retract %s: %w", id, err)
-				}
-				att, ok := o.(*wire.Attestation)
-				if !ok {
-					return fmt.Errorf("retract %s: it is a %s, not an attestation", id, o.Type())
-				}
-				if att.Issuer != s.key.Public() {
-					return fmt.Errorf("retract %s: issued by %s, not by this node", id, att.Issuer)
-				}
-				st, err := s.store.Status(ctx, id)
-				if err != nil {
-					return err
-				}
-				if st.Retracted != nil {
-					return fmt.Errorf("retract %s: already retracted by %s", id, st.Retracted.CID())
-				}
-				r := &wire.Retraction{Target: wire.LinkTo(id), Created: uint64(a.env.Now().Unix()), Reason: reason}
-				if err := r.Sign(s.key); err != nil {
-					return err
-				}
-				if _, err := s.store.Put(ctx, r); err != nil {
 					return err
 				}
 				if a.json {
-					return a.printJSON(map[string]string{"cid": r.CID().String(), "target": id.String()})
+					return a.printJSON(map[string]string{"cid": r.CID, "target": r.Target})
 				}
-				_, err = fmt.Fprintf(a.env.Stdout, "retracted %s\nretraction %s\n", id, r.CID())
+				_, err = fmt.Fprintf(a.env.Stdout, "retracted %s\nretraction %s\n", r.Target, r.CID)
 				return err
 			})
 		},

@@ -148,6 +148,10 @@ view only. Nothing private leaves the node.`,
 		a.modelCommand(),
 		a.evalCommand(),
 		a.benchCommand(),
+		a.runCommand(),
+		a.statusCommand(),
+		a.peersCommand(),
+		a.consentCommand(),
 	)
 	return root
 }

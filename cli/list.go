@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
@@ -61,19 +61,10 @@ func (a *app) printJSON(v any) error {
 
 func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
 
-// printObjects prints attestations as a table or, with --json, as a JSON
-// array. One attestation alone prints as a single JSON object when single is
-// false and there is exactly one (the output of vouch and warn).
-func (a *app) printObjects(ctx context.Context, st store.Store, atts []*wire.Attestation, asList bool) error {
-	now := a.env.Now()
-	views := make([]attestationView, 0, len(atts))
-	for _, att := range atts {
-		s, err := st.Status(ctx, att.CID())
-		if err != nil {
-			return err
-		}
-		views = append(views, viewOf(att, s, now))
-	}
+// printViews prints attestations as a table or, with --json, as a JSON
+// array; one attestation alone prints as a single object when asList is
+// false (the output of vouch and warn).
+func (a *app) printViews(views []api.Attestation, asList bool) error {
 	if a.json {
 		if !asList && len(views) == 1 {
 			return a.printJSON(views[0])
@@ -106,7 +97,7 @@ func (a *app) printObjects(ctx context.Context, st store.Store, atts []*wire.Att
 	return tw.Flush()
 }
 
-func expiryNote(v attestationView) string {
+func expiryNote(v api.Attestation) string {
 	if v.Expires == "" {
 		return ""
 	}
@@ -133,9 +124,11 @@ func (a *app) listCommand() *cobra.Command {
 (peer ID, did:key, @user@host). Retracted attestations are hidden unless --all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := store.Query{Context: context, Kind: wire.Kind(kind), Retracted: all, Limit: limit}
-			if kind != "" && q.Kind != wire.Vouch && q.Kind != wire.Warn {
+			if kind != "" && kind != api.KindVouch && kind != api.KindWarn {
 				return usagef("--kind %q: want vouch or warn", kind)
+			}
+			if limit < 0 {
+				return usagef("--limit %d: want 0 or more", limit)
 			}
 			if context != "" {
 				if err := wire.ValidateContext(context); err != nil {
@@ -143,29 +136,24 @@ func (a *app) listCommand() *cobra.Command {
 				}
 			}
 			if by != "" && by != "me" {
-				k, err := wire.ParsePublicKey(by)
-				if err != nil {
+				if _, err := wire.ParsePublicKey(by); err != nil {
 					return err
 				}
-				q.Issuer = &k
 			}
 			if about != "" {
-				s, err := wire.ParseSubject(about)
-				if err != nil {
+				if _, err := wire.ParseSubject(about); err != nil {
 					return err
 				}
-				q.SubjectKey, q.Acct = s.Key, s.Acct
 			}
-			return a.withSession(cmd.Context(), func(s *session) error {
-				if by == "me" {
-					k := s.key.Public()
-					q.Issuer = &k
-				}
-				atts, err := s.store.Attestations(cmd.Context(), q)
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				vs, err := svc.Attestations(cmd.Context(), api.ListRequest{By: by, About: about, Context: context, Kind: kind, All: all})
 				if err != nil {
 					return err
 				}
-				return a.printObjects(cmd.Context(), s.store, atts, true)
+				if limit > 0 && len(vs) > limit {
+					vs = vs[:limit]
+				}
+				return a.printViews(vs, true)
 			})
 		},
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/wire"
@@ -119,29 +121,17 @@ for the subject rather than warn about them, given everyone else's evidence as
 you see it; your own statement is shown beside it, not mixed in.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sub, err := wire.ParseSubject(args[0])
-			if err != nil {
+			if _, err := wire.ParseSubject(args[0]); err != nil {
 				return err
 			}
-			return a.withSession(cmd.Context(), func(s *session) error {
-				tv, err := a.openView(cmd.Context(), s, context)
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				raw, err := svc.Query(cmd.Context(), api.QueryRequest{Subject: args[0], Context: context})
 				if err != nil {
 					return err
 				}
-				out := queryView{Subject: sub.String(), Context: context}
-				t, ok := tv.index.Lookup(sub)
-				if !ok {
-					out.Explanation = &explanation{Summary: "no evidence: nobody in your view has said anything about " + args[0] + " in " + context}
-					return a.printQuery(out)
-				}
-				r := tv.engine.Query(tv.view, t)
-				out.Subject = tv.name(t)
-				out.Covered = r.Covered
-				out.Explanation = tv.explain(r)
-				if r.Covered {
-					score := r.Score
-					out.Score = &score
-					out.Confidence = r.Confidence
+				var out queryView
+				if err := json.Unmarshal(raw, &out); err != nil {
+					return fmt.Errorf("query: reading the answer: %w", err)
 				}
 				return a.printQuery(out)
 			})
@@ -149,6 +139,35 @@ you see it; your own statement is shown beside it, not mixed in.`,
 	}
 	cmd.Flags().StringVar(&context, "context", "general", "context to ask about")
 	return cmd
+}
+
+// answerQuery answers "how far do I trust subject in context, and why?"
+// from an unlocked session's store.
+func (a *app) answerQuery(ctx context.Context, s *session, subject, context string) (queryView, error) {
+	sub, err := wire.ParseSubject(subject)
+	if err != nil {
+		return queryView{}, err
+	}
+	tv, err := a.openView(ctx, s, context)
+	if err != nil {
+		return queryView{}, err
+	}
+	out := queryView{Subject: sub.String(), Context: context}
+	t, ok := tv.index.Lookup(sub)
+	if !ok {
+		out.Explanation = &explanation{Summary: "no evidence: nobody in your view has said anything about " + subject + " in " + context}
+		return out, nil
+	}
+	r := tv.engine.Query(tv.view, t)
+	out.Subject = tv.name(t)
+	out.Covered = r.Covered
+	out.Explanation = tv.explain(r)
+	if r.Covered {
+		score := r.Score
+		out.Score = &score
+		out.Confidence = r.Confidence
+	}
+	return out, nil
 }
 
 func (tv *trustView) explain(r trust.Result) *explanation {
@@ -242,41 +261,18 @@ func (a *app) rankCommand() *cobra.Command {
 		Short: "List whom you trust most (or least, --bottom) in a context",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd.Context(), func(s *session) error {
-				tv, err := a.openView(cmd.Context(), s, context)
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				raw, err := svc.Rank(cmd.Context(), api.RankRequest{Context: context, Bottom: bottom, Limit: limit})
 				if err != nil {
 					return err
 				}
-				scores := make([]float64, tv.view.N())
-				if err := tv.engine.ScoreView(cmd.Context(), tv.view, scores); err != nil {
-					return err
-				}
-				type row struct {
-					Subject    string  `json:"subject"`
-					Score      float64 `json:"score"`
-					Confidence float64 `json:"confidence"`
-					node       trust.NodeID
-				}
-				var rows []row
-				for v, x := range scores {
-					if !math.IsNaN(x) {
-						f := tv.view.Features(trust.NodeID(v), tv.engine.Linked)
-						rows = append(rows, row{Subject: tv.name(trust.NodeID(v)), Score: x, Confidence: f.Confidence(), node: trust.NodeID(v)})
-					}
-				}
-				slices.SortFunc(rows, func(x, y row) int {
-					c := cmp.Compare(y.Score, x.Score)
-					if bottom {
-						c = -c
-					}
-					return cmp.Or(c, cmp.Compare(x.node, y.node))
-				})
-				if limit > 0 && len(rows) > limit {
-					rows = rows[:limit]
+				var rows []rankRow
+				if err := json.Unmarshal(raw, &rows); err != nil {
+					return fmt.Errorf("rank: reading the answer: %w", err)
 				}
 				if a.json {
 					if rows == nil {
-						rows = []row{}
+						rows = []rankRow{}
 					}
 					return a.printJSON(rows)
 				}
@@ -298,4 +294,43 @@ func (a *app) rankCommand() *cobra.Command {
 	f.BoolVar(&bottom, "bottom", false, "least trusted first")
 	f.IntVar(&limit, "limit", 20, "at most this many (0 = all)")
 	return cmd
+}
+
+// rankRow is one line of `kith rank`.
+type rankRow struct {
+	Subject    string  `json:"subject"`
+	Score      float64 `json:"score"`
+	Confidence float64 `json:"confidence"`
+	node       trust.NodeID
+}
+
+// answerRank lists the subjects of a context by the owner's trust, most
+// trusted first (least with bottom), at most limit (0 = all).
+func (a *app) answerRank(ctx context.Context, s *session, context string, bottom bool, limit int) ([]rankRow, error) {
+	tv, err := a.openView(ctx, s, context)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float64, tv.view.N())
+	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
+		return nil, err
+	}
+	rows := []rankRow{}
+	for v, x := range scores {
+		if !math.IsNaN(x) {
+			f := tv.view.Features(trust.NodeID(v), tv.engine.Linked)
+			rows = append(rows, rankRow{Subject: tv.name(trust.NodeID(v)), Score: x, Confidence: f.Confidence(), node: trust.NodeID(v)})
+		}
+	}
+	slices.SortFunc(rows, func(x, y rankRow) int {
+		c := cmp.Compare(y.Score, x.Score)
+		if bottom {
+			c = -c
+		}
+		return cmp.Or(c, cmp.Compare(x.node, y.node))
+	})
+	if limit > 0 && len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return rows, nil
 }

@@ -1,0 +1,66 @@
+// Package api is the node daemon's local HTTP API: the Service interface the
+// daemon implements, a Server that serves it, a Client that implements it
+// over HTTP (what the CLI uses while a daemon runs), the bearer token file
+// and the discovery file.
+//
+// # Endpoints
+//
+// All under /v1/, JSON in and out (Routes lists them):
+//
+//	GET  /v1/status                      Status
+//	GET  /v1/peers                       []Peer
+//	GET  /v1/query?subject=&context=     the daemon's query result, passed through
+//	GET  /v1/rank?context=&bottom=&limit=  the daemon's ranking, passed through
+//	GET  /v1/attestations?by=&about=&context=&kind=&all=  []Attestation
+//	POST /v1/attestations                AttestRequest -> 201 Attestation
+//	POST /v1/retractions                 RetractRequest -> 201 Retraction
+//	GET  /v1/consents                    []ConsentRequest
+//	POST /v1/consents/{cid}/approve      -> ConsentRequest (also decline, withdraw)
+//	GET  /v1/metrics[?format=json|prometheus]  map of name to value, or Prometheus text
+//
+// An error is {"error": {"code": "...", "message": "..."}} with an HTTP error
+// status; codes are the append-only Code constants. A Service chooses what a
+// caller sees by returning an *Error; any other error is logged and answered
+// with 500 "internal error", so no internals leak.
+//
+// # Security contract
+//
+// Every request, on every route, is checked before it reaches the Service,
+// in this order, and a refused request changes nothing:
+//
+//   - Host (against DNS rebinding): must be exactly the connection's local
+//     loopback address (127.0.0.1:PORT or [::1]:PORT) or localhost:PORT;
+//     "localhost" on a unix socket; or one of ServerOptions.AllowedHosts.
+//     Otherwise 403. (A rebinding page can only send a DNS name it controls.)
+//   - Origin and Sec-Fetch-Site (against cross-site requests): a request other
+//     than GET carrying any Origin is refused; a GET's Origin must be
+//     http:// plus an accepted Host. Sec-Fetch-Site, when present, must be
+//     same-origin or none. Otherwise 403.
+//   - Authorization: "Bearer TOKEN", compared in constant time (on SHA-256
+//     digests). Otherwise 401. There is no unauthenticated route.
+//   - Routing: unknown path 404, wrong method 405 (no CORS preflight, no HEAD).
+//     No GET changes state.
+//   - POST: Content-Type application/json (blocks form-post CSRF, 415), no
+//     query string, a body of at most MaxBodyBytes (64 KiB, 413), decoded
+//     strictly: one JSON object, exact field names, no unknown or duplicate
+//     fields, nothing after it (400).
+//
+// The token is 256 random bits in the data directory's api.token, mode 0600
+// (LoadOrCreateToken); a token file group or others can access is refused.
+// Serve refuses a TCP listener that is not on loopback unless
+// ServerOptions.AllowNonLoopback is set; Listen accepts only loopback
+// addresses. ListenUnix makes the socket file 0600 and, on Linux, closes
+// connections whose peer is another user (SO_PEERCRED).
+//
+// # Ownership and concurrency
+//
+// A Server and a Client are safe for concurrent use. Server.Serve blocks
+// until its context is done and then shuts down gracefully; the caller owns
+// the goroutine it runs in, and Serve joins the one it starts. The daemon
+// writes api.json (WriteDiscovery) once it listens and removes it
+// (RemoveDiscovery) when it stops; Discover finds the daemon for the CLI or
+// returns ErrNoDaemon.
+//
+// The package uses only the standard library and imports no other kith
+// package.
+package api

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// fakeService is an in-memory Service that records every call. Mutating
+// methods also count as mutations and change its state.
+type fakeService struct {
+	mu        sync.Mutex
+	calls     []string // method names, in order
+	args      []any    // the request of each call
+	mutations int
+	atts      []Attestation
+	consents  map[string]ConsentRequest
+	err       error // returned by every method when set
+}
+
+func newFake() *fakeService {
+	return &fakeService{consents: map[string]ConsentRequest{
+		"bafyreiconsent": {CID: "bafyreiconsent", Issuer: "12D3KooWIssuer", Kind: KindVouch, Context: "general",
+			Strength: 60, Reason: "good trader", Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), State: ConsentPending},
+	}}
+}
+
+func (f *fakeService) record(name string, arg any, mutates bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, name)
+	f.args = append(f.args, arg)
+	if f.err != nil {
+		return f.err
+	}
+	if mutates {
+		f.mutations++
+	}
+	return nil
+}
+
+func (f *fakeService) snapshot() (calls []string, mutations int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...), f.mutations
+}
+
+func (f *fakeService) lastArg() any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.args) == 0 {
+		return nil
+	}
+	return f.args[len(f.args)-1]
+}
+
+var fakeStarted = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+
+func (f *fakeService) Status(ctx context.Context) (Status, error) {
+	if err := f.record("Status", nil, false); err != nil {
+		return Status{}, err
+	}
+	return Status{PeerID: "12D3KooWSelf", Addrs: []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSelf"},
+		Version: "test", Started: fakeStarted, Peers: 2, Objects: 7, Topic: "/kith/proofs/1"}, nil
+}
+
+func (f *fakeService) Peers(ctx context.Context) ([]Peer, error) {
+	if err := f.record("Peers", nil, false); err != nil {
+		return nil, err
+	}
+	tr := 0.75
+	return []Peer{
+		{ID: "12D3KooWA", Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Connected: true, Score: 1.5, Trust: &tr},
+		{ID: "12D3KooWB", Connected: false, Score: -3},
+	}, nil
+}
+
+func (f *fakeService) Query(ctx context.Context, req QueryRequest) (json.RawMessage, error) {
+	if err := f.record("Query", req, false); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(fmt.Sprintf(`{"subject":%q,"score":0.5}`, req.Subject)), nil
+}
+
+func (f *fakeService) Rank(ctx context.Context, req RankRequest) (json.RawMessage, error) {
+	if err := f.record("Rank", req, false); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(`[{"subject":"@a@b.c","score":0.9}]`), nil
+}
+
+func (f *fakeService) Attestations(ctx context.Context, req ListRequest) ([]Attestation, error) {
+	if err := f.record("Attestations", req, false); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Attestation(nil), f.atts...), nil
+}
+
+func (f *fakeService) Attest(ctx context.Context, req AttestRequest) (Attestation, error) {
+	if err := f.record("Attest", req, true); err != nil {
+		return Attestation{}, err
+	}
+	a := Attestation{CID: "bafyreinew", Kind: req.Kind, Issuer: "12D3KooWSelf", Subject: req.Subject,
+		Context: req.Context, Strength: req.Strength, Reason: req.Reason, Evidence: req.Evidence,
+		Created: "2026-11-22T04:00:00Z", Audience: req.Audience}
+	f.mu.Lock()
+	f.atts = append(f.atts, a)
+	f.mu.Unlock()
+	return a, nil
+}
+
+func (f *fakeService) Retract(ctx context.Context, req RetractRequest) (Retraction, error) {
+	if err := f.record("Retract", req, true); err != nil {
+		return Retraction{}, err
+	}
+	return Retraction{CID: "bafyreiretraction", Target: req.CID, Created: fakeStarted}, nil
+}
+
+func (f *fakeService) Consents(ctx context.Context) ([]ConsentRequest, error) {
+	if err := f.record("Consents", nil, false); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ConsentRequest
+	for _, c := range f.consents {
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (f *fakeService) setConsent(name, cid string, st ConsentState) (ConsentRequest, error) {
+	if err := f.record(name, cid, true); err != nil {
+		return ConsentRequest{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.consents[cid]
+	if !ok {
+		return ConsentRequest{}, Errorf(CodeNotFound, "no consent request %s", cid)
+	}
+	c.State = st
+	f.consents[cid] = c
+	return c, nil
+}
+
+func (f *fakeService) Approve(ctx context.Context, cid string) (ConsentRequest, error) {
+	return f.setConsent("Approve", cid, ConsentApproved)
+}
+
+func (f *fakeService) Decline(ctx context.Context, cid string) (ConsentRequest, error) {
+	return f.setConsent("Decline", cid, ConsentDeclined)
+}
+
+func (f *fakeService) Withdraw(ctx context.Context, cid string) (ConsentRequest, error) {
+	return f.setConsent("Withdraw", cid, ConsentWithdrawn)
+}
+
+func (f *fakeService) Metrics(ctx context.Context) (map[string]float64, error) {
+	if err := f.record("Metrics", nil, false); err != nil {
+		return nil, err
+	}
+	return map[string]float64{"kith_peers_connected": 2, "kith_objects": 7}, nil
+}

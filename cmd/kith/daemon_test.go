@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kithBin is the kith binary built for these tests.
+var kithBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kith-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	kithBin = filepath.Join(dir, "kith")
+	out, err := exec.Command("go", "build", "-o", kithBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building kith: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is one `kith run` process.
+type daemon struct {
+	home   string
+	cmd    *exec.Cmd
+	peerID string
+	addrs  []string
+	api    string
+	stderr *bytes.Buffer
+}
+
+func kith(t *testing.T, home string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(kithBin, args...)
+	cmd.Env = append(os.Environ(), "KITH_HOME="+home, "KITH_PASSPHRASE=correct horse battery staple")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kith %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+func startDaemon(t *testing.T, home string, bootstrap ...string) *daemon {
+	t.Helper()
+	args := []string{"--json", "run", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--api", "127.0.0.1:0"}
+	for _, b := range bootstrap {
+		args = append(args, "--bootstrap", b)
+	}
+	d := &daemon{home: home, stderr: &bytes.Buffer{}}
+	d.cmd = exec.Command(kithBin, args...)
+	d.cmd.Env = append(os.Environ(), "KITH_HOME="+home, "KITH_PASSPHRASE=correct horse battery staple")
+	d.cmd.Stderr = d.stderr
+	stdout, err := d.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+	})
+	line := make(chan []byte, 1)
+	go func() { // ends when the pipe closes with the process
+		r := bufio.NewReader(stdout)
+		var buf bytes.Buffer
+		for {
+			b, err := r.ReadBytes('\n')
+			buf.Write(b)
+			if json.Valid(buf.Bytes()) && buf.Len() > 2 {
+				line <- buf.Bytes()
+				buf = bytes.Buffer{}
+			}
+			if err != nil {
+				close(line)
+				return
+			}
+		}
+	}()
+	select {
+	case b, ok := <-line:
+		if !ok {
+			t.Fatalf("kith run exited: %s", d.stderr)
+		}
+		var st struct {
+			PeerID string   `json:"peer_id"`
+			Addrs  []string `json:"addrs"`
+			API    string   `json:"api"`
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatalf("kith run printed %q: %v", b, err)
+		}
+		d.peerID, d.addrs, d.api = st.PeerID, st.Addrs, st.API
+	case <-time.After(30 * time.Second):
+		t.Fatalf("kith run did not start: %s", d.stderr)
+	}
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("kith run exited with %v: %s", err, d.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("kith run did not stop on SIGTERM: %s", d.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(d.home, "api.json")); !os.IsNotExist(err) {
+		t.Errorf("api.json left behind after stop: %v", err)
+	}
+}
+
+// eventually retries check (a CLI call) until it returns true.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond) // polling another process through its CLI
+	}
+}
+
+// Three `kith run` daemons on loopback, driven through the CLI: a public
+// vouch becomes a consent request at its subject, is approved, and reaches
+// the third node by gossip; a private vouch with a canary never leaves its
+// node; the API refuses requests without the token or with a foreign Host.
+func TestThreeDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three daemons")
+	}
+	var homes []string
+	for i := 0; i < 3; i++ {
+		h := filepath.Join(t.TempDir(), fmt.Sprintf("home%d", i))
+		kith(t, h, "init")
+		homes = append(homes, h)
+	}
+	a := startDaemon(t, homes[0])
+	b := startDaemon(t, homes[1], a.addrs[0])
+	c := startDaemon(t, homes[2], a.addrs[0])
+	for _, d := range []*daemon{a, b, c} {
+		for _, ad := range d.addrs {
+			if !strings.HasPrefix(ad, "/ip4/127.0.0.1/") || !strings.HasSuffix(ad, "/p2p/"+d.peerID) {
+				t.Fatalf("address %s: want loopback and /p2p/%s", ad, d.peerID)
+			}
+		}
+	}
+	eventually(t, 20*time.Second, "node a to see both peers", func() bool {
+		var ps []struct {
+			ID        string `json:"id"`
+			Connected bool   `json:"connected"`
+		}
+		json.Unmarshal(kith(t, homes[0], "peers", "--json"), &ps)
+		n := 0
+		for _, p := range ps {
+			if p.Connected && (p.ID == b.peerID || p.ID == c.peerID) {
+				n++
+			}
+		}
+		return n == 2
+	})
+
+	// A private vouch with a canary, about c: it must never leave a.
+	const canary = "canary-5f0c1d7e9a2b4c6d"
+	kith(t, homes[0], "vouch", c.peerID, "--reason", canary)
+
+	// A public vouch for b: a consent request for b.
+	var att struct {
+		CID string `json:"cid"`
+	}
+	if err := json.Unmarshal(kith(t, homes[0], "--json", "vouch", b.peerID, "--audience", "public", "--reason", "fixed my bike"), &att); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the consent request at b", func() bool {
+		var rs []struct {
+			CID   string `json:"cid"`
+			State string `json:"state"`
+		}
+		json.Unmarshal(kith(t, homes[1], "consent", "list", "--json"), &rs)
+		return len(rs) == 1 && rs[0].CID == att.CID && rs[0].State == "pending"
+	})
+	// Nothing reaches c before b approves.
+	if strings.Contains(string(kith(t, homes[2], "list", "--all", "--json")), att.CID) {
+		t.Fatal("c holds the statement before its subject approved it")
+	}
+	kith(t, homes[1], "consent", "approve", att.CID)
+	eventually(t, 20*time.Second, "the approved statement at c", func() bool {
+		return strings.Contains(string(kith(t, homes[2], "list", "--about", b.peerID, "--json")), att.CID)
+	})
+
+	// c's owner can now ask about b and gets an answer with an explanation.
+	var q map[string]any
+	if err := json.Unmarshal(kith(t, homes[2], "query", b.peerID, "--json"), &q); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q["explanation"]; !ok {
+		t.Fatalf("query answer without explanation: %v", q)
+	}
+
+	// The API refuses a request without the token and one with a foreign Host.
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"no token", nil, http.StatusUnauthorized},
+		{"foreign host", map[string]string{"Host": "evil.example", "Authorization": "Bearer " + readToken(t, homes[0])}, http.StatusForbidden},
+	} {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", a.api+"/v1/status", nil)
+		for k, v := range tc.header {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+
+	for _, d := range []*daemon{c, b, a} {
+		d.stop(t)
+	}
+	// With the daemons stopped, the CLI opens the stores itself.
+	for i, h := range homes[1:] {
+		if strings.Contains(string(kith(t, h, "list", "--all", "--json")), canary) {
+			t.Errorf("node %d holds a's private canary", i+1)
+		}
+		if out := kith(t, h, "status"); !strings.Contains(string(out), "not running") {
+			t.Errorf("status after stop: %s", out)
+		}
+	}
+}
+
+func readToken(t *testing.T, home string) string {
+	b, err := os.ReadFile(filepath.Join(home, "api.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

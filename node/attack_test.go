@@ -1,0 +1,128 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-net/kith/wire"
+)
+
+// A peer flooding forged and malformed messages is rejected, its score
+// drops below the graylist threshold, nothing it sends is stored, and an
+// honest proof published during the flood still reaches every node.
+func TestFloodRejected(t *testing.T) {
+	tn := newTestNet(t, 20, netOptions{degree: 4})
+	ctx := context.Background()
+
+	// The attacker: a plain gossipsub host on the same topic, without our
+	// validator, connected to five honest nodes.
+	evilKey, err := wire.GeneratePrivateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _, _ := Identity(evilKey)
+	h, err := tn.mn.AddPeer(priv, ma.StringCast("/ip4/100.65.0.1/tcp/4001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	victims := tn.nodes[:5]
+	for _, v := range victims {
+		if _, err := tn.mn.ConnectPeers(h.ID(), v.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evilCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	eps, err := pubsub.NewGossipSub(evilCtx, h, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(), pubsub.WithMessageIdFn(GossipID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	et, err := eps.Join(TopicName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esub, err := et.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer esub.Cancel()
+	tn.waitMeshes()
+
+	// Forgeries: proofs whose signatures do not verify, proofs for
+	// attestations with a consent by the wrong key, private attestations,
+	// and garbage.
+	honestKey := tn.keys[10]
+	var forged [][]byte
+	for i := 0; i < 300; i++ {
+		a := attest(t, evilKey, tn.keys[i%20].Public(), wire.Warn, wire.PublicAudience, fmt.Sprintf("slander %d", i))
+		c := &wire.Consent{Target: wire.LinkTo(a.CID()), Created: a.Created}
+		if err := c.Sign(evilKey); err != nil { // signed by the wrong key: not the subject
+			t.Fatal(err)
+		}
+		switch i % 4 {
+		case 0:
+			forged = append(forged, encodeGossip(a, c))
+		case 1:
+			raw := append([]byte(nil), a.Raw()...)
+			raw[len(raw)-3] ^= 0x40 // breaks the signature
+			m := gossipMessage{V: protoVersion, Objs: [][]byte{raw, c.Raw()}}
+			b, _ := msgEnc.Marshal(m)
+			forged = append(forged, b)
+		case 2:
+			p := attest(t, honestKey, tn.keys[(i+1)%20].Public(), wire.Vouch, wire.PrivateAudience, "private")
+			forged = append(forged, encodeGossip(p))
+		case 3:
+			junk := make([]byte, 100+i)
+			rand.Read(junk)
+			forged = append(forged, junk)
+		}
+	}
+	done := make(chan struct{})
+	go func() { // the attacker; joined through done
+		defer close(done)
+		for _, b := range forged {
+			if err := et.Publish(evilCtx, b); err != nil {
+				return
+			}
+		}
+	}()
+	// An honest proof during the flood.
+	a, c := tn.proof(12, 15, "honest")
+	took := tn.waitFor(15*time.Second, "the honest proof", func() bool { return tn.has(c.CID()) == len(tn.nodes) && tn.has(a.CID()) == len(tn.nodes) })
+	<-done
+	t.Logf("honest proof reached %d nodes in %v during the flood", len(tn.nodes), took)
+
+	// Every victim rejected the attacker and scores it below the graylist.
+	tn.waitFor(10*time.Second, "the attacker's score to fall below the graylist threshold on every victim", func() bool {
+		for _, v := range victims {
+			s, ok := v.scores()[h.ID()]
+			if !ok || s >= GraylistThreshold {
+				return false
+			}
+		}
+		return true
+	})
+	rejected := int64(0)
+	for i, nd := range tn.nodes {
+		rejected += nd.rejected.Load()
+		if n, _ := nd.cfg.Store.Count(ctx); n > 4 {
+			t.Errorf("node %d stores %d objects; the flood got in", i, n)
+		}
+	}
+	for _, v := range victims {
+		t.Logf("victim %s scores the attacker %.0f", v.ID().ShortString(), v.scores()[h.ID()])
+	}
+	if rejected == 0 {
+		t.Fatal("nothing was rejected")
+	}
+	t.Logf("%d messages rejected in all", rejected)
+}

@@ -1,0 +1,505 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"golang.org/x/time/rate"
+
+	"github.com/kith-net/kith/wire"
+)
+
+// Gossip peer-score parameters. An invalid message costs
+// InvalidMessageWeight × count² (so one forged proof takes a peer below
+// GraylistThreshold at once); the owner's trust in a peer adds up to
+// ±AppWeight.
+const (
+	InvalidMessageWeight = -100
+	AppWeight            = 10
+	GossipThreshold      = -10
+	PublishThreshold     = -50
+	GraylistThreshold    = -80
+)
+
+func scoreParams(appScore func(peer.ID) float64) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
+	_, lo4, _ := net.ParseCIDR("127.0.0.0/8")
+	_, lo6, _ := net.ParseCIDR("::1/128")
+	return &pubsub.PeerScoreParams{
+			Topics: map[string]*pubsub.TopicScoreParams{
+				TopicName: {
+					TopicWeight:                    1,
+					TimeInMeshWeight:               0.01,
+					TimeInMeshQuantum:              time.Second,
+					TimeInMeshCap:                  100,
+					FirstMessageDeliveriesWeight:   1,
+					FirstMessageDeliveriesDecay:    pubsub.ScoreParameterDecay(10 * time.Minute),
+					FirstMessageDeliveriesCap:      20,
+					InvalidMessageDeliveriesWeight: InvalidMessageWeight,
+					InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
+				},
+			},
+			TopicScoreCap:               50,
+			AppSpecificScore:            appScore,
+			AppSpecificWeight:           AppWeight,
+			IPColocationFactorWeight:    -5,
+			IPColocationFactorThreshold: 8,
+			IPColocationFactorWhitelist: []*net.IPNet{lo4, lo6},
+			BehaviourPenaltyWeight:      -10,
+			BehaviourPenaltyThreshold:   6,
+			BehaviourPenaltyDecay:       pubsub.ScoreParameterDecay(10 * time.Minute),
+			DecayInterval:               time.Second,
+			DecayToZero:                 0.01,
+			RetainScore:                 10 * time.Minute,
+		}, &pubsub.PeerScoreThresholds{
+			GossipThreshold:             GossipThreshold,
+			PublishThreshold:            PublishThreshold,
+			GraylistThreshold:           GraylistThreshold,
+			AcceptPXThreshold:           5,
+			OpportunisticGraftThreshold: 2,
+		}
+}
+
+// scoreBoard keeps the latest snapshot of gossip peer scores, written by
+// pubsub's inspector and read by Peers.
+type scoreBoard struct {
+	mu sync.Mutex
+	m  map[peer.ID]float64
+}
+
+func (b *scoreBoard) set(m map[peer.ID]float64) {
+	b.mu.Lock()
+	b.m = m
+	b.mu.Unlock()
+}
+
+func (b *scoreBoard) get() map[peer.ID]float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m
+}
+
+func (n *Node) scores() map[peer.ID]float64 { return n.board.get() }
+
+func (n *Node) startGossip() error {
+	appScore := func(p peer.ID) float64 {
+		k, err := PeerKey(p)
+		if err != nil {
+			return -1
+		}
+		t := n.cfg.PeerTrust(k)
+		if t != t || t > 1 {
+			t = 1
+		} else if t < -1 {
+			t = -1
+		}
+		return t
+	}
+	params, thresholds := scoreParams(appScore)
+	opts := []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(GossipID),
+		pubsub.WithMaxMessageSize(MaxGossipSize + 1024),
+		pubsub.WithPeerScore(params, thresholds),
+		pubsub.WithPeerScoreInspect(n.board.set, time.Second),
+		pubsub.WithPeerGater(pubsub.NewPeerGaterParams(0.33, pubsub.ScoreParameterDecay(2*time.Minute), pubsub.ScoreParameterDecay(10*time.Minute))),
+		pubsub.WithLogger(n.log.With("component", "pubsub")),
+	}
+	opts = append(opts, pubsub.WithRawTracer(&meshTracer{n: n}))
+	if n.cfg.RawTracer != nil {
+		opts = append(opts, pubsub.WithRawTracer(n.cfg.RawTracer))
+	}
+	ps, err := pubsub.NewGossipSub(n.runCtx, n.host, opts...)
+	if err != nil {
+		return fmt.Errorf("node: gossipsub: %w", err)
+	}
+	n.ps = ps
+	if err := ps.RegisterTopicValidator(TopicName, n.validate); err != nil {
+		return fmt.Errorf("node: gossip validator: %w", err)
+	}
+	if n.topic, err = ps.Join(TopicName); err != nil {
+		return fmt.Errorf("node: join %s: %w", TopicName, err)
+	}
+	if n.sub, err = n.topic.Subscribe(); err != nil {
+		return fmt.Errorf("node: subscribe %s: %w", TopicName, err)
+	}
+	return nil
+}
+
+// GossipID is the message ID of a gossip message: the CID of its last
+// object (the consent of a proof, or the lone retraction or withdrawal).
+// pubsub computes it for every copy received, so it reads the canonical
+// framing directly instead of decoding; a payload that does not parse gets
+// a hash of its bytes, so it is still seen once (and then rejected).
+func GossipID(m *pb.Message) string {
+	data := m.GetData()
+	if last, ok := lastObject(data); ok {
+		return string(wire.CIDOf(last).Bytes())
+	}
+	h := sha256.Sum256(data)
+	return "invalid:" + string(h[:])
+}
+
+// gossipPrefix is the canonical encoding of {"v": 1, "objs": ...} up to the
+// array: map(2), "v", 1, "objs".
+var gossipPrefix = []byte{0xa2, 0x61, 'v', 0x01, 0x64, 'o', 'b', 'j', 's'}
+
+// lastObject returns the last byte string of a canonically framed gossip
+// message, or false if the framing is not exactly that.
+func lastObject(b []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(b, gossipPrefix) || len(b) <= len(gossipPrefix) {
+		return nil, false
+	}
+	b = b[len(gossipPrefix):]
+	count := int(b[0]) - 0x80
+	if count < 1 || count > MaxGossipObjects {
+		return nil, false
+	}
+	b = b[1:]
+	var last []byte
+	for range count {
+		if len(b) == 0 {
+			return nil, false
+		}
+		var n, hdr int
+		switch h := b[0]; {
+		case h >= 0x40 && h < 0x58:
+			n, hdr = int(h-0x40), 1
+		case h == 0x58 && len(b) >= 2 && b[1] >= 24:
+			n, hdr = int(b[1]), 2
+		case h == 0x59 && len(b) >= 3 && int(b[1])<<8|int(b[2]) > 0xff:
+			n, hdr = int(b[1])<<8|int(b[2]), 3
+		default:
+			return nil, false
+		}
+		if n == 0 || len(b) < hdr+n {
+			return nil, false
+		}
+		last, b = b[hdr:hdr+n], b[hdr+n:]
+	}
+	return last, len(b) == 0
+}
+
+// validate is the topic validator: accept, reject (the sender is
+// penalised) or ignore.
+func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if from != n.host.ID() && !n.limits.allow(from) {
+		n.ignored.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	objs, err := n.checkGossip(ctx, m.GetData(), from == n.host.ID())
+	switch {
+	case err == nil:
+		m.ValidatorData = objs
+		return pubsub.ValidationAccept
+	case errors.Is(err, errIgnore):
+		n.ignored.Add(1)
+		n.log.Debug("gossip ignored", "from", from, "err", err)
+		return pubsub.ValidationIgnore
+	default:
+		n.rejected.Add(1)
+		n.log.Debug("gossip rejected", "from", from, "err", err)
+		return pubsub.ValidationReject
+	}
+}
+
+// errIgnore marks a message that is not the sender's fault (a duplicate, a
+// statement retracted or withdrawn since, a clock difference): it is
+// dropped without penalty.
+var errIgnore = errors.New("ignored")
+
+// checkGossip decodes, verifies and checks a gossip payload against the
+// rules of spec/node-v1.md and what the store knows. local marks the
+// node's own messages, stored before they are published.
+func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire.Object, error) {
+	raws, err := decodeGossip(data)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := n.open(raws)
+	if err != nil {
+		return nil, err
+	}
+	switch first := objs[0].(type) {
+	case *wire.Attestation:
+		if first.Audience.Scope != wire.Public {
+			return nil, fmt.Errorf("%w: %s attestation on the gossip topic", ErrProtocol, first.Audience.Scope)
+		}
+		if len(objs) < 2 {
+			return nil, fmt.Errorf("%w: attestation without consent", ErrProtocol)
+		}
+		fresh := false
+		for _, o := range objs[1:] {
+			c, ok := o.(*wire.Consent)
+			if !ok || !c.Covers(first, nil) {
+				return nil, fmt.Errorf("%w: proof object %s is not a consent for its attestation", ErrProtocol, o.Type())
+			}
+			have, err := n.cfg.Store.Has(ctx, c.CID())
+			if err != nil {
+				return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
+			}
+			fresh = fresh || !have
+		}
+		have, err := n.cfg.Store.Has(ctx, first.CID())
+		if err != nil {
+			return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
+		}
+		if have {
+			st, err := n.cfg.Store.Status(ctx, first.CID())
+			if err != nil {
+				return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
+			}
+			if st.Retracted != nil {
+				return nil, fmt.Errorf("%w: retracted", errIgnore)
+			}
+			for _, w := range st.Withdrawn {
+				for _, o := range objs[1:] {
+					if w.Created >= o.(*wire.Consent).Created {
+						return nil, fmt.Errorf("%w: consent withdrawn", errIgnore)
+					}
+				}
+			}
+		}
+		if have && !fresh && !local && !n.recent.has(objs[len(objs)-1].CID()) {
+			return nil, fmt.Errorf("%w: already stored", errIgnore)
+		}
+	case *wire.Retraction, *wire.ConsentWithdrawal:
+		if len(objs) != 1 {
+			return nil, fmt.Errorf("%w: %s with other objects", ErrProtocol, first.Type())
+		}
+		if err := n.checkAbout(ctx, first); err != nil {
+			return nil, err
+		}
+		have, err := n.cfg.Store.Has(ctx, first.CID())
+		if err != nil {
+			return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
+		}
+		if have && !local && !n.recent.has(first.CID()) {
+			return nil, fmt.Errorf("%w: already stored", errIgnore)
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s on the gossip topic", ErrProtocol, first.Type())
+	}
+	return objs, nil
+}
+
+// checkAbout checks a retraction or consent withdrawal against the
+// attestation it targets: that attestation must be known and public, and
+// the object signed by its issuer (retraction) or subject (withdrawal).
+func (n *Node) checkAbout(ctx context.Context, o wire.Object) error {
+	var target wire.Link
+	switch v := o.(type) {
+	case *wire.Retraction:
+		target = v.Target
+	case *wire.ConsentWithdrawal:
+		target = v.Target
+	}
+	t, err := n.cfg.Store.Get(ctx, target.CID())
+	if err != nil {
+		return fmt.Errorf("%w: target %s unknown: %w", errIgnore, target, err)
+	}
+	a, ok := t.(*wire.Attestation)
+	if !ok {
+		return fmt.Errorf("%w: target of %s is a %s", ErrProtocol, o.Type(), t.Type())
+	}
+	switch v := o.(type) {
+	case *wire.Retraction:
+		if v.Issuer != a.Issuer {
+			return fmt.Errorf("%w: retraction not signed by the attestation's issuer", ErrProtocol)
+		}
+	case *wire.ConsentWithdrawal:
+		if a.Subject.Key == nil {
+			return fmt.Errorf("%w: withdrawal for an account subject", errIgnore)
+		}
+		if v.Subject != *a.Subject.Key {
+			return fmt.Errorf("%w: withdrawal not signed by the attestation's subject", ErrProtocol)
+		}
+	}
+	return nil
+}
+
+// open decodes and verifies signed object encodings, in one batch.
+func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
+	objs := make([]wire.Object, len(raws))
+	for i, r := range raws {
+		o, err := wire.Decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
+		}
+		if o.Type() == wire.TypeBundle {
+			return nil, fmt.Errorf("%w: object %d is a bundle", ErrProtocol, i)
+		}
+		objs[i] = o
+	}
+	for i, err := range wire.VerifyBatch(objs, n.cfg.Now(), nil) {
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, wire.ErrExpired) || errors.Is(err, wire.ErrFromFuture) {
+			return nil, fmt.Errorf("%w: object %d: %w", errIgnore, i, err)
+		}
+		return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
+	}
+	return objs, nil
+}
+
+// readLoop stores what the gossip delivers.
+func (n *Node) readLoop() {
+	for {
+		m, err := n.sub.Next(n.runCtx)
+		if err != nil {
+			return
+		}
+		objs, ok := m.ValidatorData.([]wire.Object)
+		if !ok {
+			continue
+		}
+		if _, err := n.ingest(n.runCtx, objs); err != nil && n.runCtx.Err() == nil {
+			n.log.Warn("storing gossip failed", "err", err)
+		}
+	}
+}
+
+// ingest stores checked objects and brings the public set up to date.
+func (n *Node) ingest(ctx context.Context, objs []wire.Object) (int, error) {
+	if len(objs) == 0 {
+		return 0, nil
+	}
+	added, err := n.cfg.Store.Put(ctx, objs...)
+	if err != nil {
+		return added, fmt.Errorf("node: store: %w", err)
+	}
+	groups := map[string]bool{}
+	for _, o := range objs {
+		n.recent.add(o.CID())
+		if t, ok := targetOf(o); ok {
+			groups[string(t.Bytes())] = true
+		}
+	}
+	for g := range groups {
+		if err := n.refreshGroup(ctx, g); err != nil {
+			return added, err
+		}
+	}
+	if added > 0 {
+		n.stored.Add(int64(added))
+		if n.cfg.OnStored != nil {
+			n.cfg.OnStored(objs)
+		}
+	}
+	return added, nil
+}
+
+// recentWindow is how long a stored object still counts as news: a gossip
+// message carrying it is forwarded even if the object arrived first by
+// another path (resync, exchange), since peers may still lack it. After
+// that, a message with objects already stored is a replay and is ignored.
+const recentWindow = 2 * time.Minute
+
+// recentSet remembers when objects were stored, for recentWindow.
+type recentSet struct {
+	mu  sync.Mutex
+	now func() time.Time
+	m   map[string]time.Time
+}
+
+func (r *recentSet) add(c cid.Cid) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if r.m == nil {
+		r.m = map[string]time.Time{}
+	}
+	if len(r.m) > 4096 {
+		for k, t := range r.m {
+			if now.Sub(t) > recentWindow {
+				delete(r.m, k)
+			}
+		}
+	}
+	if _, ok := r.m[c.KeyString()]; !ok {
+		r.m[c.KeyString()] = now
+	}
+}
+
+func (r *recentSet) has(c cid.Cid) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.m[c.KeyString()]
+	return ok && r.now().Sub(t) <= recentWindow
+}
+
+// publish sends a gossip message made of objs, already stored.
+func (n *Node) publish(ctx context.Context, objs ...wire.Object) error {
+	if err := n.topic.Publish(ctx, encodeGossip(objs...)); err != nil {
+		return fmt.Errorf("node: publish: %w", err)
+	}
+	n.published.Add(1)
+	return nil
+}
+
+// peerLimits rate-limits gossip per peer.
+type peerLimits struct {
+	mu    sync.Mutex
+	r     rate.Limit
+	burst int
+	m     map[peer.ID]*rate.Limiter
+}
+
+func newPeerLimits(perSec float64, burst int) *peerLimits {
+	return &peerLimits{r: rate.Limit(perSec), burst: burst, m: map[peer.ID]*rate.Limiter{}}
+}
+
+func (l *peerLimits) allow(p peer.ID) bool {
+	l.mu.Lock()
+	lim := l.m[p]
+	if lim == nil {
+		if len(l.m) > 4096 { // forget idle peers rather than grow without bound
+			clear(l.m)
+		}
+		lim = rate.NewLimiter(l.r, l.burst)
+		l.m[p] = lim
+	}
+	l.mu.Unlock()
+	return lim.Allow()
+}
+
+// meshTracer counts the node's mesh peers and hands every outgoing gossip
+// RPC to the test tap, if any.
+type meshTracer struct {
+	n *Node
+}
+
+func (t *meshTracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
+	if t.n.cfg.tap == nil {
+		return
+	}
+	if b, err := rpc.Marshal(); err == nil {
+		t.n.cfg.tap("gossip", p, b)
+	}
+}
+func (t *meshTracer) Graft(peer.ID, string)               { t.n.mesh.Add(1) }
+func (t *meshTracer) Prune(peer.ID, string)               { t.n.mesh.Add(-1) }
+func (*meshTracer) AddPeer(peer.ID, protocol.ID)          {}
+func (*meshTracer) RemovePeer(peer.ID)                    {}
+func (*meshTracer) Join(string)                           {}
+func (*meshTracer) Leave(string)                          {}
+func (*meshTracer) ValidateMessage(*pubsub.Message)       {}
+func (*meshTracer) DeliverMessage(*pubsub.Message)        {}
+func (*meshTracer) RejectMessage(*pubsub.Message, string) {}
+func (*meshTracer) DuplicateMessage(*pubsub.Message)      {}
+func (*meshTracer) ThrottlePeer(peer.ID)                  {}
+func (*meshTracer) RecvRPC(*pubsub.RPC)                   {}
+func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)          {}
+func (*meshTracer) UndeliverableMessage(*pubsub.Message)  {}

@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	cryptoRand "crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/kith-net/kith/store/mem"
+	"github.com/kith-net/kith/wire"
+)
+
+var loopback = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+
+// Two nodes on real libp2p hosts (TCP and QUIC on loopback): bootstrap,
+// consent request, approval, gossip; then a restarted node finds its peer
+// again from the peer book alone.
+func TestRealHosts(t *testing.T) {
+	ctx := context.Background()
+	ka, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+	kb, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+	sa, sb := mem.New(), mem.New()
+	changed := make(chan struct{}, 16)
+	onStored := func([]wire.Object) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	a, err := Start(ctx, Config{Key: ka, Store: sa, Listen: loopback, NoMDNS: true, Logger: testLogger(t), OnStored: onStored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, addr := range a.Addrs() {
+		if !hasPrefix(addr, "/ip4/127.0.0.1/") {
+			t.Fatalf("listening on %s, not loopback", addr)
+		}
+	}
+	dirB := t.TempDir()
+	b, err := Start(ctx, Config{Key: kb, Store: sb, DataDir: dirB, Listen: loopback[1:], Bootstrap: a.Addrs()[:1], NoMDNS: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for !cond() {
+			select {
+			case <-changed:
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	wait("the nodes to connect", func() bool { return len(a.topicPeers()) == 1 && len(b.topicPeers()) == 1 })
+
+	att := attest(t, ka, kb.Public(), wire.Vouch, wire.PublicAudience, "over TCP and QUIC")
+	if err := a.Submit(ctx, att); err != nil {
+		t.Fatal(err)
+	}
+	wait("the consent request", func() bool { ok, _ := sb.Has(ctx, att.CID()); return ok })
+	c, err := b.Approve(ctx, att.CID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the consent to reach the issuer", func() bool { ok, _ := sa.Has(ctx, c.CID()); return ok })
+	if !a.InPublicSet(att.CID()) {
+		t.Fatal("the proof is not in the issuer's public set")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart b without bootstrap peers: the peer book brings a back.
+	b2, err := Start(ctx, Config{Key: kb, Store: sb, DataDir: dirB, Listen: loopback[1:], NoMDNS: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	wait("the restarted node to reconnect from its peer book", func() bool { return len(b2.topicPeers()) == 1 })
+	if ps := b2.Peers(); len(ps) != 1 || ps[0].ID != a.ID() || !ps[0].Connected {
+		t.Fatalf("peers after restart: %+v", ps)
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -1,0 +1,470 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-net/kith/node/recon"
+	"github.com/kith-net/kith/store"
+	"github.com/kith-net/kith/wire"
+)
+
+// DefaultListen are the addresses a node listens on when Config.Listen is
+// empty: every interface, TCP and QUIC, ports chosen by the system.
+var DefaultListen = []string{
+	"/ip4/0.0.0.0/tcp/0",
+	"/ip4/0.0.0.0/udp/0/quic-v1",
+	"/ip6/::/tcp/0",
+	"/ip6/::/udp/0/quic-v1",
+}
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultResyncInterval = 10 * time.Second
+	DefaultRateLimit      = 50  // gossip messages per second per peer
+	DefaultRateBurst      = 500 // gossip messages in a burst per peer
+	DefaultConnLow        = 64
+	DefaultConnHigh       = 192
+	// MDNSServiceName is the mDNS service kith nodes announce.
+	MDNSServiceName = "_kith._udp"
+)
+
+// Config configures a Node. The zero value plus Key and Store is a working
+// node with the documented defaults.
+type Config struct {
+	// Key is the node's identity; its public key is the peer ID. Required.
+	Key *wire.PrivateKey
+	// Store holds the node's objects. Required; the node never closes it.
+	Store store.Store
+	// DataDir keeps the peer book and the owner's consent decisions. ""
+	// keeps them in memory only.
+	DataDir string
+	// Listen lists multiaddrs to listen on; empty means DefaultListen.
+	Listen []string
+	// Bootstrap lists peers (multiaddrs ending in /p2p/<id>) to connect to
+	// at start, and again whenever the node has no peers.
+	Bootstrap []string
+	// NoMDNS turns off discovery on the local network (on by default).
+	NoMDNS bool
+	// Host, if set, is used instead of a host the node builds (tests run
+	// nodes on mocknet this way). Listen is then ignored, and Close leaves
+	// the host open.
+	Host host.Host
+	// PeerTrust returns the owner's trust in a peer, in [-1, 1]; it feeds
+	// the gossip peer score (application-specific part). nil means 0.
+	PeerTrust func(wire.PublicKey) float64
+	// ResyncInterval is how often the node reconciles its public set with
+	// a random peer; 0 means DefaultResyncInterval.
+	ResyncInterval time.Duration
+	// RateLimit and RateBurst bound the gossip messages accepted from one
+	// peer (per second, and in a burst); excess is ignored. 0 means the
+	// defaults.
+	RateLimit float64
+	RateBurst int
+	// ConnLow and ConnHigh are the connection manager's watermarks; 0
+	// means the defaults.
+	ConnLow, ConnHigh int
+	// Now is the clock for validity checks; nil means time.Now.
+	Now func() time.Time
+	// Seed seeds the node's random choices (which peer to resync with).
+	Seed uint64
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// OnStored, if set, is called after objects received from the network
+	// are stored (from one goroutine at a time).
+	OnStored func([]wire.Object)
+
+	// RawTracer, if set, also receives pubsub's raw trace events
+	// (measurement; see node/netsim).
+	RawTracer pubsub.RawTracer
+
+	// tap, if set, sees every byte the node writes on its own streams
+	// (tests use it to look for private canaries).
+	tap func(proto string, to peer.ID, b []byte)
+}
+
+// ErrClosed is returned by calls on a closed (or never started) Node.
+var ErrClosed = errors.New("node: closed")
+
+// Node is a running kith peer: a libp2p host, the gossip of public
+// consented proofs, the exchange and consent protocols and the resync of
+// the public set. Methods are safe for concurrent use.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	me     wire.PublicKey
+	host   host.Host
+	ps     *pubsub.PubSub
+	topic  *pubsub.Topic
+	sub    *pubsub.Subscription
+	set    *recon.Set
+	limits *peerLimits
+	book   *peerBook
+	inbox  *Decisions
+	mdns   mdns.Service
+	runCtx context.Context
+	cancel context.CancelFunc
+	kick   chan peer.ID // peers to resync with now
+	board  scoreBoard
+	recent recentSet
+
+	groupMu sync.Mutex
+	groups  map[string][][32]byte // attestation CID bytes -> its public-set keys
+
+	mu      sync.Mutex // guards closed, rng and the goroutine count below
+	closed  bool
+	rng     *rand.Rand
+	wg      sync.WaitGroup
+	started time.Time
+
+	stored, rejected, ignored, published atomic.Int64
+	mesh                                 atomic.Int64 // peers in the topic mesh
+}
+
+// Start builds the host (unless Config.Host is set), joins the gossip topic,
+// registers the protocols and starts the background work. ctx bounds the
+// start-up only; the node runs until Close.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Key == nil || cfg.Store == nil {
+		return nil, errors.New("node: Config.Key and Config.Store are required")
+	}
+	if cfg.ResyncInterval == 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.ConnLow == 0 {
+		cfg.ConnLow = DefaultConnLow
+	}
+	if cfg.ConnHigh == 0 {
+		cfg.ConnHigh = DefaultConnHigh
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PeerTrust == nil {
+		cfg.PeerTrust = func(wire.PublicKey) float64 { return 0 }
+	}
+	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow {
+		return nil, errors.New("node: negative interval or limit, or ConnHigh below ConnLow")
+	}
+	n := &Node{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		me:     cfg.Key.Public(),
+		set:    new(recon.Set),
+		limits: newPeerLimits(cfg.RateLimit, cfg.RateBurst),
+		kick:   make(chan peer.ID, 64),
+		recent: recentSet{now: cfg.Now},
+		rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(cfg.Key.Public()[0])<<8|uint64(cfg.Key.Public()[1]))),
+	}
+	var err error
+	if n.book, err = openPeerBook(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if n.inbox, err = OpenDecisions(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if err := n.loadSet(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Host != nil {
+		n.host = cfg.Host
+		if n.host.ID() != mustPeerID(cfg.Key) {
+			return nil, fmt.Errorf("node: Config.Host is %s, not this node's key %s", n.host.ID(), n.me)
+		}
+	} else if n.host, err = buildHost(cfg); err != nil {
+		return nil, err
+	}
+	n.runCtx, n.cancel = context.WithCancel(context.Background())
+	if err := n.startGossip(); err != nil {
+		n.abort()
+		return nil, err
+	}
+	n.host.SetStreamHandler(protocol.ID(ExchangeProtocol), n.tracked(n.handleExchange))
+	n.host.SetStreamHandler(protocol.ID(SyncProtocol), n.tracked(n.handleSync))
+	n.host.SetStreamHandler(protocol.ID(ConsentProtocol), n.tracked(n.handleConsent))
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		n.abort()
+		return nil, fmt.Errorf("node: event bus: %w", err)
+	}
+	n.started = cfg.Now()
+	n.spawn(func() { n.readLoop() })
+	n.spawn(func() { n.connectLoop(sub) })
+	n.spawn(func() { n.resyncLoop() })
+	n.spawn(func() { n.bootstrapLoop() })
+	if !cfg.NoMDNS && cfg.Host == nil {
+		n.mdns = mdns.NewMdnsService(n.host, MDNSServiceName, mdnsNotifee{n})
+		if err := n.mdns.Start(); err != nil {
+			n.log.Warn("mDNS discovery unavailable", "err", err)
+			n.mdns = nil
+		}
+	}
+	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.Addrs(), "public_set", n.set.Len())
+	return n, nil
+}
+
+func mustPeerID(k *wire.PrivateKey) peer.ID {
+	_, id, err := Identity(k)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+func buildHost(cfg Config) (host.Host, error) {
+	priv, _, err := Identity(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	listen := cfg.Listen
+	if len(listen) == 0 {
+		listen = DefaultListen
+	}
+	cm, err := connmgr.NewConnManager(cfg.ConnLow, cfg.ConnHigh, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("node: connection manager: %w", err)
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.DefaultLimits.AutoScale()))
+	if err != nil {
+		return nil, fmt.Errorf("node: resource manager: %w", err)
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(priv),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.Ping(true),
+	)
+	if err != nil {
+		rm.Close()
+		return nil, fmt.Errorf("node: libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// abort undoes a failed Start.
+func (n *Node) abort() {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.cfg.Host == nil && n.host != nil {
+		n.host.Close()
+	}
+}
+
+// spawn runs f in a goroutine the node owns: Close waits for it.
+func (n *Node) spawn(f func()) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// tracked wraps a stream handler so that Close waits for it, and refuses
+// streams once closing.
+func (n *Node) tracked(h func(network.Stream)) network.StreamHandler {
+	return func(s network.Stream) {
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			s.Reset()
+			return
+		}
+		n.wg.Add(1)
+		n.mu.Unlock()
+		defer n.wg.Done()
+		h(s)
+	}
+}
+
+// Close stops the node: it leaves the topic, stops discovery, waits for
+// every goroutine it started, saves the peer book and closes the host it
+// built. The store stays open. A second Close returns nil.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	var errs []error
+	if n.mdns != nil {
+		errs = append(errs, n.mdns.Close())
+	}
+	for _, p := range []string{ExchangeProtocol, SyncProtocol, ConsentProtocol} {
+		n.host.RemoveStreamHandler(protocol.ID(p))
+	}
+	n.saveBook()
+	n.cancel()
+	if n.sub != nil {
+		n.sub.Cancel()
+	}
+	n.wg.Wait()
+	if n.topic != nil {
+		if err := n.topic.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			n.log.Debug("topic close", "err", err)
+		}
+	}
+	if n.cfg.Host == nil {
+		errs = append(errs, n.host.Close())
+	}
+	n.log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+// ID returns the node's peer ID.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Key returns the node's public key.
+func (n *Node) Key() wire.PublicKey { return n.me }
+
+// Host returns the node's libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// Addrs returns the node's listen addresses as full multiaddrs ending in
+// /p2p/<peer id>.
+func (n *Node) Addrs() []string {
+	p2p, err := ma.NewComponent("p2p", n.host.ID().String())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range n.host.Addrs() {
+		out = append(out, a.Encapsulate(p2p.Multiaddr()).String())
+	}
+	return out
+}
+
+// Connect dials a peer given as a multiaddr ending in /p2p/<id>.
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	ai, err := peer.AddrInfoFromString(addr)
+	if err != nil {
+		return fmt.Errorf("node: connect %q: %w", addr, err)
+	}
+	if err := n.host.Connect(ctx, *ai); err != nil {
+		return fmt.Errorf("node: connect %s: %w", ai.ID, err)
+	}
+	return nil
+}
+
+// PeerInfo describes a connected or remembered peer.
+type PeerInfo struct {
+	ID        peer.ID
+	Addrs     []string
+	Connected bool
+	Score     float64 // gossip score (0 if unknown)
+}
+
+// Peers lists the connected peers and the peer book's others.
+func (n *Node) Peers() []PeerInfo {
+	scores := n.scores()
+	seen := map[peer.ID]bool{}
+	var out []PeerInfo
+	for _, id := range n.host.Network().Peers() {
+		seen[id] = true
+		pi := PeerInfo{ID: id, Connected: true, Score: scores[id]}
+		for _, a := range n.host.Peerstore().Addrs(id) {
+			pi.Addrs = append(pi.Addrs, a.String())
+		}
+		out = append(out, pi)
+	}
+	for _, e := range n.book.entries() {
+		if !seen[e.ID] {
+			out = append(out, PeerInfo{ID: e.ID, Addrs: e.Addrs})
+		}
+	}
+	return out
+}
+
+// Stats are the node's counters.
+type Stats struct {
+	Started              time.Time
+	Peers                int
+	PublicSet            int
+	Stored               int64 // objects stored from the network
+	Rejected             int64 // gossip messages rejected (sender penalised)
+	Ignored              int64 // gossip messages ignored
+	Published            int64 // gossip messages published by this node
+	MeshPeers            int   // peers in the gossip mesh
+	PendingConsent       int
+	HostStreamsOpen      int
+	HostConnectionsTotal int
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	conns := n.host.Network().Conns()
+	streams := 0
+	for _, c := range conns {
+		streams += len(c.GetStreams())
+	}
+	return Stats{
+		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
+		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
+		Published: n.published.Load(), MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
+	}
+}
+
+func (n *Node) randIntN(k int) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.rng.IntN(k)
+}
+
+type mdnsNotifee struct{ n *Node }
+
+func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
+	if ai.ID == m.n.host.ID() {
+		return
+	}
+	m.n.spawn(func() {
+		ctx, cancel := context.WithTimeout(m.n.runCtx, 10*time.Second)
+		defer cancel()
+		if err := m.n.host.Connect(ctx, ai); err != nil {
+			m.n.log.Debug("mDNS peer unreachable", "peer", ai.ID, "err", err)
+		}
+	})
+}

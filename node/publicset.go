@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/kith-net/kith/store"
+	"github.com/kith-net/kith/wire"
+)
+
+// The public set is what the node offers to every peer and reconciles
+// (node/recon): for each public attestation with a live consent, the
+// attestation and its live consents; for each public attestation known, its
+// retraction and its subject's consent withdrawals. Membership is a
+// function of the objects a node holds, so two nodes holding the same
+// objects hold the same set, and reconciliation converges.
+
+// keyOf returns an object CID's recon key: the sha2-256 digest inside it.
+func keyOf(c cid.Cid) ([32]byte, bool) {
+	var k [32]byte
+	dm, err := multihash.Decode(c.Hash())
+	if err != nil || dm.Code != multihash.SHA2_256 || len(dm.Digest) != 32 || c.Prefix().Codec != cid.DagCBOR || c.Version() != 1 {
+		return k, false
+	}
+	copy(k[:], dm.Digest)
+	return k, true
+}
+
+// cidOfKey rebuilds the CID of a kith object from its recon key.
+func cidOfKey(k []byte) cid.Cid {
+	mh, err := multihash.Encode(k, multihash.SHA2_256)
+	if err != nil {
+		return cid.Undef
+	}
+	return cid.NewCidV1(cid.DagCBOR, mh)
+}
+
+// targetOf returns the attestation an object belongs to.
+func targetOf(o wire.Object) (cid.Cid, bool) {
+	switch v := o.(type) {
+	case *wire.Attestation:
+		return v.CID(), true
+	case *wire.Consent:
+		return v.Target.CID(), true
+	case *wire.ConsentWithdrawal:
+		return v.Target.CID(), true
+	case *wire.Retraction:
+		return v.Target.CID(), true
+	}
+	return cid.Undef, false
+}
+
+// loadSet builds the public set from the store.
+func (n *Node) loadSet(ctx context.Context) error {
+	var atts []cid.Cid
+	err := n.cfg.Store.All(ctx, func(o wire.Object) error {
+		if a, ok := o.(*wire.Attestation); ok && a.Audience.Scope == wire.Public {
+			atts = append(atts, a.CID())
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("node: loading the public set: %w", err)
+	}
+	for _, c := range atts {
+		if err := n.refreshGroup(ctx, string(c.Bytes())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupMembers returns the public-set members of one attestation's group.
+func (n *Node) groupMembers(ctx context.Context, att cid.Cid) ([]cid.Cid, error) {
+	o, err := n.cfg.Store.Get(ctx, att)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: store: %w", err)
+	}
+	a, ok := o.(*wire.Attestation)
+	if !ok || a.Audience.Scope != wire.Public {
+		return nil, nil
+	}
+	st, err := n.cfg.Store.Status(ctx, att)
+	if err != nil {
+		return nil, fmt.Errorf("node: store: %w", err)
+	}
+	var out []cid.Cid
+	if st.Retracted != nil {
+		out = append(out, st.Retracted.CID())
+	} else if len(st.Consents) > 0 {
+		out = append(out, att)
+		for _, c := range st.Consents {
+			out = append(out, c.CID())
+		}
+	}
+	for _, w := range st.Withdrawn {
+		out = append(out, w.CID())
+	}
+	return out, nil
+}
+
+// refreshGroup brings the set up to date for one attestation's group (the
+// CID's bytes as a string).
+func (n *Node) refreshGroup(ctx context.Context, att string) error {
+	c, err := cid.Cast([]byte(att))
+	if err != nil {
+		return nil
+	}
+	members, err := n.groupMembers(ctx, c)
+	if err != nil {
+		return err
+	}
+	n.groupMu.Lock()
+	defer n.groupMu.Unlock()
+	if n.groups == nil {
+		n.groups = map[string][][32]byte{}
+	}
+	old := n.groups[att]
+	var keys [][32]byte
+	for _, m := range members {
+		if k, ok := keyOf(m); ok {
+			keys = append(keys, k)
+		}
+	}
+	keep := map[[32]byte]bool{}
+	for _, k := range keys {
+		keep[k] = true
+		n.set.Add(k)
+	}
+	for _, k := range old {
+		if !keep[k] {
+			n.set.Remove(k)
+		}
+	}
+	if len(keys) == 0 {
+		delete(n.groups, att)
+	} else {
+		n.groups[att] = keys
+	}
+	return nil
+}
+
+// InPublicSet reports whether the object with CID c is in the node's
+// public set (offered to every peer).
+func (n *Node) InPublicSet(c cid.Cid) bool {
+	k, ok := keyOf(c)
+	return ok && n.set.Has(k)
+}
+
+// PublicSetLen returns the size of the public set.
+func (n *Node) PublicSetLen() int { return n.set.Len() }

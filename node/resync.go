@@ -1,0 +1,165 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/kith-net/kith/node/recon"
+)
+
+// Resync: gossip only remembers a few heartbeats, so a node that was
+// offline or partitioned catches up by reconciling its public set with its
+// peers (node/recon, spec/resync-v1.md) and fetching what it lacks through
+// the exchange protocol. A node resyncs with every peer it connects to, and
+// with a random connected peer every ResyncInterval.
+
+// handleSync serves the remote side of a reconciliation.
+func (n *Node) handleSync(s network.Stream) {
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	if err := recon.Serve(n.runCtx, s, n.set, recon.Options{}); err != nil {
+		n.log.Debug("sync served with error", "peer", s.Conn().RemotePeer(), "err", err)
+		s.Reset()
+	}
+}
+
+// Resync reconciles the public set with peer p and fetches what p has and
+// this node lacks. It returns how many objects were new.
+func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, protocol.ID(SyncProtocol))
+	if err != nil {
+		return 0, fmt.Errorf("node: resync with %s: %w", p, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	res, err := recon.Reconcile(ctx, s, n.set, recon.Options{})
+	if err != nil {
+		s.Reset()
+		return 0, fmt.Errorf("node: resync with %s: %w", p, err)
+	}
+	s.Close()
+	added := 0
+	for i := 0; i < len(res.Missing); i += MaxGetKeys {
+		chunk := res.Missing[i:min(i+MaxGetKeys, len(res.Missing))]
+		req := request{Op: opGet}
+		for _, k := range chunk {
+			req.Keys = append(req.Keys, append([]byte(nil), k[:]...))
+		}
+		a, err := n.fetchAndStore(ctx, p, req)
+		added += a
+		if err != nil {
+			return added, err
+		}
+	}
+	return added, nil
+}
+
+// resyncLoop resyncs with kicked peers at once and with a random peer
+// every ResyncInterval.
+func (n *Node) resyncLoop() {
+	t := time.NewTicker(n.cfg.ResyncInterval)
+	defer t.Stop()
+	var mu sync.Mutex
+	last := map[peer.ID]time.Time{}
+	run := func(p peer.ID, force bool) {
+		mu.Lock()
+		if !force && time.Since(last[p]) < time.Second {
+			mu.Unlock()
+			return
+		}
+		last[p] = time.Now()
+		mu.Unlock()
+		added, err := n.Resync(n.runCtx, p)
+		if err != nil && n.runCtx.Err() == nil {
+			n.log.Debug("resync failed", "peer", p, "err", err)
+		} else if added > 0 {
+			n.log.Info("resync fetched objects", "peer", p, "new", added)
+		}
+	}
+	for {
+		select {
+		case <-n.runCtx.Done():
+			return
+		case p := <-n.kick:
+			run(p, false)
+		case <-t.C:
+			peers := n.topicPeers()
+			if len(peers) > 0 {
+				run(peers[n.randIntN(len(peers))], true)
+			}
+		}
+	}
+}
+
+// TopicPeers lists the peers gossip knows on the topic.
+func (n *Node) TopicPeers() []peer.ID {
+	if n.topic == nil {
+		return nil
+	}
+	return n.topic.ListPeers()
+}
+
+// topicPeers lists the connected peers that speak kith.
+func (n *Node) topicPeers() []peer.ID {
+	if n.topic == nil {
+		return nil
+	}
+	ps := n.topic.ListPeers()
+	if len(ps) == 0 {
+		ps = n.host.Network().Peers()
+	}
+	return ps
+}
+
+// connectLoop reacts to newly identified peers that speak kith: it records
+// them in the peer book, pulls the consent requests and peer-audience
+// statements they hold for this node, and resyncs with them.
+func (n *Node) connectLoop(sub event.Subscription) {
+	defer sub.Close()
+	for {
+		select {
+		case <-n.runCtx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			ev := e.(event.EvtPeerIdentificationCompleted)
+			if !slices.Contains(ev.Protocols, protocol.ID(ExchangeProtocol)) {
+				continue
+			}
+			p := ev.Peer
+			n.book.seen(p, ev.ListenAddrs, n.cfg.Now())
+			n.spawn(func() { n.greet(p) })
+		}
+	}
+}
+
+// greet runs the exchanges due with a newly connected kith peer.
+func (n *Node) greet(p peer.ID) {
+	ctx, cancel := context.WithTimeout(n.runCtx, streamTimeout)
+	defer cancel()
+	if _, err := n.Fetch(ctx, p, n.me.String(), "", time.Time{}); err != nil {
+		n.log.Debug("fetching statements about me failed", "peer", p, "err", err)
+	}
+	if k, err := PeerKey(p); err == nil {
+		if _, err := n.Fetch(ctx, p, "", k.String(), time.Time{}); err != nil {
+			n.log.Debug("fetching the peer's statements failed", "peer", p, "err", err)
+		}
+	}
+	select {
+	case n.kick <- p:
+	case <-ctx.Done():
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/store"
 	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/vault"
@@ -21,6 +22,9 @@ const (
 	idFile    = "id"    // the node's peer ID in text form, readable without the passphrase
 	storeDir  = "store" // the encrypted badger store
 )
+
+// errDaemonRunning says a daemon holds the store this command needs.
+var errDaemonRunning = errors.New("daemon running")
 
 // errNotInitialised says the home has no vault.
 var errNotInitialised = errors.New("not initialised")
@@ -88,6 +92,9 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 	vpath := filepath.Join(home, vaultFile)
 	if _, err := os.Stat(vpath); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no vault in %s (run kith init)", errNotInitialised, home)
+	}
+	if _, err := api.Discover(ctx, home); err == nil {
+		return nil, fmt.Errorf("%w: a kith daemon is running for %s and holds the store; this command needs it stopped", errDaemonRunning, home)
 	}
 	pass, err := a.passphraseSource().Passphrase(false)
 	if err != nil {

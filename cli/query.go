@@ -40,7 +40,11 @@ func (a *app) openView(ctx context.Context, s *session, context string) (*trustV
 	if err != nil {
 		return nil, err
 	}
-	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: a.env.Now(), Self: s.key.Public()})
+	links, err := a.verifiedLinks(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: a.env.Now(), Self: s.key.Public(), Links: links})
 	if err != nil {
 		return nil, err
 	}

@@ -254,6 +254,13 @@ func TestThreeDaemons(t *testing.T) {
 		}
 	}
 
+	// Commands that need the store itself say that the daemon holds it.
+	cmd := exec.Command(kithBin, "export", "--out", filepath.Join(t.TempDir(), "x.kith"))
+	cmd.Env = append(os.Environ(), "KITH_HOME="+homes[0], "KITH_PASSPHRASE=correct horse battery staple")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "daemon is running") {
+		t.Errorf("export while the daemon runs: %v: %s", err, out)
+	}
+
 	for _, d := range []*daemon{c, b, a} {
 		d.stop(t)
 	}

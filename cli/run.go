@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -83,6 +84,9 @@ type daemonOptions struct {
 
 // runDaemon runs the node and the API until ctx ends.
 func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o daemonOptions) error {
+	// Unlocking the vault ran argon2id over 64 MiB: give that memory back
+	// to the system before settling in for a long run.
+	debug.FreeOSMemory()
 	svc := &localService{a: a, s: s, started: a.env.Now()}
 	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
 	n, err := node.Start(ctx, node.Config{

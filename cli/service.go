@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -400,7 +401,14 @@ func (l *localService) Metrics(ctx context.Context) (map[string]float64, error) 
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]float64{"kith_store_objects": float64(n)}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := map[string]float64{
+		"kith_store_objects":       float64(n),
+		"kith_goroutines":          float64(runtime.NumGoroutine()),
+		"kith_go_heap_inuse_bytes": float64(ms.HeapInuse),
+		"kith_go_sys_bytes":        float64(ms.Sys),
+	}
 	if l.n != nil {
 		st := l.n.Stats()
 		m["kith_peers_connected"] = float64(st.Peers)

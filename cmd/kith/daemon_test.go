@@ -46,7 +46,7 @@ type daemon struct {
 	stderr *bytes.Buffer
 }
 
-func kith(t *testing.T, home string, args ...string) []byte {
+func kith(t testing.TB, home string, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(kithBin, args...)
 	cmd.Env = append(os.Environ(), "KITH_HOME="+home, "KITH_PASSPHRASE=correct horse battery staple")
@@ -59,7 +59,7 @@ func kith(t *testing.T, home string, args ...string) []byte {
 	return out
 }
 
-func startDaemon(t *testing.T, home string, bootstrap ...string) *daemon {
+func startDaemon(t testing.TB, home string, bootstrap ...string) *daemon {
 	t.Helper()
 	args := []string{"--json", "run", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--api", "127.0.0.1:0"}
 	for _, b := range bootstrap {
@@ -119,7 +119,7 @@ func startDaemon(t *testing.T, home string, bootstrap ...string) *daemon {
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -275,10 +275,96 @@ func TestThreeDaemons(t *testing.T) {
 	}
 }
 
-func readToken(t *testing.T, home string) string {
+func readToken(t testing.TB, home string) string {
 	b, err := os.ReadFile(filepath.Join(home, "api.token"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// rssMiB reads a process's resident set size.
+func rssMiB(t testing.TB, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			var kb float64
+			fmt.Sscan(f[1], &kb)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// metric reads one value of the daemon's /v1/metrics.
+func metric(t testing.TB, d *daemon, name string) float64 {
+	req, _ := http.NewRequest("GET", d.api+"/v1/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+readToken(t, d.home))
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]float64
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+// BenchmarkDaemon measures two `kith run` daemons on loopback: the idle
+// resident memory of a daemon, and its goroutines before and after a soak
+// of public vouches, consent approvals and gossip between them
+// (KITH_SOAK_SECONDS, default 10; 3 with -benchtime=1x in CI).
+func BenchmarkDaemon(b *testing.B) {
+	soak := 10 * time.Second
+	if s := os.Getenv("KITH_SOAK_SECONDS"); s != "" {
+		var v int
+		fmt.Sscan(s, &v)
+		soak = time.Duration(v) * time.Second
+	}
+	var homes []string
+	for i := 0; i < 2; i++ {
+		h := filepath.Join(b.TempDir(), fmt.Sprintf("home%d", i))
+		kith(b, h, "init")
+		homes = append(homes, h)
+	}
+	a := startDaemon(b, homes[0])
+	c := startDaemon(b, homes[1], a.addrs[0])
+	time.Sleep(5 * time.Second) // idle
+	idle := rssMiB(b, a.cmd.Process.Pid)
+	g0 := metric(b, a, "kith_goroutines")
+	heap, sys := metric(b, a, "kith_go_heap_inuse_bytes"), metric(b, a, "kith_go_sys_bytes")
+	b.ResetTimer()
+	deadline := time.Now().Add(soak)
+	n := 0
+	for time.Now().Before(deadline) {
+		kith(b, homes[1], "vouch", a.peerID, "--audience", "public", "--reason", fmt.Sprintf("soak %d", n))
+		n++
+	}
+	time.Sleep(3 * time.Second) // let the consent requests land
+	for _, line := range strings.Split(string(kith(b, homes[0], "consent", "list", "--json")), "\n") {
+		if i := strings.Index(line, `"cid": "`); i >= 0 {
+			cid := strings.TrimSuffix(strings.TrimSpace(line[i+8:]), `",`)
+			kith(b, homes[0], "consent", "approve", strings.Trim(cid, `"`))
+		}
+	}
+	time.Sleep(3 * time.Second)
+	b.StopTimer()
+	g1 := metric(b, a, "kith_goroutines")
+	after := rssMiB(b, a.cmd.Process.Pid)
+	b.ReportMetric(idle, "idle-RSS-MiB")
+	b.ReportMetric(heap/(1<<20), "idle-heap-MiB")
+	b.ReportMetric(sys/(1<<20), "idle-go-sys-MiB")
+	b.ReportMetric(after, "RSS-after-soak-MiB")
+	b.ReportMetric(g0, "goroutines-idle")
+	b.ReportMetric(g1, "goroutines-after")
+	b.ReportMetric(float64(n), "statements")
+	c.stop(b)
+	a.stop(b)
 }

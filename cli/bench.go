@@ -25,7 +25,7 @@ func (a *app) benchCommand() *cobra.Command {
 	var dir, run string
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure signing, verification, encoding and store ingest on this machine",
+		Short: "Measure signing, verification, store ingest, the trust engine and gossip on this machine",
 		Long: `Run kith's performance cases and print a table: rate per second, rate per core,
 time and allocations per item, and each rate as a share of the raw Ed25519
 verification rate measured in the same run (the physical ceiling of ingest).`,
@@ -58,8 +58,12 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 			if err != nil {
 				return err
 			}
+			netRows, err := a.networkBench(cmd.Context(), re)
+			if err != nil {
+				return err
+			}
 			if a.json {
-				return a.printJSON(map[string]any{"cases": results, "trust": trustRows})
+				return a.printJSON(map[string]any{"cases": results, "trust": trustRows, "network": netRows})
 			}
 			fmt.Fprintf(a.env.Stdout, "kith bench: %d cores (GOMAXPROCS %d), %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -68,6 +72,9 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 				fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.0f\t%s\t\n", r.Name, r.PerSecond, r.PerCore, r.MicrosPerItem, r.AllocsPerItem, r.BytesPerItem, r.VsRawVerify)
 			}
 			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if err := a.printNetworkRows(netRows); err != nil {
 				return err
 			}
 			if len(trustRows) > 0 {

@@ -228,6 +228,9 @@ func (a *app) newAttestation(req api.AttestRequest, key *wire.PrivateKey) (*wire
 	if err != nil {
 		return nil, err
 	}
+	if req.Kind == api.KindWarn && aud.Scope == wire.Public {
+		return nil, usagef("warnings are never broadcast: give the peers who may receive it (--audience 12D3KooW...,12D3KooW...) or keep it private")
+	}
 	now := a.env.Now()
 	exp, err := parseExpiry(req.Expires, now)
 	if err != nil {

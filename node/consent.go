@@ -31,7 +31,7 @@ const (
 
 // Errors of the consent calls; branch with errors.Is.
 var (
-	ErrNotAboutMe   = errors.New("the attestation is not a public statement about this node")
+	ErrNotAboutMe   = errors.New("the attestation is not a public vouch about this node")
 	ErrNotFound     = errors.New("no such attestation")
 	ErrWrongState   = errors.New("not possible in the attestation's consent state")
 	ErrRetractedAtt = errors.New("the attestation is retracted")
@@ -154,7 +154,7 @@ func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *
 	}
 	var out []ConsentRequest
 	for _, a := range atts {
-		if a.Audience.Scope != wire.Public {
+		if a.Audience.Scope != wire.Public || a.Kind != wire.Vouch {
 			continue
 		}
 		s, err := st.Status(ctx, a.CID())
@@ -192,7 +192,7 @@ func ownAttestation(ctx context.Context, st store.Store, me wire.PublicKey, c ci
 	if !ok {
 		return nil, store.Status{}, fmt.Errorf("%w: %s is a %s", ErrNotFound, c, o.Type())
 	}
-	if a.Audience.Scope != wire.Public || a.Subject.Key == nil || *a.Subject.Key != me {
+	if a.Audience.Scope != wire.Public || a.Kind != wire.Vouch || a.Subject.Key == nil || *a.Subject.Key != me {
 		return nil, store.Status{}, fmt.Errorf("%w: %s", ErrNotAboutMe, c)
 	}
 	s, err := st.Status(ctx, c)
@@ -324,7 +324,7 @@ func (n *Node) Submit(ctx context.Context, objs ...wire.Object) error {
 	for _, o := range objs {
 		switch v := o.(type) {
 		case *wire.Attestation:
-			if v.Audience.Scope == wire.Public && v.Subject.Key != nil && *v.Subject.Key != n.me {
+			if v.Audience.Scope == wire.Public && v.Kind == wire.Vouch && v.Subject.Key != nil && *v.Subject.Key != n.me {
 				n.spawn(func() {
 					ctx, cancel := context.WithTimeout(n.runCtx, streamTimeout)
 					defer cancel()
@@ -422,8 +422,8 @@ func (n *Node) checkConsentRequest(from peer.ID, b []byte) (*wire.Attestation, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Issuer != k || a.Audience.Scope != wire.Public || a.Subject.Key == nil || *a.Subject.Key != n.me {
-		return nil, fmt.Errorf("%w: not a public attestation about this node from its issuer", ErrProtocol)
+	if a.Issuer != k || a.Audience.Scope != wire.Public || a.Kind != wire.Vouch || a.Subject.Key == nil || *a.Subject.Key != n.me {
+		return nil, fmt.Errorf("%w: not a public vouch about this node from its issuer", ErrProtocol)
 	}
 	return a, nil
 }

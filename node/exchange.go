@@ -22,13 +22,18 @@ const streamTimeout = 30 * time.Second
 
 // visible reports whether attestation a (with status st) may be sent to the
 // peer whose key is to: never if private; to the named peers if its audience
-// is a peer list; if public, to anyone once its subject has consented, and
-// before that only to its subject (who must see it to consent) and issuer.
+// is a peer list; if it is a public vouch, to anyone once its subject has
+// consented, and before that only to its subject (who must see it to
+// consent) and issuer. A public warning is never sent: warnings go only to
+// the peers their audience names.
 func visible(a *wire.Attestation, st store.Status, to wire.PublicKey) bool {
 	switch a.Audience.Scope {
 	case wire.Peers:
 		return a.Audience.Allows(to)
 	case wire.Public:
+		if a.Kind != wire.Vouch { // warnings are never broadcast
+			return false
+		}
 		if len(st.Consents) > 0 || a.Issuer == to {
 			return true
 		}
@@ -333,7 +338,7 @@ func (n *Node) admit(ctx context.Context, objs []wire.Object) ([]wire.Object, er
 		switch v := o.(type) {
 		case *wire.Attestation:
 			ok := v.Audience.Scope == wire.Peers && v.Audience.Allows(n.me)
-			if v.Audience.Scope == wire.Public {
+			if v.Audience.Scope == wire.Public && v.Kind == wire.Vouch {
 				ok = consented[v.CID()] || (v.Subject.Key != nil && *v.Subject.Key == n.me) || v.Issuer == n.me
 				if !ok {
 					st, err := n.cfg.Store.Status(ctx, v.CID())

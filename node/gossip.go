@@ -236,6 +236,9 @@ func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire
 		if first.Audience.Scope != wire.Public {
 			return nil, fmt.Errorf("%w: %s attestation on the gossip topic", ErrProtocol, first.Audience.Scope)
 		}
+		if first.Kind != wire.Vouch {
+			return nil, fmt.Errorf("%w: a %s on the gossip topic (warnings are never broadcast)", ErrProtocol, first.Kind)
+		}
 		if len(objs) < 2 {
 			return nil, fmt.Errorf("%w: attestation without consent", ErrProtocol)
 		}
@@ -342,7 +345,16 @@ func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
 		}
 		objs[i] = o
 	}
-	for i, err := range wire.VerifyBatch(objs, n.cfg.Now(), nil) {
+	var errs []error
+	if n.verifier != nil {
+		var ok bool
+		if errs, ok = n.verifier.verify(objs, n.runCtx.Done()); !ok {
+			return nil, fmt.Errorf("%w: node stopping", errIgnore)
+		}
+	} else {
+		errs = wire.VerifyBatch(objs, n.cfg.Now(), nil)
+	}
+	for i, err := range errs {
 		if err == nil {
 			continue
 		}

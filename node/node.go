@@ -129,6 +129,8 @@ type Node struct {
 	kick   chan peer.ID // peers to resync with now
 	board  scoreBoard
 	recent recentSet
+	// verifier batches the gossip validator's signature checks.
+	verifier *verifier
 
 	groupMu sync.Mutex
 	groups  map[string][][32]byte // attestation CID bytes -> its public-set keys
@@ -206,6 +208,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.runCtx, n.cancel = context.WithCancel(context.Background())
+	n.verifier = newVerifier(cfg.Now)
+	for range n.verifier.workers() {
+		n.spawn(func() { n.verifier.run(n.runCtx.Done()) })
+	}
 	if err := n.startGossip(); err != nil {
 		n.abort()
 		return nil, err

@@ -30,6 +30,11 @@ func TestProofReachesAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := tn.waitFor(10*time.Second, "the proof to reach every node", func() bool {
+		for _, nd := range tn.nodes {
+			if !nd.InPublicSet(c.CID()) {
+				return false
+			}
+		}
 		return tn.has(a.CID()) == len(tn.nodes) && tn.has(c.CID()) == len(tn.nodes)
 	})
 	t.Logf("proof reached %d nodes in %v", len(tn.nodes), took)
@@ -154,7 +159,14 @@ func TestWithdrawalPropagates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.waitFor(10*time.Second, "the withdrawal", func() bool { return tn.has(w.CID()) == len(tn.nodes) })
+	tn.waitFor(10*time.Second, "the withdrawal", func() bool {
+		for _, nd := range tn.nodes {
+			if !nd.InPublicSet(w.CID()) || nd.InPublicSet(a.CID()) { // the set follows the store
+				return false
+			}
+		}
+		return tn.has(w.CID()) == len(tn.nodes)
+	})
 	for i, nd := range tn.nodes {
 		if nd.InPublicSet(a.CID()) || nd.InPublicSet(c.CID()) {
 			t.Errorf("node %d still offers the withdrawn proof", i)
@@ -182,7 +194,14 @@ func TestWithdrawalPropagates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.waitFor(10*time.Second, "the renewed consent", func() bool { return tn.has(c2.CID()) == len(tn.nodes) })
+	tn.waitFor(10*time.Second, "the renewed consent", func() bool {
+		for _, nd := range tn.nodes {
+			if !nd.InPublicSet(a.CID()) {
+				return false
+			}
+		}
+		return tn.has(c2.CID()) == len(tn.nodes)
+	})
 	for i, nd := range tn.nodes {
 		if !nd.InPublicSet(a.CID()) {
 			t.Errorf("node %d: renewed proof not offered", i)
@@ -204,7 +223,14 @@ func TestRetractionPropagates(t *testing.T) {
 	if err := tn.nodes[1].Submit(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	tn.waitFor(10*time.Second, "the retraction", func() bool { return tn.has(r.CID()) == len(tn.nodes) })
+	tn.waitFor(10*time.Second, "the retraction", func() bool {
+		for _, nd := range tn.nodes {
+			if nd.InPublicSet(a.CID()) || !nd.InPublicSet(r.CID()) { // the set follows the store
+				return false
+			}
+		}
+		return tn.has(r.CID()) == len(tn.nodes)
+	})
 	for i, nd := range tn.nodes {
 		if nd.InPublicSet(a.CID()) {
 			t.Errorf("node %d still offers the retracted attestation", i)
@@ -221,3 +247,36 @@ func TestRetractionPropagates(t *testing.T) {
 }
 
 func isReject(err error) bool { return err != nil && !errorsIs(err, errIgnore) }
+
+// Warnings are never broadcast: a public warning, even with its subject's
+// consent, is rejected on the gossip topic, never offered for resync, and
+// never sent by exchange to anyone but its issuer.
+func TestWarningsNeverBroadcast(t *testing.T) {
+	tn := newTestNet(t, 3, netOptions{})
+	ctx := context.Background()
+	w := attest(t, tn.keys[0], tn.keys[1].Public(), wire.Warn, wire.PublicAudience, "public slander")
+	c := &wire.Consent{Target: wire.LinkTo(w.CID()), Created: w.Created}
+	if err := c.Sign(tn.keys[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.nodes[2].checkGossip(ctx, encodeGossip(w, c), false); err == nil || errors.Is(err, errIgnore) {
+		t.Fatalf("a consented public warning on the topic: %v, want a rejection", err)
+	}
+	if err := tn.nodes[0].Submit(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.nodes[0].ingest(ctx, []wire.Object{c}); err != nil {
+		t.Fatal(err)
+	}
+	if tn.nodes[0].InPublicSet(w.CID()) {
+		t.Fatal("a public warning is in the public set")
+	}
+	for _, i := range []int{1, 2} {
+		if _, err := tn.nodes[i].Fetch(ctx, tn.nodes[0].ID(), "", "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := tn.nodes[i].cfg.Store.Has(ctx, w.CID()); ok {
+			t.Fatalf("node %d fetched a public warning", i)
+		}
+	}
+}

@@ -84,7 +84,7 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) ([]cid.Cid, error)
 		return nil, fmt.Errorf("node: store: %w", err)
 	}
 	a, ok := o.(*wire.Attestation)
-	if !ok || a.Audience.Scope != wire.Public {
+	if !ok || a.Audience.Scope != wire.Public || a.Kind != wire.Vouch {
 		return nil, nil
 	}
 	st, err := n.cfg.Store.Status(ctx, att)

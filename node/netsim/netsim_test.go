@@ -143,7 +143,7 @@ func BenchmarkPropagation50(b *testing.B) {
 	b.ResetTimer()
 	var all Propagation
 	for range b.N {
-		p, err := nw.MeasurePropagation(ctx, 100, 5*time.Millisecond)
+		p, err := nw.MeasurePropagation(ctx, 100, 20*time.Millisecond)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -43,8 +43,8 @@ var DefaultListen = []string{
 // Defaults of the Config fields left zero.
 const (
 	DefaultResyncInterval = 10 * time.Second
-	DefaultRateLimit      = 50  // gossip messages per second per peer
-	DefaultRateBurst      = 500 // gossip messages in a burst per peer
+	DefaultRateLimit      = 250  // gossip messages per second per peer (honest load: about 120)
+	DefaultRateBurst      = 2500 // gossip messages in a burst per peer
 	DefaultConnLow        = 64
 	DefaultConnHigh       = 192
 	// MDNSServiceName is the mDNS service kith nodes announce.

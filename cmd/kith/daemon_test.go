@@ -190,6 +190,19 @@ func TestThreeDaemons(t *testing.T) {
 		return n == 2
 	})
 
+	// kith status --json names the node, its full addresses and the API.
+	var st struct {
+		PeerID string   `json:"peer_id"`
+		Addrs  []string `json:"addrs"`
+		API    string   `json:"api"`
+	}
+	if err := json.Unmarshal(kith(t, homes[1], "status", "--json"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.PeerID != b.peerID || st.API != b.api || len(st.Addrs) == 0 || !strings.HasSuffix(st.Addrs[0], "/p2p/"+b.peerID) {
+		t.Fatalf("status --json: %+v, want peer %s, api %s and full addresses", st, b.peerID, b.api)
+	}
+
 	// A private vouch with a canary, about c: it must never leave a.
 	const canary = "canary-5f0c1d7e9a2b4c6d"
 	kith(t, homes[0], "vouch", c.peerID, "--reason", canary)
@@ -226,6 +239,27 @@ func TestThreeDaemons(t *testing.T) {
 	if _, ok := q["explanation"]; !ok {
 		t.Fatalf("query answer without explanation: %v", q)
 	}
+
+	// b withdraws its consent: c learns of it (the statement's live
+	// consents drop to zero there) and stops offering it.
+	consents := func() int {
+		var vs []struct {
+			CID      string `json:"cid"`
+			Consents int    `json:"consents"`
+		}
+		json.Unmarshal(kith(t, homes[2], "list", "--about", b.peerID, "--json"), &vs)
+		for _, v := range vs {
+			if v.CID == att.CID {
+				return v.Consents
+			}
+		}
+		return -1
+	}
+	if n := consents(); n != 1 {
+		t.Fatalf("c sees %d consents before the withdrawal, want 1", n)
+	}
+	kith(t, homes[1], "consent", "withdraw", att.CID)
+	eventually(t, 20*time.Second, "the withdrawal at c", func() bool { return consents() == 0 })
 
 	// The API refuses a request without the token and one with a foreign Host.
 	for _, tc := range []struct {

@@ -86,6 +86,7 @@ func TestFloodRejected(t *testing.T) {
 			forged = append(forged, junk)
 		}
 	}
+	floodStart := time.Now()
 	done := make(chan struct{})
 	go func() { // the attacker; joined through done
 		defer close(done)
@@ -111,6 +112,13 @@ func TestFloodRejected(t *testing.T) {
 		}
 		return true
 	})
+	// Scores are sampled once a second (WithPeerScoreInspect), so this is
+	// an upper bound of the real delay.
+	graylisted := time.Since(floodStart)
+	t.Logf("attacker below the graylist threshold on all %d victims %v after the flood began", len(victims), graylisted.Round(time.Millisecond))
+	if graylisted > 3*time.Second+time.Second {
+		t.Errorf("graylisting took %v, want at most 3 s (plus the 1 s score sampling)", graylisted)
+	}
 	rejected := int64(0)
 	for i, nd := range tn.nodes {
 		rejected += nd.rejected.Load()

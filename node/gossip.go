@@ -92,10 +92,25 @@ func (b *scoreBoard) get() map[peer.ID]float64 {
 func (n *Node) scores() map[peer.ID]float64 { return n.board.get() }
 
 func (n *Node) startGossip() error {
+	// pubsub asks for a peer's score on every message: keep the peer's key
+	// rather than extract it each time (forgotten past 4096 peers).
+	var mu sync.Mutex
+	keys := map[peer.ID]wire.PublicKey{}
 	appScore := func(p peer.ID) float64 {
-		k, err := PeerKey(p)
-		if err != nil {
-			return -1
+		mu.Lock()
+		k, ok := keys[p]
+		mu.Unlock()
+		if !ok {
+			var err error
+			if k, err = PeerKey(p); err != nil {
+				return -1
+			}
+			mu.Lock()
+			if len(keys) >= 4096 {
+				clear(keys)
+			}
+			keys[p] = k
+			mu.Unlock()
 		}
 		t := n.cfg.PeerTrust(k)
 		if t != t || t > 1 {

@@ -313,6 +313,7 @@ type Propagation struct {
 	Latencies  []time.Duration // one per (proof, receiving node), sorted
 	Messages   int             // gossip messages sent carrying the proofs
 	CPU        time.Duration   // process CPU time (user + system) while measuring
+	IdleCPU    time.Duration   // what the idle network spends in as long (measured before)
 	Deliveries int             // (proof, node) pairs delivered
 }
 
@@ -353,7 +354,16 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 		return res, ctx.Err()
 	case <-time.After(2 * time.Second):
 	}
-	cpu0 := cpuTime()
+	// The idle network's own CPU (heartbeats, score decay, resync ticks),
+	// to tell what the proofs themselves cost.
+	idle0, idleStart := cpuTime(), time.Now()
+	select {
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-time.After(2 * time.Second):
+	}
+	idleRate := float64(cpuTime()-idle0) / float64(time.Since(idleStart))
+	cpu0, start := cpuTime(), time.Now()
 	type sent struct {
 		key string
 		j   int
@@ -399,6 +409,7 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 	nw.mu.Unlock()
 	res.Proofs = len(out)
 	res.CPU = cpuTime() - cpu0
+	res.IdleCPU = time.Duration(idleRate * float64(time.Since(start)))
 	res.Deliveries = len(res.Latencies)
 	slices.Sort(res.Latencies)
 	return res, nil

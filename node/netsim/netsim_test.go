@@ -143,7 +143,7 @@ func BenchmarkPropagation50(b *testing.B) {
 	b.ResetTimer()
 	var all Propagation
 	for range b.N {
-		p, err := nw.MeasurePropagation(ctx, 100, 20*time.Millisecond)
+		p, err := nw.MeasurePropagation(ctx, 100, 100*time.Millisecond)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -151,6 +151,7 @@ func BenchmarkPropagation50(b *testing.B) {
 		all.Latencies = append(all.Latencies, p.Latencies...)
 		all.Messages += p.Messages
 		all.CPU += p.CPU
+		all.IdleCPU += p.IdleCPU
 		all.Deliveries += p.Deliveries
 	}
 	b.StopTimer()
@@ -159,6 +160,7 @@ func BenchmarkPropagation50(b *testing.B) {
 	b.ReportMetric(float64(all.Quantile(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(all.Messages)/float64(all.Proofs), "msgs/proof")
 	b.ReportMetric(float64(all.CPU.Microseconds())/1000/float64(all.Deliveries), "cpu-ms/delivery")
+	b.ReportMetric(float64((all.CPU-all.IdleCPU).Microseconds())/1000/float64(all.Deliveries), "marginal-cpu-ms/delivery")
 	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
 }
 

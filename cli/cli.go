@@ -152,6 +152,7 @@ view only. Nothing private leaves the node.`,
 		a.statusCommand(),
 		a.peersCommand(),
 		a.consentCommand(),
+		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
 	)
 	return root

@@ -1,0 +1,171 @@
+package graphsim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-net/kith/simulations/scenario"
+	"github.com/kith-net/kith/trust"
+)
+
+// The benchmarks run small by default, so that CI's -benchtime=1x stays
+// quick. KITH_SIM_SCALE=goal runs the simulator's scale goal (100,000
+// members, about 1M ratings, 1,000 viewpoints); KITH_SIM_SCALE=goal10k
+// the same with 10,000 viewpoints.
+func benchScale(b *testing.B) (nodes, viewpoints int) {
+	switch v := os.Getenv("KITH_SIM_SCALE"); v {
+	case "":
+		return 5000, 20
+	case "goal":
+		return 100_000, 1000
+	case "goal10k":
+		return 100_000, 10_000
+	default:
+		b.Fatalf("KITH_SIM_SCALE=%q: want goal or goal10k", v)
+	}
+	return 0, 0
+}
+
+// scaleScenario is the scale goal's scenario: a Barabási-Albert population
+// (8 vouches per newcomer, a quarter answered: about 10 ratings per
+// member) with one Sybil region of 1,000 on 100 random attack edges.
+func scaleScenario(b *testing.B, nodes, viewpoints int, engine string) *scenario.Scenario {
+	src := fmt.Sprintf(`name = "scale"
+viewpoints = %d
+engines = [%q]
+[graph]
+kind = "barabasi-albert"
+nodes = %d
+degree = 8
+reciprocity = 0.25
+[[behaviour]]
+kind = "sybil"
+size = 1000
+attack_edges = 100
+`, viewpoints, engine, nodes)
+	s, err := scenario.Parse([]byte(src), "scale.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// peakRSS is the process's peak resident set size in MiB (VmHWM; 0 where
+// /proc is missing).
+func peakRSS() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// BenchmarkRun measures a whole graph-level run (population, attacked
+// graph, every viewpoint on all cores) with kith's engines and the
+// Monte Carlo personalised PageRank.
+func BenchmarkRun(b *testing.B) {
+	nodes, viewpoints := benchScale(b)
+	for _, engine := range []string{"kith-shared", "kith", "ppr-mc"} {
+		b.Run(engine, func(b *testing.B) {
+			s := scaleScenario(b, nodes, viewpoints, engine)
+			for b.Loop() {
+				start, cpu := time.Now(), cpuSeconds()
+				res, err := Run(context.Background(), s, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				el := time.Since(start)
+				// Wall time depends on what else the machine runs; CPU
+				// time per viewpoint does not (much).
+				b.ReportMetric(float64(el.Milliseconds())/float64(res.Viewpoints), "ms/viewpoint")
+				b.ReportMetric(1000*(cpuSeconds()-cpu)/float64(res.Viewpoints), "cpu-ms/viewpoint")
+				b.ReportMetric(el.Seconds(), "s/run")
+				b.ReportMetric(float64(res.Edges), "edges")
+			}
+			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		})
+	}
+}
+
+// BenchmarkViewpoint splits one viewpoint's cost at the benchmark's scale:
+// the propagation (trust.NewView), the scoring of every node with the
+// shipped model, and with the model refined on the querier's judgements.
+func BenchmarkViewpoint(b *testing.B) {
+	nodes, _ := benchScale(b)
+	s := scaleScenario(b, nodes, 1, "kith")
+	pop, err := NewPopulation(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := newWorld(pop)
+	q := w.byFame[len(w.byFame)/2] // a typical member
+	g := pop.Graph
+	ctx := context.Background()
+	x := make([]float64, g.N())
+	b.Run("propagation", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := trust.NewView(ctx, g, q, trust.PropagationParams{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, e := range []*trust.Engine{{}, {Personalize: true}} {
+		v, err := e.View(ctx, g, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("score-all/"+e.Name(), func(b *testing.B) {
+			for b.Loop() {
+				if err := e.ScoreView(ctx, v, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, en := range Engines()[2:] {
+		if en.Name != "ppr" && en.Name != "ppr-mc" && en.Name != "meritrank" {
+			continue
+		}
+		sc := en.New()
+		b.Run("baseline/"+en.Name, func(b *testing.B) {
+			for b.Loop() {
+				if err := sc.Score(ctx, g, q, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSetup measures the serial part of a run: the population, and
+// the attacked graph of one cell.
+func BenchmarkSetup(b *testing.B) {
+	nodes, _ := benchScale(b)
+	s := scaleScenario(b, nodes, 1, "kith")
+	for b.Loop() {
+		pop, err := NewPopulation(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := newWorld(pop)
+		r := &runner{s: s}
+		if _, err := w.build(s, s.Cells()[0], -1, r.rng, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/mr-tron/base58/base58"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -106,7 +107,43 @@ func (k PublicKey) verify(msg, sig []byte) bool {
 	if len(sig) != SignatureSize {
 		return false
 	}
+	if x := expandedKey(k); x != nil {
+		return voi.VerifyExpandedWithOptions(x, msg, sig, zip215)
+	}
 	return voi.VerifyWithOptions(voi.PublicKey(k[:]), msg, sig, zip215)
+}
+
+// expandedKeys caches public keys in voi's expanded form: decompressing a
+// key and building its table is about a third of a verification, and the
+// same issuers sign again and again. Bounded: forgotten wholesale past
+// maxExpandedKeys (about 1.5 KiB each).
+var expandedKeys = struct {
+	sync.Mutex
+	m map[PublicKey]*voi.ExpandedPublicKey
+}{m: map[PublicKey]*voi.ExpandedPublicKey{}}
+
+const maxExpandedKeys = 1024
+
+// expandedKey returns k's expanded form, or nil if k does not decompress
+// (its signatures then fail the ordinary check, with the same result).
+func expandedKey(k PublicKey) *voi.ExpandedPublicKey {
+	expandedKeys.Lock()
+	x, ok := expandedKeys.m[k]
+	expandedKeys.Unlock()
+	if ok {
+		return x
+	}
+	x, err := voi.NewExpandedPublicKey(voi.PublicKey(k[:]))
+	if err != nil {
+		return nil
+	}
+	expandedKeys.Lock()
+	if len(expandedKeys.m) >= maxExpandedKeys {
+		clear(expandedKeys.m)
+	}
+	expandedKeys.m[k] = x
+	expandedKeys.Unlock()
+	return x
 }
 
 var zip215 = &voi.Options{Verify: voi.VerifyOptionsZIP_215}

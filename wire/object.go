@@ -269,7 +269,11 @@ func VerifyBatch(objs []Object, now time.Time, rand io.Reader) []error {
 			continue
 		}
 		k := s.Signer()
-		bv.AddWithOptions(voi.PublicKey(k[:]), msg, *s.sig(), zip215)
+		if x := expandedKey(k); x != nil {
+			bv.AddExpandedWithOptions(x, msg, *s.sig(), zip215)
+		} else {
+			bv.AddWithOptions(voi.PublicKey(k[:]), msg, *s.sig(), zip215)
+		}
 		idx = append(idx, i)
 	}
 	if len(idx) > 0 {

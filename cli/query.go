@@ -64,6 +64,9 @@ func (a *app) openView(ctx context.Context, s *session, context string) (*trustV
 }
 
 func (tv *trustView) name(v trust.NodeID) string {
+	if v == tv.view.Querier() {
+		return "you"
+	}
 	s := tv.index.Subjects[v]
 	if s.Acct != "" {
 		return s.Handle()
@@ -193,11 +196,7 @@ func (tv *trustView) explain(r trust.Result) *explanation {
 	for _, p := range r.Paths {
 		po := pathOut{Strength: p.Strength}
 		for _, v := range p.Nodes {
-			if v == tv.view.Querier() {
-				po.Nodes = append(po.Nodes, "you")
-			} else {
-				po.Nodes = append(po.Nodes, tv.name(v))
-			}
+			po.Nodes = append(po.Nodes, tv.name(v))
 		}
 		e.Paths = append(e.Paths, po)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	cryptoRand "crypto/rand"
+	"runtime"
 	"testing"
 	"time"
 
@@ -87,3 +88,44 @@ func TestRealHosts(t *testing.T) {
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// A node closed leaves no goroutine of its own behind: start and close a
+// node on a real host a few times and compare the goroutine count with the
+// one before (libp2p keeps a few process-wide workers after the first use,
+// which the warm-up absorbs).
+func TestCloseJoinsGoroutines(t *testing.T) {
+	ctx := context.Background()
+	run := func() {
+		k, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+		n, err := Start(ctx, Config{Key: k, Store: mem.New(), Listen: loopback, NoMDNS: true, DataDir: t.TempDir(), Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run() // warm-up
+	settle := func() int {
+		n := runtime.NumGoroutine()
+		for i := 0; i < 50; i++ { // goroutines of closed connections wind down asynchronously
+			time.Sleep(20 * time.Millisecond)
+			if m := runtime.NumGoroutine(); m == n {
+				break
+			} else {
+				n = m
+			}
+		}
+		return n
+	}
+	before := settle()
+	for i := 0; i < 5; i++ {
+		run()
+	}
+	after := settle()
+	if after > before+3 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines: %d before, %d after 5 start/close cycles\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+	t.Logf("goroutines: %d before, %d after 5 start/close cycles", before, after)
+}

@@ -14,29 +14,10 @@ import (
 	"github.com/kith-net/kith/wire"
 )
 
-// attestationView is the JSON form of an attestation in command output.
-// Field names are stable.
-type attestationView struct {
-	CID         string `json:"cid"`
-	Kind        string `json:"kind"`
-	Issuer      string `json:"issuer"`
-	Subject     string `json:"subject"`
-	SubjectKey  string `json:"subject_key,omitempty"`
-	SubjectAcct string `json:"subject_acct,omitempty"`
-	Context     string `json:"context"`
-	Strength    uint64 `json:"strength"`
-	Reason      string `json:"reason,omitempty"`
-	Evidence    string `json:"evidence,omitempty"`
-	Created     string `json:"created"`
-	Expires     string `json:"expires,omitempty"`
-	Audience    string `json:"audience"`
-	Retracted   bool   `json:"retracted"`
-	Expired     bool   `json:"expired"`
-	Consents    int    `json:"consents"`
-}
-
-func viewOf(a *wire.Attestation, st store.Status, now time.Time) attestationView {
-	v := attestationView{
+// viewOf is the JSON form of an attestation in command and API output
+// (api.Attestation; field names are stable).
+func viewOf(a *wire.Attestation, st store.Status, now time.Time) api.Attestation {
+	v := api.Attestation{
 		CID: a.CID().String(), Kind: string(a.Kind), Issuer: a.Issuer.String(),
 		Subject: a.Subject.String(), SubjectAcct: a.Subject.Acct,
 		Context: a.Context, Strength: a.Strength, Reason: a.Reason, Evidence: a.Evidence,

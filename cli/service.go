@@ -209,7 +209,7 @@ func (l *localService) views(ctx context.Context, atts []*wire.Attestation) ([]a
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, api.Attestation(viewOf(att, st, now)))
+		out = append(out, viewOf(att, st, now))
 	}
 	return out, nil
 }

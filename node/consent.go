@@ -63,16 +63,9 @@ func OpenDecisions(dir string) (*Decisions, error) {
 		return d, nil
 	}
 	d.path = filepath.Join(dir, "consent.json")
-	b, err := os.ReadFile(d.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return d, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("node: consent decisions: %w", err)
-	}
 	var f decisionsFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("node: consent decisions %s: %w", d.path, err)
+	if err := readJSONFile(d.path, &f); err != nil {
+		return nil, fmt.Errorf("node: consent decisions: %w", err)
 	}
 	for _, c := range f.Declined {
 		d.declined[c] = true
@@ -109,6 +102,22 @@ func (d *Decisions) set(c cid.Cid, declined bool) error {
 		return err
 	}
 	return writeFileAtomic(d.path, b)
+}
+
+// readJSONFile decodes the JSON file at path into v; a missing file leaves
+// v as it is.
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // writeFileAtomic replaces path with b durably: temp file, fsync, rename,

@@ -3,9 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -41,16 +39,9 @@ func openPeerBook(dir string) (*peerBook, error) {
 		return b, nil
 	}
 	b.path = filepath.Join(dir, "peers.json")
-	data, err := os.ReadFile(b.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return b, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("node: peer book: %w", err)
-	}
 	var es []bookEntry
-	if err := json.Unmarshal(data, &es); err != nil {
-		return nil, fmt.Errorf("node: peer book %s: %w", b.path, err)
+	if err := readJSONFile(b.path, &es); err != nil {
+		return nil, fmt.Errorf("node: peer book: %w", err)
 	}
 	for _, e := range es {
 		if e.ID.Validate() == nil {

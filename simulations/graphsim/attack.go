@@ -8,6 +8,7 @@ import (
 
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
+	"github.com/kith-net/kith/trust/eval"
 )
 
 // group is one behaviour injected into a cell's graph.
@@ -89,41 +90,10 @@ func (w *world) victims(choice string, k int, q trust.NodeID, rng *rand.Rand) []
 	case scenario.VictimsTargeted:
 		vs = slices.Clone(w.byFame[:min(k, len(w.byFame))])
 	case scenario.VictimsNear:
-		vs = nearest(w.pop.Graph, q, k, rng)
+		vs = eval.Nearest(w.pop.Graph, q, k, rng)
 	}
 	slices.Sort(vs)
 	return vs
-}
-
-// nearest returns up to k members closest to q over positive edges (q
-// excluded), breadth first, chosen at random within the last layer needed
-// (the idea of trust/eval's near victims).
-func nearest(g *trust.Graph, q trust.NodeID, k int, rng *rand.Rand) []trust.NodeID {
-	seen := make([]bool, g.N())
-	seen[q] = true
-	layer := []trust.NodeID{q}
-	var out []trust.NodeID
-	for len(layer) > 0 && len(out) < k {
-		var next []trust.NodeID
-		for _, u := range layer {
-			to, ws := g.Out(u)
-			for i, v := range to {
-				if ws[i] > 0 && !seen[v] {
-					seen[v] = true
-					next = append(next, v)
-				}
-			}
-		}
-		if len(out)+len(next) <= k {
-			out = append(out, next...)
-		} else {
-			for _, p := range rng.Perm(len(next))[:k-len(out)] {
-				out = append(out, next[p])
-			}
-		}
-		layer = next
-	}
-	return out
 }
 
 // cellGraphs are the graphs of one cell (and, with near victims, one

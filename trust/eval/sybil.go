@@ -167,7 +167,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 		case VictimsTargeted:
 			vs = slices.Clone(byTrust[:min(c.gEdges, n)])
 		case VictimsNear:
-			vs = nearest(g, q, c.gEdges, vrng)
+			vs = Nearest(g, q, c.gEdges, vrng)
 		}
 		if len(vs) == 0 {
 			return nil, 0, nil
@@ -266,10 +266,11 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 	return rows, nil
 }
 
-// nearest returns up to k honest nodes closest to q over positive edges
-// (q excluded), breadth first; within the last layer needed the choice is
-// random.
-func nearest(g *trust.Graph, q trust.NodeID, k int, rng *rand.Rand) []trust.NodeID {
+// Nearest returns up to k nodes closest to q over positive edges (q
+// excluded), breadth first, in ascending order; within the last layer
+// needed the choice is random. Task C and the simulator pick near-querier
+// victims with it.
+func Nearest(g *trust.Graph, q trust.NodeID, k int, rng *rand.Rand) []trust.NodeID {
 	seen := make([]bool, g.N())
 	seen[q] = true
 	layer := []trust.NodeID{q}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kith-net/kith/atomicfile"
 )
 
 // DiscoveryFile is the name of the file, in the data directory, where a
@@ -37,7 +39,7 @@ func WriteDiscovery(dir string, d Discovery) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, DiscoveryFile), append(b, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, DiscoveryFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("api: writing discovery file: %w", err)
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kith-net/kith/atomicfile"
 )
 
 // TokenFile is the name of the bearer token file in the data directory.
@@ -46,7 +48,7 @@ func loadOrCreateToken(dir string, rnd io.Reader) (string, error) {
 		return "", fmt.Errorf("api: token: %w", err)
 	}
 	tok = hex.EncodeToString(b[:])
-	if err := createFileExclusive(filepath.Join(dir, TokenFile), []byte(tok+"\n")); err != nil {
+	if err := atomicfile.Create(filepath.Join(dir, TokenFile), []byte(tok+"\n"), 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return LoadToken(dir) // another process won the race
 		}
@@ -112,69 +114,6 @@ func readPrivateFile(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is too large", path)
 	}
 	return b, nil
-}
-
-// createFileExclusive writes data to path, mode 0600, only if path does not
-// exist: it writes and syncs a temporary file, then links it into place, so
-// path never holds a partial file.
-func createFileExclusive(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := writeSyncClose(tmp, data); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// writeFileAtomic replaces path with data, mode 0600.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := writeSyncClose(tmp, data); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func writeSyncClose(f *os.File, data []byte) error {
-	// CreateTemp makes the file 0600; make sure of it whatever the umask.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_ = d.Sync() // not supported everywhere; durability of the name is best effort
-	return nil
 }
 
 // tokenDigest is what the server keeps and compares: comparing fixed-length

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -48,7 +49,7 @@ attestations unless --public-only: keep the file as private as the store.`,
 				if out == "" || out == "-" {
 					_, err = a.env.Stdout.Write(b.Raw())
 				} else {
-					err = writeFileAtomic(out, b.Raw(), 0o600)
+					err = atomicfile.Write(out, b.Raw(), 0o600)
 				}
 				if err != nil {
 					return fmt.Errorf("export: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/dataset"
 	"github.com/kith-net/kith/trust/eval"
@@ -114,10 +115,10 @@ with --json, one JSON object per row on standard output.`,
 				if err := eval.WriteMarkdown(&md, rows); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(filepath.Join(out, "results.csv"), csv.Bytes(), 0o644); err != nil {
+				if err := atomicfile.Write(filepath.Join(out, "results.csv"), csv.Bytes(), 0o644); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(filepath.Join(out, "report.md"), md.Bytes(), 0o644); err != nil {
+				if err := atomicfile.Write(filepath.Join(out, "report.md"), md.Bytes(), 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.env.Stderr, "wrote %s and %s\n", filepath.Join(out, "results.csv"), filepath.Join(out, "report.md"))

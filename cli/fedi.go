@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/fedi"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
@@ -316,7 +317,7 @@ kith sets the field itself and checks the link both ways.`,
 					if err := b.Sign(s.key); err != nil {
 						return err
 					}
-					if err := writeFileAtomic(out, b.Raw(), 0o644); err != nil {
+					if err := atomicfile.Write(out, b.Raw(), 0o644); err != nil {
 						return fmt.Errorf("link: %w", err)
 					}
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/vault"
 	"github.com/kith-net/kith/wire"
@@ -62,7 +63,7 @@ func (a *app) initCommand() *cobra.Command {
 			if err := st.Close(); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(filepath.Join(home, idFile), []byte(key.Public().String()+"\n"), 0o600); err != nil {
+			if err := atomicfile.Write(filepath.Join(home, idFile), []byte(key.Public().String()+"\n"), 0o600); err != nil {
 				return err
 			}
 			if err := vault.Create(vpath, pass, secrets, params, a.env.Rand); err != nil {
@@ -108,40 +109,4 @@ func (a *app) printID(k wire.PublicKey, home string) error {
 	}
 	_, err := fmt.Fprintf(a.env.Stdout, "peer ID  %s\ndid:key  %s\nhome     %s\n", k, k.DIDKey(), home)
 	return err
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a
-// rename, then syncs the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

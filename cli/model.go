@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/training"
 )
@@ -62,7 +63,7 @@ how trust/model/default.json is made:
 			if out == "" || out == "-" {
 				_, err = a.env.Stdout.Write(append(b, '\n'))
 			} else {
-				err = writeFileAtomic(out, append(b, '\n'), 0o644)
+				err = atomicfile.Write(out, append(b, '\n'), 0o644)
 			}
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/simulations/graphsim"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/simulations/scenarios"
@@ -101,7 +102,7 @@ mode): kith, kith-shared and the baselines ` + strings.Join(graphsim.EngineNames
 				name string
 				data []byte
 			}{{"results.csv", csv.Bytes()}, {"results.json", js.Bytes()}, {"scenario.toml", src}} {
-				if err := writeFileAtomic(filepath.Join(out, f.name), f.data, 0o644); err != nil {
+				if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
 					return err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
@@ -101,7 +102,7 @@ func (d *Decisions) set(c cid.Cid, declined bool) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(d.path, b)
+	return atomicfile.Write(d.path, b, 0o600)
 }
 
 // readJSONFile decodes the JSON file at path into v; a missing file leaves
@@ -116,39 +117,6 @@ func readJSONFile(path string, v any) error {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with b durably: temp file, fsync, rename,
-// fsync of the directory.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-net/kith/atomicfile"
 )
 
 // maxBook caps the peers the book remembers (most recently seen first).
@@ -111,7 +113,7 @@ func (b *peerBook) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(b.path, data)
+	return atomicfile.Write(b.path, data, 0o600)
 }
 
 func (n *Node) saveBook() {

@@ -78,7 +78,7 @@ how trust/model/default.json is made:
 	f.StringVar(&context, "context", "general", "context whose judgements to learn from")
 	f.Uint64Var(&seed, "seed", 1, "seed of the synthetic marketplaces")
 	f.StringVarP(&out, "out", "o", "", "write the model here (default standard output)")
-	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 4)")
+	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 6)")
 	f.IntVar(&raters, "raters", 0, "raters per market (default 400)")
 	return cmd
 }

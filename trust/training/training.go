@@ -21,7 +21,7 @@ import (
 // Options configure Default.
 type Options struct {
 	Seed uint64
-	// Markets is how many synthetic markets to train on (0: 4); one more
+	// Markets is how many synthetic markets to train on (0: 6); one more
 	// is generated to report held-out quality.
 	Markets int
 	// Raters is how many raters per market give their judgements (0: 400).
@@ -44,15 +44,41 @@ type Report struct {
 
 // Default trains the default model.
 func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
+	o = o.withDefaults()
+	train, heldOut, params, err := exampleSets(ctx, o)
+	if err != nil {
+		return nil, Report{}, err
+	}
+	model, err := trust.Train(train, nil, trust.TrainParams{L2: 1},
+		fmt.Sprintf("kith model train --synthetic --seed %d: logistic regression on %d judgements (each hidden from its own features, plus the same judgements made cold, with all of the rater's statements hidden) of %d raters in %d synthetic marketplaces (simulations/gen); no evaluation data", o.Seed, len(train), o.Markets*o.Raters, o.Markets))
+	if err != nil {
+		return nil, Report{}, err
+	}
+	r := Report{Examples: len(train), HeldOutExamples: len(heldOut), MarketParameters: params}
+	r.HeldOutAUC, r.HeldOutBaseRate = auc(model, heldOut)
+	r.HeldOutECE = trust.CalibrationError(model, heldOut, 10)
+	return model, r, nil
+}
+
+// withDefaults fills in the zero fields that have defaults.
+func (o Options) withDefaults() Options {
 	if o.Markets == 0 {
 		o.Markets = 6
 	}
 	if o.Raters == 0 {
 		o.Raters = 400
 	}
+	return o
+}
+
+// exampleSets generates Default's markets from o.Seed (o with defaults
+// filled in) and collects the judgements of their sampled raters: the
+// training examples (with cold-start judgements) from the first o.Markets
+// markets and the held-out examples from the last one. It is shared by
+// Default and Compare so that both see exactly the same examples.
+func exampleSets(ctx context.Context, o Options) (train, heldOut []trust.Example, params []gen.MarketParams, err error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x747261696e))
 	// Vary the markets so the model does not learn one parameter setting.
-	var params []gen.MarketParams
 	for i := range o.Markets + 1 {
 		p := gen.DefaultMarket
 		p.Seed = rng.Uint64()
@@ -72,12 +98,11 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 	}
 	total := (o.Markets + 1) * o.Raters
 	done := 0
-	var train, heldOut []trust.Example
 	eng := &trust.Engine{}
 	for i, p := range params {
 		m, err := gen.NewMarket(p)
 		if err != nil {
-			return nil, Report{}, err
+			return nil, nil, nil, err
 		}
 		qs := raters(m.Graph, o.Raters, rng)
 		base := done
@@ -87,7 +112,7 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 			}
 		})
 		if err != nil {
-			return nil, Report{}, err
+			return nil, nil, nil, err
 		}
 		done += len(qs)
 		if i < o.Markets {
@@ -96,15 +121,7 @@ func Default(ctx context.Context, o Options) (*trust.Model, Report, error) {
 			heldOut = ex
 		}
 	}
-	model, err := trust.Train(train, nil, trust.TrainParams{L2: 1},
-		fmt.Sprintf("kith model train --synthetic --seed %d: logistic regression on %d judgements (each hidden from its own features, plus the same judgements made cold, with all of the rater's statements hidden) of %d raters in %d synthetic marketplaces (simulations/gen); no evaluation data", o.Seed, len(train), o.Markets*o.Raters, o.Markets))
-	if err != nil {
-		return nil, Report{}, err
-	}
-	r := Report{Examples: len(train), HeldOutExamples: len(heldOut), MarketParameters: params}
-	r.HeldOutAUC, r.HeldOutBaseRate = auc(model, heldOut)
-	r.HeldOutECE = trust.CalibrationError(model, heldOut, 10)
-	return model, r, nil
+	return train, heldOut, params, nil
 }
 
 // raters samples up to k nodes with at least one out-edge.
@@ -123,7 +140,7 @@ func raters(g *trust.Graph, k int, rng *rand.Rand) []trust.NodeID {
 
 // auc is the ROC AUC of warnings (the positive class) ranked by 1 − score;
 // it also returns the vouch share.
-func auc(m *trust.Model, ex []trust.Example) (float64, float64) {
+func auc(m Predictor, ex []trust.Example) (float64, float64) {
 	scores := make([]float64, len(ex))
 	warn := make([]bool, len(ex))
 	vouches := 0

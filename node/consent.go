@@ -15,7 +15,6 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/store"
@@ -302,13 +301,7 @@ func (n *Node) Submit(ctx context.Context, objs ...wire.Object) error {
 		switch v := o.(type) {
 		case *wire.Attestation:
 			if v.Audience.Scope == wire.Public && v.Kind == wire.Vouch && v.Subject.Key != nil && *v.Subject.Key != n.me {
-				n.spawn(func() {
-					ctx, cancel := context.WithTimeout(n.runCtx, streamTimeout)
-					defer cancel()
-					if err := n.requestConsent(ctx, v); err != nil {
-						n.log.Info("consent request not delivered yet; the subject will fetch it when it connects", "cid", v.CID(), "err", err)
-					}
-				})
+				n.spawn(func() { n.sendConsentRequest(v) })
 			}
 		case *wire.Retraction:
 			if err := n.checkAbout(ctx, v); err == nil {
@@ -330,14 +323,15 @@ func (n *Node) requestConsent(ctx context.Context, a *wire.Attestation) error {
 	if err != nil {
 		return err
 	}
-	s, err := n.host.NewStream(ctx, p, protocol.ID(ConsentProtocol))
+	if err := n.reach(ctx, p); err != nil {
+		return err
+	}
+	s, release, err := n.openStream(ctx, p, ConsentProtocol)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
+	defer release()
 	if err := writeFrame(n.tapWriter(s, ConsentProtocol, p), a.Raw()); err != nil {
 		s.Reset()
 		return err

@@ -11,7 +11,6 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
@@ -131,6 +130,12 @@ func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (
 	if _, ok := o.(*wire.IdentityLink); ok {
 		return true, nil
 	}
+	// The public set is offered to every peer: a withdrawal or retraction
+	// in it is sent even though its proof is no longer visible (a node
+	// still holding the proof needs it, and resync asks for it by key).
+	if n.InPublicSet(o.CID()) {
+		return true, nil
+	}
 	t, ok := targetOf(o)
 	if !ok {
 		return false, nil
@@ -218,14 +223,12 @@ func (t tapW) Write(b []byte) (int, error) {
 func (n *Node) request(ctx context.Context, p peer.ID, req request) ([][]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, protocol.ID(ExchangeProtocol))
+	s, release, err := n.openStream(ctx, p, ExchangeProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	defer s.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
+	defer release()
 	if err := writeFrame(n.tapWriter(s, ExchangeProtocol, p), encodeRequest(req)); err != nil {
 		s.Reset()
 		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"golang.org/x/time/rate"
 
+	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -234,6 +236,10 @@ func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pu
 // dropped without penalty.
 var errIgnore = errors.New("ignored")
 
+// errUnknownTarget: a withdrawal or retraction whose attestation the node
+// does not hold (yet; see orphans).
+var errUnknownTarget = errors.New("target unknown")
+
 // checkGossip decodes, verifies and checks a gossip payload against the
 // rules of spec/node-v1.md and what the store knows. local marks the
 // node's own messages, stored before they are published.
@@ -273,6 +279,13 @@ func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire
 		if err != nil {
 			return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
 		}
+		var newest uint64
+		for _, o := range objs[1:] {
+			newest = max(newest, o.(*wire.Consent).Created)
+		}
+		if !have && n.orphans.cancels(first, newest, n.cfg.Now()) {
+			return nil, fmt.Errorf("%w: withdrawn or retracted before it arrived", errIgnore)
+		}
 		if have {
 			st, err := n.cfg.Store.Status(ctx, first.CID())
 			if err != nil {
@@ -297,6 +310,9 @@ func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire
 			return nil, fmt.Errorf("%w: %s with other objects", ErrProtocol, first.Type())
 		}
 		if err := n.checkAbout(ctx, first); err != nil {
+			if errors.Is(err, errUnknownTarget) {
+				n.orphans.add(first, n.cfg.Now())
+			}
 			return nil, err
 		}
 		have, err := n.cfg.Store.Has(ctx, first.CID())
@@ -324,8 +340,11 @@ func (n *Node) checkAbout(ctx context.Context, o wire.Object) error {
 		target = v.Target
 	}
 	t, err := n.cfg.Store.Get(ctx, target.CID())
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %w %s", errIgnore, errUnknownTarget, target)
+	}
 	if err != nil {
-		return fmt.Errorf("%w: target %s unknown: %w", errIgnore, target, err)
+		return fmt.Errorf("%w: target %s: %w", errIgnore, target, err)
 	}
 	a, ok := t.(*wire.Attestation)
 	if !ok {
@@ -402,6 +421,15 @@ func (n *Node) readLoop() {
 func (n *Node) ingest(ctx context.Context, objs []wire.Object) (int, error) {
 	if len(objs) == 0 {
 		return 0, nil
+	}
+	var adopted []wire.Object
+	for _, o := range objs {
+		if a, ok := o.(*wire.Attestation); ok {
+			adopted = append(adopted, n.orphans.take(a, n.cfg.Now())...)
+		}
+	}
+	if len(adopted) > 0 {
+		objs = append(slices.Clip(objs), adopted...)
 	}
 	added, err := n.cfg.Store.Put(ctx, objs...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -47,6 +48,9 @@ const (
 	DefaultRateBurst      = 2500 // gossip messages in a burst per peer
 	DefaultConnLow        = 64
 	DefaultConnHigh       = 192
+	DefaultMinPeers       = 8
+	// DefaultPeerCheckInterval is how often a node tops up its peers.
+	DefaultPeerCheckInterval = 10 * time.Second
 	// MDNSServiceName is the mDNS service kith nodes announce.
 	MDNSServiceName = "_kith._udp"
 )
@@ -68,6 +72,12 @@ type Config struct {
 	Bootstrap []string
 	// NoMDNS turns off discovery on the local network (on by default).
 	NoMDNS bool
+	// NoDHT turns off the Kademlia DHT (on by default), which the node
+	// uses to find the address of a subject's node it is not connected
+	// to, to deliver a consent request. Without it, a request reaches only
+	// subjects the node can already dial, and the others fetch it when
+	// they connect to this node.
+	NoDHT bool
 	// Host, if set, is used instead of a host the node builds (tests run
 	// nodes on mocknet this way). Listen is then ignored, and Close leaves
 	// the host open.
@@ -86,6 +96,18 @@ type Config struct {
 	// ConnLow and ConnHigh are the connection manager's watermarks; 0
 	// means the defaults.
 	ConnLow, ConnHigh int
+	// MinPeers is how many peers the node keeps: below it, it dials
+	// remembered and bootstrap peers every PeerCheckInterval, so that a
+	// node whose links to the rest of the network died (a partition, a
+	// restart of its peers) finds them again. 0 means DefaultMinPeers.
+	MinPeers int
+	// PeerCheckInterval is how often the node checks MinPeers and saves
+	// its peer book; 0 means DefaultPeerCheckInterval.
+	PeerCheckInterval time.Duration
+	// HostOptions are appended to the options of the host the node builds
+	// (ignored with Host). The protocol-level simulator uses them to run
+	// QUIC over a simulated network; Listen must then name addresses on it.
+	HostOptions []libp2p.Option
 	// Now is the clock for validity checks; nil means time.Now.
 	Now func() time.Time
 	// Seed seeds the node's random choices (which peer to resync with).
@@ -131,6 +153,9 @@ type Node struct {
 	recent recentSet
 	// verifier batches the gossip validator's signature checks.
 	verifier *verifier
+	dht      *dht.IpfsDHT // nil with NoDHT
+	outbox   outbox       // consent requests not delivered yet
+	orphans  orphans      // withdrawals and retractions that came before their proof
 
 	groupMu sync.Mutex
 	groups  map[string][][32]byte // attestation CID bytes -> its public-set keys
@@ -167,6 +192,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.ConnHigh == 0 {
 		cfg.ConnHigh = DefaultConnHigh
 	}
+	if cfg.MinPeers == 0 {
+		cfg.MinPeers = DefaultMinPeers
+	}
+	if cfg.PeerCheckInterval == 0 {
+		cfg.PeerCheckInterval = DefaultPeerCheckInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -176,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.PeerTrust == nil {
 		cfg.PeerTrust = func(wire.PublicKey) float64 { return 0 }
 	}
-	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow {
+	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow || cfg.MinPeers < 0 || cfg.PeerCheckInterval < 0 {
 		return nil, errors.New("node: negative interval or limit, or ConnHigh below ConnLow")
 	}
 	n := &Node{
@@ -216,6 +247,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.abort()
 		return nil, err
 	}
+	if err := n.startDHT(ctx); err != nil {
+		n.abort()
+		return nil, err
+	}
+	if err := n.loadOutbox(ctx); err != nil {
+		n.abort()
+		return nil, err
+	}
 	n.host.SetStreamHandler(protocol.ID(ExchangeProtocol), n.tracked(n.handleExchange))
 	n.host.SetStreamHandler(protocol.ID(SyncProtocol), n.tracked(n.handleSync))
 	n.host.SetStreamHandler(protocol.ID(ConsentProtocol), n.tracked(n.handleConsent))
@@ -229,6 +268,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.spawn(func() { n.connectLoop(sub) })
 	n.spawn(func() { n.resyncLoop() })
 	n.spawn(func() { n.bootstrapLoop() })
+	n.spawn(func() { n.outboxLoop() })
 	if !cfg.NoMDNS && cfg.Host == nil {
 		n.mdns = mdns.NewMdnsService(n.host, MDNSServiceName, mdnsNotifee{n})
 		if err := n.mdns.Start(); err != nil {
@@ -265,7 +305,7 @@ func buildHost(cfg Config) (host.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: resource manager: %w", err)
 	}
-	h, err := libp2p.New(
+	opts := []libp2p.Option{
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
@@ -275,7 +315,8 @@ func buildHost(cfg Config) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.Ping(true),
-	)
+	}
+	h, err := libp2p.New(append(opts, cfg.HostOptions...)...)
 	if err != nil {
 		rm.Close()
 		return nil, fmt.Errorf("node: libp2p host: %w", err)
@@ -287,6 +328,9 @@ func buildHost(cfg Config) (host.Host, error) {
 func (n *Node) abort() {
 	if n.cancel != nil {
 		n.cancel()
+	}
+	if n.dht != nil {
+		n.dht.Close()
 	}
 	if n.cfg.Host == nil && n.host != nil {
 		n.host.Close()
@@ -321,8 +365,27 @@ func (n *Node) tracked(h func(network.Stream)) network.StreamHandler {
 		n.wg.Add(1)
 		n.mu.Unlock()
 		defer n.wg.Done()
+		// Close must not wait for a peer that stopped answering.
+		defer context.AfterFunc(n.runCtx, func() { s.Reset() })()
 		h(s)
 	}
+}
+
+// openStream opens a stream to p with ctx's deadline, reset when ctx ends
+// or the node closes (a stream does not watch a context by itself, and
+// Close must not wait for a peer that stopped answering). The caller calls
+// release when done with the stream, before closing it.
+func (n *Node) openStream(ctx context.Context, p peer.ID, proto string) (s network.Stream, release func(), err error) {
+	s, err = n.host.NewStream(ctx, p, protocol.ID(proto))
+	if err != nil {
+		return nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	stop1 := context.AfterFunc(ctx, func() { s.Reset() })
+	stop2 := context.AfterFunc(n.runCtx, func() { s.Reset() })
+	return s, func() { stop1(); stop2() }, nil
 }
 
 // Close stops the node: it leaves the topic, stops discovery, waits for
@@ -353,6 +416,9 @@ func (n *Node) Close() error {
 		if err := n.topic.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			n.log.Debug("topic close", "err", err)
 		}
+	}
+	if n.dht != nil {
+		errs = append(errs, n.dht.Close())
 	}
 	if n.cfg.Host == nil {
 		errs = append(errs, n.host.Close())

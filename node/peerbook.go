@@ -123,8 +123,8 @@ func (n *Node) saveBook() {
 }
 
 // bootstrapLoop connects to the bootstrap peers and the peer book at start,
-// again whenever the node has no peers, and saves the peer book now and
-// then.
+// again whenever the node has fewer than MinPeers peers, and saves the peer
+// book now and then.
 func (n *Node) bootstrapLoop() {
 	var boot []peer.AddrInfo
 	for _, s := range n.cfg.Bootstrap {
@@ -135,7 +135,14 @@ func (n *Node) bootstrapLoop() {
 		}
 		boot = append(boot, *ai)
 	}
-	dialAll := func() {
+	// dial connects to up to want peers the node is not connected to:
+	// the bootstrap peers first, then the peer book, most recently seen
+	// first. Peers a dial failed for recently are skipped (backoff).
+	failed := map[peer.ID]time.Time{}
+	dial := func(want int) {
+		if want <= 0 {
+			return
+		}
 		targets := slices.Clone(boot)
 		for _, e := range n.book.entries() {
 			ai := peer.AddrInfo{ID: e.ID}
@@ -146,12 +153,21 @@ func (n *Node) bootstrapLoop() {
 			}
 			targets = append(targets, ai)
 		}
+		now := time.Now()
 		var wg sync.WaitGroup
+		var mu sync.Mutex
 		sem := make(chan struct{}, 8)
 		for _, ai := range targets {
-			if ai.ID == n.host.ID() || len(n.host.Network().ConnsToPeer(ai.ID)) > 0 {
+			if want == 0 {
+				break
+			}
+			mu.Lock()
+			backoff := now.Sub(failed[ai.ID]) < 3*n.cfg.PeerCheckInterval
+			mu.Unlock()
+			if ai.ID == n.host.ID() || len(n.host.Network().ConnsToPeer(ai.ID)) > 0 || backoff {
 				continue
 			}
+			want--
 			n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 			wg.Add(1)
 			sem <- struct{}{}
@@ -162,23 +178,28 @@ func (n *Node) bootstrapLoop() {
 				defer cancel()
 				if err := n.host.Connect(ctx, ai); err != nil {
 					n.log.Debug("dial failed", "peer", ai.ID, "err", err)
+					mu.Lock()
+					failed[ai.ID] = time.Now()
+					mu.Unlock()
 				}
 			}()
 		}
 		wg.Wait()
 	}
-	dialAll()
-	t := time.NewTicker(30 * time.Second)
+	dial(len(boot) + maxBook)
+	t := time.NewTicker(n.cfg.PeerCheckInterval)
 	defer t.Stop()
+	saved := time.Now()
 	for {
 		select {
 		case <-n.runCtx.Done():
 			return
 		case <-t.C:
-			if len(n.host.Network().Peers()) == 0 {
-				dialAll()
+			dial(n.cfg.MinPeers - len(n.host.Network().Peers()))
+			if time.Since(saved) >= 30*time.Second {
+				n.saveBook()
+				saved = time.Now()
 			}
-			n.saveBook()
 		}
 	}
 }

@@ -36,13 +36,11 @@ func (n *Node) handleSync(s network.Stream) {
 func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, protocol.ID(SyncProtocol))
+	s, release, err := n.openStream(ctx, p, SyncProtocol)
 	if err != nil {
 		return 0, fmt.Errorf("node: resync with %s: %w", p, err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
+	defer release()
 	res, err := recon.Reconcile(ctx, s, n.set, recon.Options{})
 	if err != nil {
 		s.Reset()

@@ -2,17 +2,21 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/simulations/graphsim"
+	"github.com/kith-net/kith/simulations/protosim"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/simulations/scenarios"
 )
@@ -24,12 +28,12 @@ func (a *app) simCommand() *cobra.Command {
 		Long: `Run scenario files: an honest population, attackers (Sybil regions, slander,
 self-promotion, whitewashing, collusion, traitors), the engines to compare and
 sweeps over the attack's size s and attack edges g. Every simulated person
-computes their own subjective view with the real trust engine.
+computes their own subjective view with the real trust engine (graph level),
+or every member runs the real node on a simulated network with latency, loss,
+partitions, churn and eclipse attackers (protocol level).
 
 Scenarios are shipped ones (kith sim list) or TOML files; the format is
-documented in simulations/README.md. This is the graph level; scenarios that
-need the protocol level (network latency, loss, partitions, churn, consent,
-eclipse) are validated but not run yet.`,
+documented in simulations/README.md.`,
 	}
 	cmd.AddCommand(a.simRunCommand(), a.simListCommand(), a.simPlotCommand())
 	return cmd
@@ -42,15 +46,24 @@ func (a *app) simRunCommand() *cobra.Command {
 		engines             []string
 		workers, viewpoints int
 		noPlot              bool
+		level               string
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO --out DIR",
 		Short: "Run a shipped scenario (by name) or a scenario file",
-		Long: `Run a scenario at the graph level and write DIR/results.csv, DIR/results.json,
-DIR/scenario.toml (the scenario as run) and the plots in DIR/plots (PNG and
-SVG). The same scenario and seed give byte-identical results, whatever
---workers. --engine runs the scenario across several engines (comparison
-mode): kith, kith-shared and the baselines ` + strings.Join(graphsim.EngineNames()[2:], ", ") + `.`,
+		Long: `Run a scenario and write DIR/results.csv, DIR/results.json, DIR/scenario.toml
+(the scenario as run) and the plots in DIR/plots (PNG and SVG).
+
+At the graph level (scenarios with reputation attacks) the same scenario and
+seed give byte-identical results, whatever --workers. --engine runs the
+scenario across several engines (comparison mode): kith, kith-shared and the
+baselines ` + strings.Join(graphsim.EngineNames()[2:], ", ") + `.
+
+At the protocol level (scenarios with only network behaviour: partition,
+eclipse) every member runs a real kith node, QUIC over a simulated network,
+in real time: steps × step, plus up to 30 s for the last deliveries. The seed
+fixes the graph, keys, events and choices; the timings are measured, so they
+vary from run to run. --level chooses when a scenario has both.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -76,6 +89,17 @@ mode): kith, kith-shared and the baselines ` + strings.Join(graphsim.EngineNames
 				if !contains(known, n) {
 					return usagef("--engine %s: unknown (known: %s)", n, strings.Join(known, ", "))
 				}
+			}
+			switch level {
+			case "auto", "graph", "protocol":
+			default:
+				return usagef("--level %s: want auto, graph or protocol", level)
+			}
+			if level == "protocol" || (level == "auto" && !s.GraphLevel()) {
+				if len(engines) > 0 || viewpoints > 0 || workers > 0 {
+					return usagef("--engine, --viewpoints and --workers are graph-level options")
+				}
+				return a.simRunProtocol(cmd, s, src, out, noPlot)
 			}
 			if ignored := s.ProtocolOnly(); len(ignored) > 0 && s.GraphLevel() {
 				fmt.Fprintf(a.env.Stderr, "note: the graph level ignores %s (protocol level)\n", strings.Join(ignored, ", "))
@@ -128,7 +152,58 @@ mode): kith, kith-shared and the baselines ` + strings.Join(graphsim.EngineNames
 	f.IntVar(&workers, "workers", 0, "viewpoints measured at once (default all cores); results do not depend on it")
 	f.IntVar(&viewpoints, "viewpoints", 0, "querier viewpoints (default: the scenario's)")
 	f.BoolVar(&noPlot, "no-plot", false, "write results only")
+	f.StringVar(&level, "level", "auto", "graph, protocol, or auto: protocol when the scenario has no graph-level behaviour")
 	return cmd
+}
+
+// simRunProtocol runs s at the protocol level and writes its results.
+func (a *app) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, src []byte, out string, noPlot bool) error {
+	if err := protosim.CheckScenario(s); err != nil {
+		return usageError{err}
+	}
+	if ignored := protosim.Ignored(s); len(ignored) > 0 {
+		fmt.Fprintf(a.env.Stderr, "note: the protocol level ignores %s\n", strings.Join(ignored, ", "))
+	}
+	fmt.Fprintf(a.env.Stderr, "%s: %d steps of %s in real time, then up to 30 s for the last deliveries\n", s.Name, s.Steps, s.Step)
+	res, err := protosim.Run(cmd.Context(), s, protosim.Options{Progress: a.progress("steps")})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var csv, js bytes.Buffer
+	if err := protosim.WriteCSV(&csv, res); err != nil {
+		return err
+	}
+	if err := protosim.WriteJSON(&js, res); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("seed") {
+		src = append([]byte(fmt.Sprintf("# run with --seed %d\n", s.Seed)), src...)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"results.csv", csv.Bytes()}, {"results.json", js.Bytes()}, {"scenario.toml", src}} {
+		if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.env.Stderr, "%s: %d nodes, %d proofs: delivery %.4f, latency p50 %s p99 %s, %d private leaks: wrote %s\n",
+		res.Scenario, res.Nodes, res.Proofs, res.Delivery, res.LatencyP50.Round(time.Millisecond), res.LatencyP99.Round(time.Millisecond),
+		res.PrivateLeaks+res.UnconsentedLeaks, filepath.Join(out, "results.json"))
+	if !noPlot {
+		files, err := protosim.Plot(res, filepath.Join(out, "plots"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.env.Stderr, "wrote %d plots in %s\n", len(files), filepath.Join(out, "plots"))
+	}
+	if a.json {
+		return protosim.WriteJSON(a.env.Stdout, res)
+	}
+	return nil
 }
 
 // openScenario reads a shipped scenario by name or a scenario file, and
@@ -209,11 +284,34 @@ func (a *app) simPlotCommand() *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			res, err := graphsim.ReadJSON(f)
+			b, err := io.ReadAll(f)
 			if err != nil {
 				return err
 			}
-			files, err := graphsim.Plot(res, filepath.Join(args[0], "plots"))
+			var head struct {
+				Level string `json:"level"`
+			}
+			_ = json.Unmarshal(b, &head) // a graph-level results file is an object without "level"
+			var files []string
+			if head.Level == protosim.Level {
+				res, err := protosim.ReadJSON(bytes.NewReader(b))
+				if err != nil {
+					return err
+				}
+				files, err = protosim.Plot(res, filepath.Join(args[0], "plots"))
+				if err != nil {
+					return err
+				}
+				for _, p := range files {
+					fmt.Fprintln(a.env.Stdout, p)
+				}
+				return nil
+			}
+			res, err := graphsim.ReadJSON(bytes.NewReader(b))
+			if err != nil {
+				return err
+			}
+			files, err = graphsim.Plot(res, filepath.Join(args[0], "plots"))
 			if err != nil {
 				return err
 			}

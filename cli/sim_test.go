@@ -100,6 +100,41 @@ func TestSimJSON(t *testing.T) {
 	}
 }
 
+// A small scenario at the protocol level, through the CLI: real nodes on a
+// simulated network; the results read back and plot again.
+func TestSimRunProtocol(t *testing.T) {
+	n := newNode(t, "simproto")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiny.toml")
+	src := "name = \"tiny\"\nsteps = 3\nstep = \"1s\"\n[graph]\nkind = \"watts-strogatz\"\nnodes = 6\ndegree = 2\n[network]\nlatency = \"5ms\"\n[consent]\npublic = 1\ngrant = 1\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	n.ok("sim", "run", file, "--out", out)
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Level        string  `json:"level"`
+		Nodes        int     `json:"nodes"`
+		Delivery     float64 `json:"delivery"`
+		Proofs       int     `json:"proofs"`
+		PrivateLeaks int     `json:"private_leaks"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Level != "protocol" || res.Nodes != 6 || res.Proofs == 0 || res.Delivery != 1 || res.PrivateLeaks != 0 {
+		t.Errorf("results: %+v", res)
+	}
+	plots := n.ok("sim", "plot", out)
+	if !strings.Contains(plots, "tiny-timeline.png") || !strings.Contains(plots, "tiny-timeline.svg") {
+		t.Errorf("sim plot wrote:\n%s", plots)
+	}
+}
+
 func TestSimListAndErrors(t *testing.T) {
 	n := newNode(t, "simlist")
 	out := n.ok("sim", "list")
@@ -109,7 +144,9 @@ func TestSimListAndErrors(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	n.fail("needs the protocol level", "sim", "run", "eclipse", "--out", dir)
+	n.fail("--engine, --viewpoints and --workers are graph-level options", "sim", "run", "eclipse", "--out", dir, "--engine", "ppr")
+	n.fail("--level sideways: want auto, graph or protocol", "sim", "run", "eclipse", "--out", dir, "--level", "sideways")
+	n.fail("the protocol level runs in real time", "sim", "run", "sybil", "--out", dir, "--level", "protocol")
 	n.fail("no shipped scenario", "sim", "run", "nope", "--out", dir)
 	n.fail("--out DIR is required", "sim", "run", "sybil")
 	n.fail("--engine magic: unknown", "sim", "run", "sybil", "--out", dir, "--engine", "magic")

@@ -92,7 +92,7 @@ func Plot(res *Result, dir string) ([]string, error) {
 			}{base, []*plot.Plot{p}})
 		}
 		for _, f := range figs {
-			written, err := render(f.plots, f.name)
+			written, err := Render(f.plots, f.name)
 			if err != nil {
 				return nil, err
 			}
@@ -265,8 +265,9 @@ func bars(rows []Row, engines []string, title string) (*plot.Plot, error) {
 	return p, nil
 }
 
-// render writes the panels side by side as base.png and base.svg.
-func render(panels []*plot.Plot, base string) ([]string, error) {
+// Render writes the panels side by side as base.png and base.svg (the
+// protocol level draws its figures with it too).
+func Render(panels []*plot.Plot, base string) ([]string, error) {
 	w := vg.Length(len(panels)) * 4.5 * vg.Inch
 	h := 3.5 * vg.Inch
 	draw1 := func(c draw.Canvas) {

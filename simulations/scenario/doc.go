@@ -66,7 +66,8 @@
 //	[network]                      # protocol level only
 //	latency = "25ms"
 //	jitter = 0.1                   # share of the latency
-//	loss = 0.05
+//	loss = 0.05                    # share of packets lost
+//	bandwidth = 10                 # Mbit/s each way per node (default 100)
 //	[[network.partition]]
 //	at = 2                         # step the partition starts
 //	heal = 4                       # step it heals (> at)

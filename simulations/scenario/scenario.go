@@ -166,9 +166,12 @@ type Sweep struct {
 
 // Network is the simulated network of the protocol level.
 type Network struct {
-	Latency    Duration    `toml:"latency"`
-	Jitter     float64     `toml:"jitter"` // share of Latency, [0, 1]
-	Loss       float64     `toml:"loss"`   // message loss, [0, 1)
+	Latency Duration `toml:"latency"`
+	Jitter  float64  `toml:"jitter"` // share of Latency, [0, 1]
+	Loss    float64  `toml:"loss"`   // packet loss, [0, 1)
+	// Bandwidth is each node's link speed, each way, in Mbit/s (0: the
+	// protocol level's default, 100).
+	Bandwidth  float64     `toml:"bandwidth"`
 	Partitions []Partition `toml:"partition"`
 }
 
@@ -639,6 +642,9 @@ func (n *Network) validate(steps int) error {
 	if !(n.Loss >= 0 && n.Loss < 1) {
 		return bad("network.loss", "%v outside [0, 1)", n.Loss)
 	}
+	if !(n.Bandwidth >= 0 && n.Bandwidth <= 100_000) {
+		return bad("network.bandwidth", "%v Mbit/s outside [0, 100000]", n.Bandwidth)
+	}
 	for i := range n.Partitions {
 		p := &n.Partitions[i]
 		at := fmt.Sprintf("network.partition[%d]", i)
@@ -684,6 +690,9 @@ func (s *Scenario) ProtocolOnly() []string {
 		}
 		if n.Loss > 0 {
 			out = append(out, "network loss")
+		}
+		if n.Bandwidth > 0 {
+			out = append(out, "network bandwidth")
 		}
 		if len(n.Partitions) > 0 {
 			out = append(out, "network partitions")

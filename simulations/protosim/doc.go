@@ -1,0 +1,54 @@
+// Package protosim is the protocol level of kith's simulator: every member
+// of a scenario's honest graph runs the real node (package node: gossip,
+// exchange, consent, resync, peer routing) in this process, on a simulated
+// IP network, in real time.
+//
+// # The network
+//
+// Nodes speak QUIC (libp2p's own transport) over marcopolo/simnet, the
+// simulated packet network go-libp2p tests itself with: each node has a
+// link with a bandwidth cap and queues, and packets take the scenario's
+// latency ± jitter. On top of it this package drops a share of packets at
+// random (loss) and every packet between the groups of a partition. Loss
+// and partitions therefore act as on a real network: QUIC retransmits,
+// connections across a partition time out, and nodes must find each other
+// again when it heals.
+//
+// # A run
+//
+// The honest graph's ratings are published over the steps in a seeded
+// random order: a vouch is public with chance consent.public, which sends a
+// consent request to its subject's node; warnings and the other vouches are
+// private and carry a canary in their reason. Each step, subjects decide
+// the requests that reached them (grant with chance consent.grant, else
+// decline), may withdraw consent (consent.revoke), nodes stop and restart
+// on their stores (churn: rate per step, for downtime steps), and
+// partitions start and heal. Eclipse attackers are libp2p hosts that join
+// the proofs topic, connect to `degree` honest nodes each, forward nothing
+// and answer no kith protocol. After the last step the run waits up to
+// Options.Drain for the last deliveries.
+//
+// # What it measures (Result)
+//
+//   - delivery: the share of (consented proof, honest node up at the end)
+//     pairs delivered, the subject excepted;
+//   - latency: from the subject's approval to each node storing the proof
+//     (p50, p99, max);
+//   - withdrawals: whether every node that holds a withdrawn proof also
+//     holds its withdrawal (stale holders otherwise);
+//   - heal convergence: how long after the heal the last proof made before
+//     it reached its last node;
+//   - bandwidth: UDP payload bytes each node sends per second, and per
+//     delivered proof; packets lost;
+//   - privacy: private attestations (or their canaries) and declined
+//     public statements found in the store of a node not entitled to them;
+//   - consent requests that never reached their subject.
+//
+// The seed fixes the graph, the keys, the order of publication, the
+// partition groups and the attackers' targets, and seeds every other choice
+// (consent, withdrawal, churn). The network runs in real time, though:
+// which requests have arrived by a given step depends on timing, so two
+// runs with one seed start from the same population and plan but do not
+// give byte-identical figures. The graph level is the one whose results
+// are byte-identical for a seed.
+package protosim

@@ -1,0 +1,62 @@
+package protosim
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+
+	"github.com/kith-net/kith/simulations/graphsim"
+)
+
+// Plot draws the run's timeline into dir as PNG and SVG and returns the
+// files written: NAME-timeline, two panels against time: the share of
+// (proof, node) pairs delivered, the share of nodes up and the partition;
+// and each node's mean send rate.
+func Plot(r *Result, dir string) ([]string, error) {
+	if len(r.Timeline) == 0 {
+		return nil, fmt.Errorf("protosim: %s has no timeline to plot", r.Scenario)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	delivered := make(plotter.XYs, len(r.Timeline))
+	up := make(plotter.XYs, len(r.Timeline))
+	split := make(plotter.XYs, len(r.Timeline))
+	rate := make(plotter.XYs, len(r.Timeline))
+	var prevT float64
+	var prevB int64
+	for i, t := range r.Timeline {
+		delivered[i] = plotter.XY{X: t.Seconds, Y: t.Delivered}
+		up[i] = plotter.XY{X: t.Seconds, Y: float64(t.Up) / float64(max(r.Nodes, 1))}
+		split[i] = plotter.XY{X: t.Seconds}
+		if t.Partitioned {
+			split[i].Y = 1
+		}
+		if dt := t.Seconds - prevT; dt > 0 {
+			rate[i] = plotter.XY{X: t.Seconds, Y: float64(t.BytesSent-prevB) / dt / float64(max(r.Nodes+r.Attackers, 1)) / 1000}
+		}
+		prevT, prevB = t.Seconds, t.BytesSent
+	}
+	p1 := plot.New()
+	p1.Title.Text = fmt.Sprintf("%s: %d nodes, %.0f ms, loss %.0f%%", r.Scenario, r.Nodes, ms(r.Latency), 100*r.Loss)
+	p1.X.Label.Text = "time (s)"
+	p1.Y.Label.Text = "share"
+	p1.Y.Min, p1.Y.Max = 0, 1.05
+	p1.Legend.Top = false
+	p1.Legend.Left = true
+	if err := plotutil.AddLines(p1, "proofs delivered", delivered, "nodes up", up, "partitioned", split); err != nil {
+		return nil, err
+	}
+	p2 := plot.New()
+	p2.Title.Text = "bandwidth"
+	p2.X.Label.Text = "time (s)"
+	p2.Y.Label.Text = "kB/s sent per node"
+	if err := plotutil.AddLines(p2, "UDP payload", rate); err != nil {
+		return nil, err
+	}
+	return graphsim.Render([]*plot.Plot{p1, p2}, filepath.Join(dir, r.Scenario+"-timeline"))
+}

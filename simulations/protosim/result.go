@@ -1,0 +1,188 @@
+package protosim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Result is what a protocol-level run measured. Durations are written in
+// milliseconds or seconds as their JSON names say.
+type Result struct {
+	Scenario      string        `json:"scenario"`
+	Seed          uint64        `json:"seed"`
+	Nodes         int           `json:"nodes"`     // honest nodes
+	Attackers     int           `json:"attackers"` // eclipse attackers
+	Steps         int           `json:"steps"`
+	Step          time.Duration `json:"-"`
+	Latency       time.Duration `json:"-"` // one-way link latency
+	Jitter        float64       `json:"jitter"`
+	Loss          float64       `json:"loss"`
+	BandwidthMbit float64       `json:"bandwidth_mbit"`
+	Ignored       []string      `json:"ignored,omitempty"`
+
+	Attestations int `json:"attestations"` // made by honest nodes
+	Private      int `json:"private"`      // of which private (warnings and some vouches)
+	Requested    int `json:"requested"`    // of which public: consent requested
+	// RequestsLost counts consent requests that never reached their
+	// subject's node by the end of the run.
+	RequestsLost int `json:"requests_lost"`
+	Granted      int `json:"granted"`
+	Declined     int `json:"declined"`
+	Withdrawn    int `json:"withdrawn"`
+	SkippedDown  int `json:"skipped_down"` // ratings not made because the issuer was down
+	Restarts     int `json:"restarts"`
+
+	// Stranded counts consented statements that never left their
+	// subject's node, down at the end since just after approving (they go
+	// out when it is back); they are not counted in Proofs.
+	Stranded int `json:"stranded"`
+	// Proofs is the consented statements still in circulation at the end;
+	// Expected counts (proof, node) pairs over the nodes up at the end
+	// (the subject excepted), Delivered those that arrived.
+	Proofs    int     `json:"proofs"`
+	Expected  int     `json:"expected"`
+	Delivered int     `json:"delivered"`
+	Delivery  float64 `json:"delivery"`
+	// Latencies from the subject's approval to each node storing the proof.
+	LatencyP50 time.Duration `json:"-"`
+	LatencyP99 time.Duration `json:"-"`
+	LatencyMax time.Duration `json:"-"`
+	// WithdrawalsDelivered counts withdrawals that reached every node up
+	// at the end that holds the proof; StaleHolders counts the (withdrawn
+	// proof, node) pairs where the proof arrived and its withdrawal did not.
+	WithdrawalsExpected  int `json:"withdrawals_expected"`
+	WithdrawalsDelivered int `json:"withdrawals_delivered"`
+	StaleHolders         int `json:"stale_holders"`
+	// HealConvergence is how long after the (last) heal the last proof
+	// made before it reached its last node; Converged says whether every
+	// proof did. Zero without partitions.
+	HealConvergence time.Duration `json:"-"`
+	Converged       bool          `json:"converged"`
+
+	BytesSent          int64   `json:"bytes_sent"` // by honest nodes, UDP payloads
+	BytesPerNodeSecond float64 `json:"bytes_per_node_second"`
+	BytesPerDelivery   float64 `json:"bytes_per_delivery"`
+	PacketsLost        float64 `json:"packets_lost"` // share lost to loss and partitions
+
+	// PrivateLeaks counts private attestations (or their canaries) found
+	// on a node other than their issuer; UnconsentedLeaks, public
+	// statements whose subject declined found on a third node. Both must
+	// be 0.
+	PrivateLeaks     int `json:"private_leaks"`
+	UnconsentedLeaks int `json:"unconsented_leaks"`
+
+	AttackerConns int `json:"attacker_connections"`
+
+	Duration time.Duration `json:"-"` // wall time of the run, drain included
+	Drained  time.Duration `json:"-"` // wait after the last step
+
+	Timeline []Tick `json:"timeline"`
+}
+
+// Tick is the network's state at the end of one step.
+type Tick struct {
+	Step        int     `json:"step"`
+	Seconds     float64 `json:"seconds"`
+	Up          int     `json:"up"` // honest nodes running
+	Partitioned bool    `json:"partitioned"`
+	Proofs      int     `json:"proofs"`     // in circulation so far
+	Delivered   float64 `json:"delivered"`  // share of (proof, node up) pairs delivered
+	BytesSent   int64   `json:"bytes_sent"` // so far, all nodes
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// MarshalJSON writes the durations in the units their names say.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	return json.Marshal(struct {
+		*plain
+		Level            string  `json:"level"`
+		StepS            float64 `json:"step_s"`
+		LatencyMS        float64 `json:"latency_ms"`
+		LatencyP50MS     float64 `json:"latency_p50_ms"`
+		LatencyP99MS     float64 `json:"latency_p99_ms"`
+		LatencyMaxMS     float64 `json:"latency_max_ms"`
+		HealConvergenceS float64 `json:"heal_convergence_s"`
+		DurationS        float64 `json:"duration_s"`
+		DrainedS         float64 `json:"drained_s"`
+	}{(*plain)(r), Level, r.Step.Seconds(), ms(r.Latency), ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax),
+		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds()})
+}
+
+// WriteJSON writes the result as one indented JSON object.
+func WriteJSON(w io.Writer, r *Result) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteCSV writes the summary as metric,value rows.
+func WriteCSV(w io.Writer, r *Result) error {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
+	rows := [][2]string{
+		{"scenario", r.Scenario}, {"seed", strconv.FormatUint(r.Seed, 10)},
+		{"nodes", strconv.Itoa(r.Nodes)}, {"attackers", strconv.Itoa(r.Attackers)},
+		{"latency_ms", f(ms(r.Latency))}, {"jitter", f(r.Jitter)}, {"loss", f(r.Loss)}, {"bandwidth_mbit", f(r.BandwidthMbit)},
+		{"attestations", strconv.Itoa(r.Attestations)}, {"private", strconv.Itoa(r.Private)},
+		{"requested", strconv.Itoa(r.Requested)}, {"requests_lost", strconv.Itoa(r.RequestsLost)}, {"granted", strconv.Itoa(r.Granted)}, {"declined", strconv.Itoa(r.Declined)},
+		{"withdrawn", strconv.Itoa(r.Withdrawn)}, {"restarts", strconv.Itoa(r.Restarts)},
+		{"proofs", strconv.Itoa(r.Proofs)}, {"stranded", strconv.Itoa(r.Stranded)}, {"delivery", f(r.Delivery)},
+		{"latency_p50_ms", f(ms(r.LatencyP50))}, {"latency_p99_ms", f(ms(r.LatencyP99))}, {"latency_max_ms", f(ms(r.LatencyMax))},
+		{"withdrawals_delivered", fmt.Sprintf("%d/%d", r.WithdrawalsDelivered, r.WithdrawalsExpected)},
+		{"stale_holders", strconv.Itoa(r.StaleHolders)},
+		{"heal_convergence_s", f(r.HealConvergence.Seconds())}, {"converged", strconv.FormatBool(r.Converged)},
+		{"bytes_per_node_second", f(r.BytesPerNodeSecond)}, {"bytes_per_delivery", f(r.BytesPerDelivery)},
+		{"packets_lost", f(r.PacketsLost)},
+		{"private_leaks", strconv.Itoa(r.PrivateLeaks)}, {"unconsented_leaks", strconv.Itoa(r.UnconsentedLeaks)},
+		{"attacker_connections", strconv.Itoa(r.AttackerConns)},
+		{"duration_s", f(r.Duration.Seconds())},
+	}
+	if _, err := io.WriteString(w, "metric,value\n"); err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if _, err := fmt.Fprintf(w, "%s,%s\n", row[0], row[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadJSON reads a result written by WriteJSON (for `kith sim plot`).
+func ReadJSON(r io.Reader) (*Result, error) {
+	var x struct {
+		Result
+		Level        string  `json:"level"`
+		StepS        float64 `json:"step_s"`
+		LatencyMS    float64 `json:"latency_ms"`
+		LatencyP50MS float64 `json:"latency_p50_ms"`
+		LatencyP99MS float64 `json:"latency_p99_ms"`
+		LatencyMaxMS float64 `json:"latency_max_ms"`
+		HealS        float64 `json:"heal_convergence_s"`
+		DurationS    float64 `json:"duration_s"`
+		DrainedS     float64 `json:"drained_s"`
+	}
+	if err := json.NewDecoder(r).Decode(&x); err != nil {
+		return nil, fmt.Errorf("protosim: results: %w", err)
+	}
+	if x.Level != Level {
+		return nil, fmt.Errorf("protosim: results of level %q, not %q", x.Level, Level)
+	}
+	res := x.Result
+	d := func(v, unit float64) time.Duration { return time.Duration(math.Round(v * unit)) }
+	res.Step, res.Latency = d(x.StepS, float64(time.Second)), d(x.LatencyMS, float64(time.Millisecond))
+	res.LatencyP50, res.LatencyP99, res.LatencyMax = d(x.LatencyP50MS, float64(time.Millisecond)), d(x.LatencyP99MS, float64(time.Millisecond)), d(x.LatencyMaxMS, float64(time.Millisecond))
+	res.HealConvergence, res.Duration, res.Drained = d(x.HealS, float64(time.Second)), d(x.DurationS, float64(time.Second)), d(x.DrainedS, float64(time.Second))
+	return &res, nil
+}
+
+// Level names the protocol level in results.json ("level").
+const Level = "protocol"

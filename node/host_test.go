@@ -106,14 +106,18 @@ func TestCloseJoinsGoroutines(t *testing.T) {
 		}
 	}
 	run() // warm-up
+	// Goroutines of closed connections wind down asynchronously, and
+	// pubsub's heartbeat timer sleeps its initial delay (100 ms) before it
+	// sees the cancellation: wait until the count holds for 250 ms (at
+	// most 5 s).
 	settle := func() int {
-		n := runtime.NumGoroutine()
-		for i := 0; i < 50; i++ { // goroutines of closed connections wind down asynchronously
-			time.Sleep(20 * time.Millisecond)
+		n, stable := runtime.NumGoroutine(), 0
+		for i := 0; i < 200 && stable < 10; i++ {
+			time.Sleep(25 * time.Millisecond)
 			if m := runtime.NumGoroutine(); m == n {
-				break
+				stable++
 			} else {
-				n = m
+				n, stable = m, 0
 			}
 		}
 		return n

@@ -70,11 +70,11 @@ func (n *Node) resyncLoop() {
 	defer t.Stop()
 	var mu sync.Mutex
 	last := map[peer.ID]time.Time{}
-	run := func(p peer.ID, force bool) {
+	run := func(p peer.ID, force bool) (int, error) {
 		mu.Lock()
 		if !force && time.Since(last[p]) < time.Second {
 			mu.Unlock()
-			return
+			return 0, nil
 		}
 		last[p] = time.Now()
 		mu.Unlock()
@@ -84,17 +84,27 @@ func (n *Node) resyncLoop() {
 		} else if added > 0 {
 			n.log.Info("resync fetched objects", "peer", p, "new", added)
 		}
+		return added, err
 	}
 	for {
 		select {
 		case <-n.runCtx.Done():
 			return
 		case p := <-n.kick:
-			run(p, false)
+			_, _ = run(p, false)
 		case <-t.C:
-			peers := n.topicPeers()
-			if len(peers) > 0 {
-				run(peers[n.randIntN(len(peers))], true)
+			// A random peer that speaks the sync protocol. If it fails,
+			// try another; if it had news, gossip missed something
+			// (peers that do not forward: an eclipse), so ask another
+			// at once. At most resyncTries peers a round.
+			peers := n.syncPeers()
+			for try := 0; try < resyncTries && len(peers) > 0; try++ {
+				i := n.randIntN(len(peers))
+				added, err := run(peers[i], true)
+				if err == nil && added == 0 {
+					break
+				}
+				peers = append(peers[:i], peers[i+1:]...)
 			}
 		}
 	}
@@ -106,6 +116,25 @@ func (n *Node) TopicPeers() []peer.ID {
 		return nil
 	}
 	return n.topic.ListPeers()
+}
+
+// resyncTries bounds the peers one periodic resync round asks.
+const resyncTries = 3
+
+// syncPeers lists the connected peers that announced the sync protocol
+// (identify), or, before any did, the topic peers. Peers that joined the
+// topic but do not speak kith's protocols are not asked.
+func (n *Node) syncPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range n.host.Network().Peers() {
+		if ok, err := n.host.Peerstore().SupportsProtocols(p, protocol.ID(SyncProtocol)); err == nil && len(ok) > 0 {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return n.topicPeers()
+	}
+	return out
 }
 
 // topicPeers lists the connected peers that speak kith.

@@ -26,7 +26,9 @@ func Plot(r *Result, dir string) ([]string, error) {
 	delivered := make(plotter.XYs, len(r.Timeline))
 	up := make(plotter.XYs, len(r.Timeline))
 	split := make(plotter.XYs, len(r.Timeline))
-	rate := make(plotter.XYs, len(r.Timeline))
+	// The send rate over each step (the first tick's bytes include the
+	// start-up, over no full step, so the rate starts at the second).
+	rate := make(plotter.XYs, 0, len(r.Timeline))
 	var prevT float64
 	var prevB int64
 	for i, t := range r.Timeline {
@@ -36,8 +38,8 @@ func Plot(r *Result, dir string) ([]string, error) {
 		if t.Partitioned {
 			split[i].Y = 1
 		}
-		if dt := t.Seconds - prevT; dt > 0 {
-			rate[i] = plotter.XY{X: t.Seconds, Y: float64(t.BytesSent-prevB) / dt / float64(max(r.Nodes+r.Attackers, 1)) / 1000}
+		if dt := t.Seconds - prevT; i > 0 && dt > 0 {
+			rate = append(rate, plotter.XY{X: t.Seconds, Y: float64(t.BytesSent-prevB) / dt / float64(max(r.Nodes, 1)) / 1000})
 		}
 		prevT, prevB = t.Seconds, t.BytesSent
 	}

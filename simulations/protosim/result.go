@@ -91,7 +91,7 @@ type Tick struct {
 	Partitioned bool    `json:"partitioned"`
 	Proofs      int     `json:"proofs"`     // in circulation so far
 	Delivered   float64 `json:"delivered"`  // share of (proof, node up) pairs delivered
-	BytesSent   int64   `json:"bytes_sent"` // so far, all nodes
+	BytesSent   int64   `json:"bytes_sent"` // so far, by honest nodes
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -611,7 +611,7 @@ func (sm *sim) tick(step int, proofs []*proof, partitionAt, healAt time.Time) Ti
 		t.Delivered = float64(got) / float64(want)
 	}
 	var bytes int64
-	for i := range sm.net.sent {
+	for i := range sm.net.sent[:len(sm.nodes)] {
 		bytes += sm.net.sent[i].Load()
 	}
 	t.BytesSent = bytes

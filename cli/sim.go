@@ -109,9 +109,6 @@ vary from run to run. --level chooses when a scenario has both.`,
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
 			var csv, js bytes.Buffer
 			if err := graphsim.WriteCSV(&csv, res); err != nil {
 				return err
@@ -119,16 +116,8 @@ vary from run to run. --level chooses when a scenario has both.`,
 			if err := graphsim.WriteJSON(&js, res); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("seed") {
-				src = append([]byte(fmt.Sprintf("# run with --seed %d\n", s.Seed)), src...)
-			}
-			for _, f := range []struct {
-				name string
-				data []byte
-			}{{"results.csv", csv.Bytes()}, {"results.json", js.Bytes()}, {"scenario.toml", src}} {
-				if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
-					return err
-				}
+			if err := writeRun(cmd, s, src, out, csv.Bytes(), js.Bytes()); err != nil {
+				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "%s: %d members, %d ratings, %d viewpoints, engines %s: wrote %s and %s\n", res.Scenario, res.Nodes, res.Edges,
 				res.Viewpoints, strings.Join(res.Engines, ", "), filepath.Join(out, "results.csv"), filepath.Join(out, "results.json"))
@@ -156,6 +145,26 @@ vary from run to run. --level chooses when a scenario has both.`,
 	return cmd
 }
 
+// writeRun writes a finished run into out: results.csv, results.json and
+// the scenario as run (with the seed if --seed overrode it).
+func writeRun(cmd *cobra.Command, s *scenario.Scenario, src []byte, out string, csv, js []byte) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("seed") {
+		src = append([]byte(fmt.Sprintf("# run with --seed %d\n", s.Seed)), src...)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"results.csv", csv}, {"results.json", js}, {"scenario.toml", src}} {
+		if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // simRunProtocol runs s at the protocol level and writes its results.
 func (a *app) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, src []byte, out string, noPlot bool) error {
 	if err := protosim.CheckScenario(s); err != nil {
@@ -169,9 +178,6 @@ func (a *app) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, src []byt
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
 	var csv, js bytes.Buffer
 	if err := protosim.WriteCSV(&csv, res); err != nil {
 		return err
@@ -179,16 +185,8 @@ func (a *app) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, src []byt
 	if err := protosim.WriteJSON(&js, res); err != nil {
 		return err
 	}
-	if cmd.Flags().Changed("seed") {
-		src = append([]byte(fmt.Sprintf("# run with --seed %d\n", s.Seed)), src...)
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"results.csv", csv.Bytes()}, {"results.json", js.Bytes()}, {"scenario.toml", src}} {
-		if err := atomicfile.Write(filepath.Join(out, f.name), f.data, 0o644); err != nil {
-			return err
-		}
+	if err := writeRun(cmd, s, src, out, csv.Bytes(), js.Bytes()); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.env.Stderr, "%s: %d nodes, %d proofs: delivery %.4f, latency p50 %s p99 %s, %d private leaks: wrote %s\n",
 		res.Scenario, res.Nodes, res.Proofs, res.Delivery, res.LatencyP50.Round(time.Millisecond), res.LatencyP99.Round(time.Millisecond),

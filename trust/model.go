@@ -85,7 +85,7 @@ func (m *Model) Logit(f *Features) float64 {
 }
 
 // Predict returns the probability of a vouch for f.
-func (m *Model) Predict(f *Features) float64 { return sigmoid(m.Logit(f)) }
+func (m *Model) Predict(f *Features) float64 { return Sigmoid(m.Logit(f)) }
 
 // Contributions returns each feature's share of the log-odds, relative to
 // the average target of the training data (feature at its mean).
@@ -97,7 +97,9 @@ func (m *Model) Contributions(f *Features) [NumFeatures]float64 {
 	return c
 }
 
-func sigmoid(z float64) float64 {
+// Sigmoid is the logistic function, computed without overflow: the
+// model's link from logit to probability.
+func Sigmoid(z float64) float64 {
 	if z >= 0 {
 		return 1 / (1 + math.Exp(-z))
 	}
@@ -159,7 +161,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 		m.Weights, m.Bias = slices.Clone(prior.Weights), prior.Bias
 		copy(target, prior.Weights)
 	} else {
-		m.Mean, m.Scale = standardisation(examples)
+		m.Mean, m.Scale = Standardisation(examples)
 		m.Weights = make([]float64, NumFeatures)
 	}
 	// The bias is pulled toward the prior's like the weights, so that an
@@ -220,7 +222,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 			for j := range d {
 				z += beta[j] * x[j]
 			}
-			pr := sigmoid(z)
+			pr := Sigmoid(z)
 			g := ws[i] * (pr - y[i])
 			h := ws[i] * math.Max(pr*(1-pr), 1e-9)
 			for j := range d {
@@ -293,9 +295,10 @@ func project(beta []float64) {
 	}
 }
 
-// standardisation returns each feature's mean and standard deviation (1
-// where a feature does not vary).
-func standardisation(examples []Example) (mean, scale []float64) {
+// Standardisation returns each feature's mean and standard deviation (1
+// where a feature does not vary): the standardisation Train fits, shared
+// with the model classes it is compared with (package training).
+func Standardisation(examples []Example) (mean, scale []float64) {
 	mean = make([]float64, NumFeatures)
 	scale = make([]float64, NumFeatures)
 	n := float64(len(examples))

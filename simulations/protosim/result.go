@@ -96,22 +96,28 @@ type Tick struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// units are the JSON fields of a Result's durations, in the units their
+// names say, and the level.
+type units struct {
+	Level            string  `json:"level"`
+	StepS            float64 `json:"step_s"`
+	LatencyMS        float64 `json:"latency_ms"`
+	LatencyP50MS     float64 `json:"latency_p50_ms"`
+	LatencyP99MS     float64 `json:"latency_p99_ms"`
+	LatencyMaxMS     float64 `json:"latency_max_ms"`
+	HealConvergenceS float64 `json:"heal_convergence_s"`
+	DurationS        float64 `json:"duration_s"`
+	DrainedS         float64 `json:"drained_s"`
+}
+
 // MarshalJSON writes the durations in the units their names say.
 func (r *Result) MarshalJSON() ([]byte, error) {
 	type plain Result
 	return json.Marshal(struct {
 		*plain
-		Level            string  `json:"level"`
-		StepS            float64 `json:"step_s"`
-		LatencyMS        float64 `json:"latency_ms"`
-		LatencyP50MS     float64 `json:"latency_p50_ms"`
-		LatencyP99MS     float64 `json:"latency_p99_ms"`
-		LatencyMaxMS     float64 `json:"latency_max_ms"`
-		HealConvergenceS float64 `json:"heal_convergence_s"`
-		DurationS        float64 `json:"duration_s"`
-		DrainedS         float64 `json:"drained_s"`
-	}{(*plain)(r), Level, r.Step.Seconds(), ms(r.Latency), ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax),
-		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds()})
+		units
+	}{(*plain)(r), units{Level, r.Step.Seconds(), ms(r.Latency), ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax),
+		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds()}})
 }
 
 // WriteJSON writes the result as one indented JSON object.
@@ -158,17 +164,10 @@ func WriteCSV(w io.Writer, r *Result) error {
 
 // ReadJSON reads a result written by WriteJSON (for `kith sim plot`).
 func ReadJSON(r io.Reader) (*Result, error) {
+	type plain Result
 	var x struct {
-		Result
-		Level        string  `json:"level"`
-		StepS        float64 `json:"step_s"`
-		LatencyMS    float64 `json:"latency_ms"`
-		LatencyP50MS float64 `json:"latency_p50_ms"`
-		LatencyP99MS float64 `json:"latency_p99_ms"`
-		LatencyMaxMS float64 `json:"latency_max_ms"`
-		HealS        float64 `json:"heal_convergence_s"`
-		DurationS    float64 `json:"duration_s"`
-		DrainedS     float64 `json:"drained_s"`
+		plain
+		units
 	}
 	if err := json.NewDecoder(r).Decode(&x); err != nil {
 		return nil, fmt.Errorf("protosim: results: %w", err)
@@ -176,11 +175,11 @@ func ReadJSON(r io.Reader) (*Result, error) {
 	if x.Level != Level {
 		return nil, fmt.Errorf("protosim: results of level %q, not %q", x.Level, Level)
 	}
-	res := x.Result
+	res := Result(x.plain)
 	d := func(v, unit float64) time.Duration { return time.Duration(math.Round(v * unit)) }
 	res.Step, res.Latency = d(x.StepS, float64(time.Second)), d(x.LatencyMS, float64(time.Millisecond))
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = d(x.LatencyP50MS, float64(time.Millisecond)), d(x.LatencyP99MS, float64(time.Millisecond)), d(x.LatencyMaxMS, float64(time.Millisecond))
-	res.HealConvergence, res.Duration, res.Drained = d(x.HealS, float64(time.Second)), d(x.DurationS, float64(time.Second)), d(x.DrainedS, float64(time.Second))
+	res.HealConvergence, res.Duration, res.Drained = d(x.HealConvergenceS, float64(time.Second)), d(x.DurationS, float64(time.Second)), d(x.DrainedS, float64(time.Second))
 	return &res, nil
 }
 

@@ -535,32 +535,6 @@ func labels(ex []trust.Example) (y, w []float64) {
 	return y, w
 }
 
-// standardisation returns each feature's mean and standard deviation (1
-// where a feature does not vary), computed exactly as trust.Train does so
-// that all three classes see the same standardised features.
-func standardisation(examples []trust.Example) (mean, scale []float64) {
-	mean = make([]float64, trust.NumFeatures)
-	scale = make([]float64, trust.NumFeatures)
-	n := float64(len(examples))
-	for _, e := range examples {
-		for j, x := range e.Features.Values {
-			mean[j] += x / n
-		}
-	}
-	for _, e := range examples {
-		for j, x := range e.Features.Values {
-			scale[j] += (x - mean[j]) * (x - mean[j]) / n
-		}
-	}
-	for j := range scale {
-		scale[j] = math.Sqrt(scale[j])
-		if scale[j] < 1e-9 {
-			scale[j] = 1
-		}
-	}
-	return mean, scale
-}
-
 // standardise returns the examples' standardised feature vectors.
 func standardise(ex []trust.Example, mean, scale []float64) [][trust.NumFeatures]float64 {
 	xs := make([][trust.NumFeatures]float64, len(ex))
@@ -586,12 +560,3 @@ func checkStandardisation(mean, scale []float64) error {
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-// sigmoid is the logistic function, computed without overflow.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
-}

@@ -108,7 +108,7 @@ func (tr *Tree) leaf(x *[trust.NumFeatures]float64, depth int) float64 {
 }
 
 // Predict returns the probability of a vouch for f.
-func (e *Ensemble) Predict(f *trust.Features) float64 { return sigmoid(e.Logit(f)) }
+func (e *Ensemble) Predict(f *trust.Features) float64 { return trust.Sigmoid(e.Logit(f)) }
 
 // Marshal encodes the ensemble as compact JSON.
 func (e *Ensemble) Marshal() ([]byte, error) { return json.Marshal(e) }
@@ -169,7 +169,7 @@ func TrainEnsemble(examples []trust.Example, p EnsembleParams) (*Ensemble, error
 		return nil, fmt.Errorf("%w: no examples to train on", ErrCandidate)
 	}
 	n := len(examples)
-	mean, scale := standardisation(examples)
+	mean, scale := trust.Standardisation(examples)
 	xs := standardise(examples, mean, scale)
 	y, w := labels(examples)
 
@@ -203,7 +203,7 @@ func TrainEnsemble(examples []trust.Example, p EnsembleParams) (*Ensemble, error
 	internal := 1<<p.Depth - 1
 	for range p.Trees {
 		for i := range z {
-			pr := sigmoid(z[i])
+			pr := trust.Sigmoid(z[i])
 			g[i] = w[i] * (pr - y[i])
 			h[i] = w[i] * math.Max(pr*(1-pr), 1e-12)
 			idx[i] = i

@@ -70,7 +70,7 @@ func (m *MLP) Logit(f *trust.Features) float64 {
 }
 
 // Predict returns the probability of a vouch for f.
-func (m *MLP) Predict(f *trust.Features) float64 { return sigmoid(m.Logit(f)) }
+func (m *MLP) Predict(f *trust.Features) float64 { return trust.Sigmoid(m.Logit(f)) }
 
 // Marshal encodes the MLP as compact JSON.
 func (m *MLP) Marshal() ([]byte, error) { return json.Marshal(m) }
@@ -122,7 +122,7 @@ func TrainMLP(examples []trust.Example, p MLPParams) (*MLP, error) {
 	}
 	const nf = trust.NumFeatures
 	hidden := p.Hidden
-	mean, scale := standardisation(examples)
+	mean, scale := trust.Standardisation(examples)
 	xs := standardise(examples, mean, scale)
 	y, w := labels(examples)
 	rng := rand.New(rand.NewPCG(p.Seed, 0x6d6c70))
@@ -177,7 +177,7 @@ func TrainMLP(examples []trust.Example, p MLPParams) (*MLP, error) {
 					z += theta[oW2+k] * act[k]
 				}
 				// Backward: d(log loss)/dz = p − y.
-				dz := w[i] * (sigmoid(z) - y[i])
+				dz := w[i] * (trust.Sigmoid(z) - y[i])
 				grad[oB2] += dz
 				for k := range hidden {
 					grad[oW2+k] += dz * act[k]

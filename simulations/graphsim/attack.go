@@ -96,8 +96,8 @@ func (w *world) victims(choice string, k int, q trust.NodeID, rng *rand.Rand) []
 	return vs
 }
 
-// cellGraphs are the graphs of one cell (and, with near victims, one
-// viewpoint). The attack is split in two: base holds the honest ratings
+// cellGraphs are the graphs of one cell (and, with near victims or
+// consent, one viewpoint). The attack is split in two: base holds the honest ratings
 // and every edge the attackers' own identities give; attack holds the
 // edges honest members give them (attack edges, a whitewasher's regained
 // vouches), and treason[k] the warnings traitors' partners give at step
@@ -113,6 +113,9 @@ type cellGraphs struct {
 	turn    int
 	final   *trust.Graph
 	steps   []*trust.Graph
+	// honest, with consent, is the honest graph as the querier's node
+	// holds it (nil: the population's graph).
+	honest *trust.Graph
 	// incremental: kith's engines apply the attack edges to their view
 	// (few of them); otherwise they score final and steps whole.
 	incremental bool
@@ -301,11 +304,23 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 		groups = append(groups, gr)
 	}
 	total := int(next)
+	// With consent, q's node holds only part of the cell's attestations.
+	var cv *consentView
+	var honestEdges []trust.Edge
+	if s.Consent != nil && q >= 0 {
+		cv = newConsentView(*s.Consent, s.Seed, n, q, edges, attack)
+		edges, attack, honestEdges = cv.filter(edges), cv.filter(attack), cv.filter(w.edges)
+	}
 	base, err := trust.NewGraph(total, edges)
 	if err != nil {
 		return nil, err
 	}
 	cg := &cellGraphs{base: base, attack: attack, groups: groups, separable: separable, incremental: len(attack)*incrementalShare <= total}
+	if cv != nil {
+		if cg.honest, err = trust.NewGraph(n, honestEdges); err != nil {
+			return nil, err
+		}
+	}
 	wholeGraphs = wholeGraphs || !cg.incremental
 	if wholeGraphs {
 		if cg.final, err = trust.NewGraph(total, append(edges, attack...)); err != nil {
@@ -373,6 +388,9 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 					partners[ti][i] = ps[1:]
 				}
 			}
+		}
+		if cv != nil {
+			step = cv.filter(step)
 		}
 		cg.treason = append(cg.treason, step)
 		if wholeGraphs {

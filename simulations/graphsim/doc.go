@@ -25,6 +25,11 @@
 // personalising engine ("kith") refines its model on the querier's own
 // judgements once per viewpoint, on its first view.
 //
+// With a [consent] section each viewpoint scores only what its own node
+// would hold (see consentView): its owner's attestations, the public
+// consented vouches within consent.hops of it, and the warnings of those
+// who vouch for it. Every viewpoint then gets its own graphs.
+//
 // Viewpoints are independent and run on Options.Workers goroutines, joined
 // before Run returns; ctx cancels them. Every random choice comes from a
 // PCG generator derived from the scenario's seed and a name per purpose,

@@ -253,7 +253,7 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) 
 	}
 	r.cells = s.Cells()
 	r.shared = make([]*cellGraphs, len(r.cells))
-	perViewpoint := slices.ContainsFunc(s.Behaviours, func(b scenario.Behaviour) bool {
+	perViewpoint := s.Consent != nil || slices.ContainsFunc(s.Behaviours, func(b scenario.Behaviour) bool {
 		return b.Kind != scenario.Eclipse && b.Victims == scenario.VictimsNear
 	})
 	if !perViewpoint {

@@ -285,6 +285,12 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).
 					ref = kithScores(ke, v, m, r.accNodes, false)
+				} else if cg.honest != nil {
+					hv, err := ke.View(ctx, cg.honest, q)
+					if err != nil {
+						return nil, err
+					}
+					ref = kithScores(ke, hv, m, honest(need, h.N()), false)
 				} else {
 					if honestV == nil {
 						if honestV, err = ke.View(ctx, h, q); err != nil {
@@ -326,6 +332,8 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				var err error
 				if cg.separable {
 					ref, err = r.score(ctx, e, cg.base, q)
+				} else if cg.honest != nil {
+					ref, err = r.score(ctx, e, cg.honest, q)
 				} else {
 					if honestX == nil {
 						x, err := r.score(ctx, e, h, q)

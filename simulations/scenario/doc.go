@@ -17,10 +17,13 @@
 // reputation attacks (sybil, slander, self-promotion, whitewash,
 // collusion, traitor). The protocol level runs the real node (gossip,
 // exchange, consent, resync) on a simulated network; its fields — the
-// [network] latency, jitter, loss and partitions, [churn], [consent] and
-// the eclipse behaviour — are parsed and validated here so that one file
-// serves both levels, and a graph-level run reports them as ignored
-// (Scenario.ProtocolOnly). A scenario with no graph-level behaviour needs
+// [network] latency, jitter, loss and partitions, [churn], consent
+// withdrawals and the eclipse behaviour — are parsed and validated here so
+// that one file serves both levels, and a graph-level run reports them as
+// ignored (Scenario.ProtocolOnly). [consent] serves both: the protocol
+// level runs the real consent exchange; the graph level gives each
+// viewpoint only the attestations its node would hold (its own, the public
+// consented ones within consent.hops, warnings shared with it). A scenario with no graph-level behaviour needs
 // the protocol level (Scenario.GraphLevel is false).
 //
 // # Format
@@ -77,9 +80,9 @@
 //	rate = 0.1                     # share of nodes that restart per step
 //	downtime = 1                   # steps a restarted node stays down
 //
-//	[consent]                      # protocol level only
+//	[consent]                      # both levels (revoke and hops: one level each)
 //	public = 0.5                   # share of attestations made public
 //	grant = 0.9                    # chance a subject consents to a public statement
-//	revoke = 0.01                  # chance per step a subject withdraws consent
-//	hops = 2                       # how far consented proofs travel (0: unlimited)
+//	revoke = 0.01                  # chance per step a subject withdraws consent (protocol)
+//	hops = 2                       # how far consented proofs reach a querier (graph; 0: unlimited)
 package scenario

@@ -701,8 +701,8 @@ func (s *Scenario) ProtocolOnly() []string {
 	if s.Churn != nil {
 		out = append(out, "churn")
 	}
-	if s.Consent != nil {
-		out = append(out, "consent")
+	if s.Consent != nil && s.Consent.Revoke > 0 {
+		out = append(out, "consent.revoke")
 	}
 	return out
 }

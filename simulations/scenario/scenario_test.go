@@ -108,6 +108,8 @@ heal = 4
 rate = 0.1
 [consent]
 grant = 0.5
+revoke = 0.1
+hops = 2
 `), "p.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +117,7 @@ grant = 0.5
 	if s.GraphLevel() {
 		t.Fatal("an eclipse-only scenario is protocol level")
 	}
-	want := []string{"behaviour[0] (eclipse)", "network latency", "network loss", "network partitions", "churn", "consent"}
+	want := []string{"behaviour[0] (eclipse)", "network latency", "network loss", "network partitions", "churn", "consent.revoke"}
 	if got := s.ProtocolOnly(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("protocol-only parts %q, want %q", got, want)
 	}

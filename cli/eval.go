@@ -31,7 +31,7 @@ func (a *app) evalCommand() *cobra.Command {
 		modelFile                 string
 		tasks, engines, splits    []string
 		seed                      uint64
-		samples, workers          int
+		samples, workers, hops    int
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -57,7 +57,10 @@ with --json, one JSON object per row on standard output.`,
 			if err != nil {
 				return err
 			}
-			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits}
+			if hops < 0 {
+				return usagef("--hops %d: want 0 (the whole graph) or more", hops)
+			}
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops}
 			for _, t := range tasks {
 				for _, x := range strings.Split(t, ",") {
 					cfg.Tasks = append(cfg.Tasks, strings.ToUpper(strings.TrimSpace(x)))
@@ -147,6 +150,7 @@ with --json, one JSON object per row on standard output.`,
 	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
 	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
 	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")
+	f.IntVar(&hops, "hops", 0, "task C: each viewpoint sees only the ratings issued within this many hops of it (default 0: the whole graph)")
 	f.StringVar(&out, "out", "", "directory for results.csv and report.md")
 	f.StringVar(&modelFile, "model", "", "ranking model file for the kith engines (default the shipped model)")
 	return cmd
@@ -179,6 +183,8 @@ func rowJSON(r eval.Row) map[string]any {
 		m["sybils"], m["attack_edges"] = r.Sybils, r.AttackEdges
 		put("captured_trust", r.CapturedMass)
 		put("accepted_per_attack_edge", r.AcceptedPerEdge)
+		put("accuracy_cost", r.AccuracyCost)
+		m["hops"] = r.Hops
 	}
 	return m
 }

@@ -63,7 +63,9 @@ At the protocol level (scenarios with only network behaviour: partition,
 eclipse) every member runs a real kith node, QUIC over a simulated network,
 in real time: steps × step, plus up to 30 s for the last deliveries. The seed
 fixes the graph, keys, events and choices; the timings are measured, so they
-vary from run to run. --level chooses when a scenario has both.`,
+vary from run to run. --level chooses when a scenario has both. To measure the
+protocol without this machine's queueing, run it in virtual time (a Go test:
+see simulations/README.md).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {

@@ -1,7 +1,7 @@
 // Package protosim is the protocol level of kith's simulator: every member
 // of a scenario's honest graph runs the real node (package node: gossip,
 // exchange, consent, resync, peer routing) in this process, on a simulated
-// IP network, in real time.
+// IP network, in real time or in virtual time.
 //
 // # The network
 //
@@ -51,4 +51,21 @@
 // runs with one seed start from the same population and plan but do not
 // give byte-identical figures. The graph level is the one whose results
 // are byte-identical for a seed.
+//
+// # Virtual time
+//
+// In real time every node shares this machine's cores, and once they are
+// busy the latencies measured include the machine's own queueing. Run
+// also works inside a testing/synctest bubble (Options.Virtual), where
+// the clock moves only when every goroutine waits: a step takes as long
+// as its work needs, and the latencies are the protocol's on the
+// simulated links. synctest needs a test, so virtual runs go through
+// TestVirtual:
+//
+//	go test ./simulations/protosim -run '^TestVirtual$' -timeout 0 -v \
+//	    -args -scenario eclipse -out results/eclipse-virtual
+//
+// Virtual time removes the machine's queueing, not the machine's work:
+// a network that needs more CPU than the machine has runs slower than the
+// clock it simulates, and holds the same memory.
 package protosim

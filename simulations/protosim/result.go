@@ -23,6 +23,9 @@ type Result struct {
 	Loss          float64       `json:"loss"`
 	BandwidthMbit float64       `json:"bandwidth_mbit"`
 	Ignored       []string      `json:"ignored,omitempty"`
+	// Clock is "real" (the nodes ran in real time, sharing this machine)
+	// or "virtual" (inside a testing/synctest bubble: Options.Virtual).
+	Clock string `json:"clock"`
 
 	Attestations int `json:"attestations"` // made by honest nodes
 	Private      int `json:"private"`      // of which private (warnings and some vouches)
@@ -77,7 +80,7 @@ type Result struct {
 
 	AttackerConns int `json:"attacker_connections"`
 
-	Duration time.Duration `json:"-"` // wall time of the run, drain included
+	Duration time.Duration `json:"-"` // time the run took on its clock, drain included
 	Drained  time.Duration `json:"-"` // wait after the last step
 
 	Timeline []Tick `json:"timeline"`
@@ -134,7 +137,7 @@ func WriteJSON(w io.Writer, r *Result) error {
 func WriteCSV(w io.Writer, r *Result) error {
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
 	rows := [][2]string{
-		{"scenario", r.Scenario}, {"seed", strconv.FormatUint(r.Seed, 10)},
+		{"scenario", r.Scenario}, {"seed", strconv.FormatUint(r.Seed, 10)}, {"clock", r.Clock},
 		{"nodes", strconv.Itoa(r.Nodes)}, {"attackers", strconv.Itoa(r.Attackers)},
 		{"latency_ms", f(ms(r.Latency))}, {"jitter", f(r.Jitter)}, {"loss", f(r.Loss)}, {"bandwidth_mbit", f(r.BandwidthMbit)},
 		{"attestations", strconv.Itoa(r.Attestations)}, {"private", strconv.Itoa(r.Private)},

@@ -51,11 +51,27 @@ type Options struct {
 	// Dir holds the nodes' data directories (peer books, consent
 	// decisions); "" uses a temporary directory removed at the end.
 	Dir string
+	// Virtual says that Run is called inside a testing/synctest bubble,
+	// where the clock moves only when every goroutine waits: time is
+	// virtual, and the latencies measured are the protocol's on the
+	// simulated links whatever this machine's load (see TestVirtual). It
+	// labels the result (Result.Clock) and lifts the step limit of real
+	// time. Run cannot tell by itself.
+	Virtual bool
 }
 
+// Clocks a run is measured on (Result.Clock).
+const (
+	ClockReal    = "real"
+	ClockVirtual = "virtual"
+)
+
 // CheckScenario reports whether the protocol level can run s.
-func CheckScenario(s *scenario.Scenario) error {
-	if s.Step.Duration > MaxStep {
+func CheckScenario(s *scenario.Scenario) error { return check(s, false) }
+
+// check is CheckScenario; in virtual time steps may be of any length.
+func check(s *scenario.Scenario, virtual bool) error {
+	if s.Step.Duration > MaxStep && !virtual {
 		return fmt.Errorf("%w: step %s: the protocol level runs in real time; use a step of at most %s", ErrScenario, s.Step, MaxStep)
 	}
 	n := s.Graph.Nodes
@@ -127,14 +143,14 @@ type proof struct {
 
 // Run simulates s at the protocol level: one real node (package node:
 // gossip, exchange, consent, resync) per member of the honest graph on a
-// simulated network, in real time. Members publish the graph's ratings
+// simulated network, in real time (or virtual time: Options.Virtual). Members publish the graph's ratings
 // over the steps (vouches public with chance consent.public, warnings
 // and the rest private), subjects grant or decline consent, withdraw it,
 // nodes restart (churn), the network splits and heals, and eclipse
 // attackers try to cut honest nodes off. It measures delivery, latency,
 // bandwidth and privacy leaks.
 func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) {
-	if err := CheckScenario(s); err != nil {
+	if err := check(s, o.Virtual); err != nil {
 		return nil, err
 	}
 	if o.Logger == nil {
@@ -333,7 +349,10 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 	res := &Result{
 		Scenario: s.Name, Seed: s.Seed, Nodes: n, Attackers: eclipseSize(s), Steps: s.Steps, Step: s.Step.Duration,
 		Latency: netw.Latency.Duration, Jitter: netw.Jitter, Loss: netw.Loss, BandwidthMbit: float64(sm.net.bandwidth) / 1e6,
-		Ignored: Ignored(s),
+		Ignored: Ignored(s), Clock: ClockReal,
+	}
+	if sm.o.Virtual {
+		res.Clock = ClockVirtual
 	}
 	downUntil := make([]int, n) // step at which a stopped node restarts
 	var proofs []*proof

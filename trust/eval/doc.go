@@ -122,9 +122,18 @@
 // querier's positive scores, itself excluded), Sybils accepted per attack
 // edge (Sybils with evidence scored strictly above the median honest node,
 // honest nodes without evidence counting lowest), honest-vs-Sybil AUC
-// (covered only; filled: NoEvidence as 0) and the shares of honest nodes
-// and of Sybils with evidence. Not implemented yet: the cost to honest
-// accuracy and the consented-gossip (h-hop) views.
+// (covered only; filled: NoEvidence as 0), the shares of honest nodes
+// and of Sybils with evidence, and the cost to honest accuracy: the
+// querier's honest accuracy on the graph without the attack minus on the
+// attacked graph, where honest accuracy is the AUC of its scores (no
+// evidence lowest) separating good from bad honest nodes: benign from
+// fraud with Labels, otherwise nodes rated by at least three others by the
+// sign of their mean rating received.
+//
+// With Hops > 0 each viewpoint sees what gossip would bring it within that
+// many hops (Horizon): the ratings issued by nodes fewer than Hops steps
+// from it along positive ratings, the dataset's ratings all taken as
+// public and consented. Its reference and attacked graphs are both cut so.
 //
 // # Task D: Advogato certification levels
 //

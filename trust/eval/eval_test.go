@@ -199,6 +199,11 @@ func TestSybilSmoke(t *testing.T) {
 		if !(r.AcceptedPerEdge >= 0 && r.AcceptedPerEdge <= float64(r.Sybils)) {
 			t.Errorf("%s: accepted per edge %v", r.Engine, r.AcceptedPerEdge)
 		}
+		// The Sybils are not honest nodes: the attack can move honest
+		// accuracy only through the trust they divert, a little either way.
+		if !(math.Abs(r.AccuracyCost) < 0.2) {
+			t.Errorf("%s %s s=%d g=%d: accuracy cost %v", r.Engine, r.Split, r.Sybils, r.AttackEdges, r.AccuracyCost)
+		}
 	}
 	// Global PageRank hands the whole dense region a rank above the median
 	// honest node whatever the victims; with one random attack edge,
@@ -207,6 +212,54 @@ func TestSybilSmoke(t *testing.T) {
 	ppr := find(t, rows, func(r Row) bool { return r.Engine == "ppr" && r.Split == VictimsRandom && r.AttackEdges == 1 })
 	if pr.AcceptedPerEdge != 50 || !(ppr.AcceptedPerEdge < pr.AcceptedPerEdge) {
 		t.Errorf("accepted per edge: pagerank %v (want 50), ppr %v (want fewer)", pr.AcceptedPerEdge, ppr.AcceptedPerEdge)
+	}
+}
+
+// TestHorizon: a viewpoint with a horizon of h hops holds the ratings of
+// the nodes fewer than h steps away along positive ratings.
+func TestHorizon(t *testing.T) {
+	g, _ := trusttest.MustParse(t, "a -> b; b -> c; c -> d; a -x e; e -> f; b -x g")
+	for _, c := range []struct {
+		hops int
+		want int // edges kept
+	}{{1, 2}, {2, 4}, {3, 5}, {9, 5}} {
+		h, err := Horizon(g, 0, c.hops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.N() != g.N() || h.M() != c.want {
+			t.Errorf("%d hops: N=%d M=%d, want N=%d M=%d", c.hops, h.N(), h.M(), g.N(), c.want)
+		}
+	}
+	if _, err := Horizon(g, 0, 0); err == nil {
+		t.Error("a horizon of 0 hops was accepted")
+	}
+}
+
+// TestSybilHorizon: on Bitcoin OTC, a two-hop horizon shows each
+// viewpoint fewer honest nodes and fewer Sybils than the whole graph.
+func TestSybilHorizon(t *testing.T) {
+	d, _ := loadOTC(t)
+	cfg := Config{Dataset: d, Tasks: []string{TaskSybil}, Engines: engines(t, "ppr", "pagerank"),
+		Sybils: []int{50}, AttackEdges: []int{10}, Victims: []string{VictimsRandom}, Queriers: 4, Seed: 3}
+	all, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Hops = 2
+	near, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := find(t, all, func(r Row) bool { return r.Engine == "ppr" })
+	h := find(t, near, func(r Row) bool { return r.Engine == "ppr" })
+	t.Logf("ppr: honest coverage %.3f -> %.3f, sybils seen %.3f -> %.3f, captured %.4f -> %.4f, accuracy cost %.4f -> %.4f",
+		a.Coverage, h.Coverage, a.SybilCoverage, h.SybilCoverage, a.CapturedMass, h.CapturedMass, a.AccuracyCost, h.AccuracyCost)
+	if h.Hops != 2 || a.Hops != 0 {
+		t.Errorf("hops %d and %d", a.Hops, h.Hops)
+	}
+	if !(h.Coverage < a.Coverage) || h.SybilCoverage > a.SybilCoverage {
+		t.Errorf("with two hops: honest coverage %v (whole graph %v), sybils seen %v (%v)", h.Coverage, a.Coverage, h.SybilCoverage, a.SybilCoverage)
 	}
 }
 
@@ -352,6 +405,7 @@ func TestRunErrors(t *testing.T) {
 		{Dataset: d, Tasks: []string{TaskFraud}},
 		{Dataset: d, Tasks: []string{TaskEdge}, Splits: []string{"sideways"}},
 		{Dataset: d, Tasks: []string{TaskSybil}, Victims: []string{"everyone"}},
+		{Dataset: d, Tasks: []string{TaskSybil}, Hops: -1},
 		{Dataset: d, Engines: []Engine{{Name: "x"}}},
 	} {
 		if _, err := Run(context.Background(), cfg); err == nil {

@@ -15,7 +15,7 @@ var csvHeader = []string{
 	"n", "covered", "coverage",
 	"auc", "macro_f1", "rmse", "pcc", "mae",
 	"auc_filled", "macro_f1_filled", "rmse_filled", "pcc_filled", "mae_filled",
-	"sybils", "attack_edges", "captured_mass", "accepted_per_edge", "sybil_coverage",
+	"sybils", "attack_edges", "captured_mass", "accepted_per_edge", "sybil_coverage", "accuracy_cost", "hops",
 }
 
 // WriteCSV writes the rows with a header line. Metrics that do not apply
@@ -43,7 +43,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 			strconv.Itoa(r.N), strconv.Itoa(r.Covered), f(r.Coverage),
 			f(r.AUC), f(r.MacroF1), f(r.RMSE), f(r.PCC), f(r.MAE),
 			f(r.AUCFilled), f(r.MacroF1Filled), f(r.RMSEFilled), f(r.PCCFilled), f(r.MAEFilled),
-			i(r.Sybils), i(r.AttackEdges), f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.SybilCoverage),
+			i(r.Sybils), i(r.AttackEdges), f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.SybilCoverage), f(r.AccuracyCost), i(r.Hops),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("eval: csv: %w", err)
@@ -133,10 +133,13 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 				b.WriteString("\n")
 			case TaskSybil:
 				b.WriteString("## Task C: Sybil region injection\n\n" + referenceC + "\n")
-				b.WriteString("| engine | victims | sybils | attack edges | viewpoints | captured mass | accepted/edge | AUC(honest>sybil) | AUC filled | sybils seen |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+				if h := tr[0].Hops; h > 0 {
+					fmt.Fprintf(&b, "Each viewpoint scores only the ratings issued within %d hops of it (its horizon).\n\n", h)
+				}
+				b.WriteString("| engine | victims | sybils | attack edges | viewpoints | captured mass | accepted/edge | AUC(honest>sybil) | AUC filled | sybils seen | honest seen | accuracy cost |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 				for _, r := range tr {
-					fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s |\n", r.Engine, r.Split, r.Sybils, r.AttackEdges, r.N,
-						f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.AUC), f(r.AUCFilled), f(r.SybilCoverage))
+					fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", r.Engine, r.Split, r.Sybils, r.AttackEdges, r.N,
+						f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.AUC), f(r.AUCFilled), f(r.SybilCoverage), f(r.Coverage), f(r.AccuracyCost))
 				}
 				b.WriteString("\n")
 			}

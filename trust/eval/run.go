@@ -77,6 +77,11 @@ type Config struct {
 	// the median positive weight of the graph (an ordinary vouch: 0.1 on
 	// Bitcoin OTC).
 	AttackWeight float64
+	// Hops, when > 0, gives each viewpoint of Task C only what gossip
+	// would bring it within that many hops: the ratings issued by nodes
+	// fewer than Hops steps from the querier along positive ratings (the
+	// querier's own at 1). 0 scores the whole graph.
+	Hops int
 	// Workers is the number of goroutines scoring viewpoints in parallel:
 	// 0 means GOMAXPROCS.
 	Workers int
@@ -117,6 +122,11 @@ type Row struct {
 	CapturedMass        float64 // mean share of the querier's positive score on Sybils
 	AcceptedPerEdge     float64 // mean Sybils ranked above the median honest node, per attack edge
 	SybilCoverage       float64 // mean share of Sybils the engine had evidence about
+	// AccuracyCost is the mean drop, from the attack, of the querier's
+	// honest accuracy: the AUC of its scores separating good from bad
+	// honest nodes (see the package documentation).
+	AccuracyCost float64
+	Hops         int // Task C: the viewpoints' horizon (0: the whole graph)
 }
 
 // Run evaluates every engine on every task of cfg and returns the rows, in
@@ -213,7 +223,7 @@ func (r *runner) row(task, split, engine string) Row {
 		Dataset: r.cfg.Dataset.Name, Task: task, Split: split, Engine: engine, Seed: r.cfg.Seed, Bucket: "all",
 		Coverage: nan, AUC: nan, MacroF1: nan, RMSE: nan, PCC: nan, MAE: nan,
 		AUCFilled: nan, MacroF1Filled: nan, RMSEFilled: nan, PCCFilled: nan, MAEFilled: nan,
-		CapturedMass: nan, AcceptedPerEdge: nan, SybilCoverage: nan,
+		CapturedMass: nan, AcceptedPerEdge: nan, SybilCoverage: nan, AccuracyCost: nan,
 	}
 }
 

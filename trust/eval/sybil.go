@@ -87,6 +87,18 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 	if !(attackW > 0 && attackW <= 1) {
 		return nil, fmt.Errorf("eval: task C: attack weight %v outside (0, 1]", attackW)
 	}
+	hops := r.cfg.Hops
+	if hops < 0 {
+		return nil, fmt.Errorf("eval: task C: %d hops", hops)
+	}
+	// view is what q's node holds of graph h: all of it, or its horizon.
+	view := func(h *trust.Graph, q trust.NodeID) (*trust.Graph, error) {
+		if hops == 0 {
+			return h, nil
+		}
+		return Horizon(h, q, hops)
+	}
+	class := honestClasses(g, r.cfg.Labels)
 	// Queriers: established honest users, with at least 5 positive ratings given.
 	posOut := make([]int, n)
 	posIn := make([]int, n)
@@ -128,7 +140,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 		s, gEdges int
 		victims   string
 	}
-	type result struct{ mass, accepted, auc, aucFilled, coverage, sybilCov float64 }
+	type result struct{ mass, accepted, auc, aucFilled, coverage, sybilCov, accuracy float64 }
 	var cells []cell
 	for _, s := range sizes {
 		if s < 1 {
@@ -176,6 +188,30 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 		h, err := Inject(g, a, r.rng(fmt.Sprintf("C/region/%d", c.s)))
 		return h, len(vs), err
 	}
+	// The honest accuracy of every viewpoint without the attack, the
+	// reference of the cost to honest accuracy.
+	ref := make([][]float64, len(r.scorers))
+	for e := range ref {
+		ref[e] = make([]float64, len(queriers))
+	}
+	err := r.parallel(ctx, "C/reference", len(queriers), func(ctx context.Context, i int) error {
+		q := queriers[i]
+		h, err := view(g, q)
+		if err != nil {
+			return err
+		}
+		x := make([]float64, n)
+		for e, s := range r.scorers {
+			if err := s.Score(ctx, h, q, x); err != nil {
+				return err
+			}
+			ref[e][i] = honestAccuracy(x, q, class)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var jobs []func(context.Context) error
 	for ci, c := range cells {
 		shared := c.victims != VictimsNear
@@ -190,7 +226,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 				return nil, err
 			}
 			for e, s := range r.scorers {
-				if !isGlobal(s) {
+				if !isGlobal(s) || hops > 0 {
 					continue
 				}
 				jobs = append(jobs, func(ctx context.Context) error {
@@ -200,7 +236,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 					}
 					for i, q := range queriers {
 						m, a, u, uf, cv, sc := sybilMetrics(x, q, n, sharedEdges)
-						res[ci][e][i] = result{m, a, u, uf, cv, sc}
+						res[ci][e][i] = result{m, a, u, uf, cv, sc, honestAccuracy(x, q, class)}
 					}
 					return nil
 				})
@@ -209,7 +245,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 		for i, q := range queriers {
 			jobs = append(jobs, func(ctx context.Context) error {
 				h, ge := sharedGraph, sharedEdges
-				if !shared {
+				if c.victims == VictimsNear {
 					var err error
 					if h, ge, err = attackGraph(c, q); err != nil {
 						return err
@@ -218,13 +254,17 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 				if h == nil {
 					for e := range r.scorers {
 						nan := math.NaN()
-						res[ci][e][i] = result{nan, nan, nan, nan, nan, nan}
+						res[ci][e][i] = result{nan, nan, nan, nan, nan, nan, nan}
 					}
 					return nil
 				}
+				h, err := view(h, q)
+				if err != nil {
+					return err
+				}
 				x := make([]float64, h.N())
 				for e, s := range r.scorers {
-					if shared && isGlobal(s) {
+					if shared && hops == 0 && isGlobal(s) {
 						continue
 					}
 					if err := s.Score(ctx, h, q, x); err != nil {
@@ -238,7 +278,7 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 						}
 						m = capturedMass(y, q, n)
 					}
-					res[ci][e][i] = result{m, a, u, uf, cv, sc}
+					res[ci][e][i] = result{m, a, u, uf, cv, sc, honestAccuracy(x, q, class)}
 				}
 				return nil
 			})
@@ -251,15 +291,17 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 	for ci, c := range cells {
 		for e, s := range r.scorers {
 			row := r.row(TaskSybil, c.victims, s.Name())
-			row.N, row.Sybils, row.AttackEdges = len(queriers), c.s, c.gEdges
-			var m, a, u, uf, cv, sc []float64
-			for _, x := range res[ci][e] {
+			row.N, row.Sybils, row.AttackEdges, row.Hops = len(queriers), c.s, c.gEdges, hops
+			var m, a, u, uf, cv, sc, cost []float64
+			for i, x := range res[ci][e] {
 				m, a, u, uf = append(m, x.mass), append(a, x.accepted), append(u, x.auc), append(uf, x.aucFilled)
 				cv, sc = append(cv, x.coverage), append(sc, x.sybilCov)
+				cost = append(cost, ref[e][i]-x.accuracy)
 			}
 			row.CapturedMass, row.AcceptedPerEdge = meanDefined(m), meanDefined(a)
 			row.AUC, row.AUCFilled = meanDefined(u), meanDefined(uf)
 			row.Coverage, row.SybilCoverage = meanDefined(cv), meanDefined(sc)
+			row.AccuracyCost = meanDefined(cost)
 			rows = append(rows, row)
 		}
 	}
@@ -399,4 +441,84 @@ func medianPositive(g *trust.Graph) float64 {
 	}
 	slices.Sort(ws)
 	return ws[len(ws)/2]
+}
+
+// Horizon returns what q's node holds of g when gossip reaches it within
+// hops hops: the edges issued by nodes fewer than hops steps from q along
+// positive edges (q's own edges at hops = 1), on g's nodes.
+func Horizon(g *trust.Graph, q trust.NodeID, hops int) (*trust.Graph, error) {
+	if hops < 1 {
+		return nil, fmt.Errorf("eval: horizon of %d hops", hops)
+	}
+	seen := map[trust.NodeID]bool{q: true}
+	layer := []trust.NodeID{q}
+	var edges []trust.Edge
+	for d := 1; len(layer) > 0; d++ {
+		var next []trust.NodeID
+		for _, u := range layer {
+			to, w := g.Out(u)
+			ts := g.OutTimes(u)
+			for i, v := range to {
+				edges = append(edges, trust.Edge{From: u, To: v, Weight: float64(w[i]), Time: ts[i]})
+				if w[i] > 0 && d < hops && !seen[v] {
+					seen[v] = true
+					next = append(next, v)
+				}
+			}
+		}
+		layer = next
+	}
+	return trust.NewGraph(g.N(), edges)
+}
+
+// honestClasses labels the honest nodes of g for the honest accuracy:
+// with labels, +1 benign and -1 fraud as labelled; without, by the sign of
+// the mean rating received from at least three raters (0: unknown).
+func honestClasses(g *trust.Graph, labels map[trust.NodeID]int) []int8 {
+	c := make([]int8, g.N())
+	if len(labels) > 0 {
+		for v, l := range labels {
+			if int(v) < len(c) && l != 0 {
+				c[v] = int8(max(-1, min(1, l)))
+			}
+		}
+		return c
+	}
+	for v := range trust.NodeID(g.N()) {
+		_, w := g.In(v)
+		if len(w) < 3 {
+			continue
+		}
+		sum := 0.0
+		for _, x := range w {
+			sum += float64(x)
+		}
+		switch {
+		case sum > 0:
+			c[v] = 1
+		case sum < 0:
+			c[v] = -1
+		}
+	}
+	return c
+}
+
+// honestAccuracy is the AUC of q's scores x (NaN: no evidence, ranked
+// lowest) separating the good honest nodes from the bad, q excluded; NaN
+// without both classes.
+func honestAccuracy(x []float64, q trust.NodeID, class []int8) float64 {
+	var s []float64
+	var good []bool
+	for v, c := range class {
+		if c == 0 || trust.NodeID(v) == q {
+			continue
+		}
+		y := x[v]
+		if math.IsNaN(y) {
+			y = math.Inf(-1)
+		}
+		s = append(s, y)
+		good = append(good, c > 0)
+	}
+	return AUC(s, good)
 }

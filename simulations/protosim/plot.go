@@ -45,6 +45,9 @@ func Plot(r *Result, dir string) ([]string, error) {
 	}
 	p1 := plot.New()
 	p1.Title.Text = fmt.Sprintf("%s: %d nodes, %.0f ms, loss %.0f%%", r.Scenario, r.Nodes, ms(r.Latency), 100*r.Loss)
+	if r.Clock == ClockVirtual {
+		p1.Title.Text += " (virtual time)"
+	}
 	p1.X.Label.Text = "time (s)"
 	p1.Y.Label.Text = "share"
 	p1.Y.Min, p1.Y.Max = 0, 1.05

@@ -6,9 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,54 +16,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/kith-net/kith/internal/netnstest"
 	"github.com/kith-net/kith/store/mem"
 )
-
-// netnsEnv names the test a re-executed test binary runs inside its own
-// network namespace.
-const netnsEnv = "KITH_TEST_NETNS"
-
-// inNetns runs the calling test again in a new network namespace of its
-// own (unshare --net), where addrs are added to the loopback interface:
-// addresses that are not loopback addresses, so per-IP limits apply, on an
-// interface no other host can reach. It returns true in that copy, which
-// runs the test's body, and false in the caller, which has reported the
-// copy's outcome. Without the privilege to create a namespace the test is
-// skipped.
-func inNetns(t *testing.T, addrs ...string) bool {
-	t.Helper()
-	if os.Getenv(netnsEnv) == t.Name() {
-		cmds := [][]string{{"ip", "link", "set", "lo", "up"}}
-		for _, a := range addrs {
-			cmds = append(cmds, []string{"ip", "addr", "add", a + "/32", "dev", "lo"})
-		}
-		for _, c := range cmds {
-			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, out)
-			}
-		}
-		return true
-	}
-	for _, tool := range []string{"unshare", "ip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s: network namespace tests need util-linux and iproute2", tool)
-		}
-	}
-	if out, err := exec.Command("unshare", "--net", "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (needs CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	cmd := exec.CommandContext(t.Context(), "unshare", "--net", os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), netnsEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a network namespace of its own:\n%s", out)
-	if err != nil {
-		t.Fatalf("the test failed in its network namespace: %v", err)
-	}
-	if !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatal("the test did not run in its network namespace")
-	}
-	return false
-}
 
 // TestConnLimitPerIP is N4 of the reliability plan (and the per-/32 part
 // of G4): many peers from one IPv4 address get at most 8 connections to a
@@ -80,7 +32,7 @@ func TestConnLimitPerIP(t *testing.T) {
 	for i := range peers {
 		ips = append(ips, fmt.Sprintf("10.77.0.%d", 10+i))
 	}
-	if !inNetns(t, ips...) {
+	if !netnstest.Run(t, ips...) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

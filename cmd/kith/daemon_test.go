@@ -61,7 +61,17 @@ func kith(t testing.TB, home string, args ...string) []byte {
 
 func startDaemon(t testing.TB, home string, bootstrap ...string) *daemon {
 	t.Helper()
-	args := []string{"--json", "run", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--api", "127.0.0.1:0"}
+	return startDaemonOn(t, home, []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}, bootstrap...)
+}
+
+// startDaemonOn starts `kith run` listening on listen, its API on a free
+// loopback port.
+func startDaemonOn(t testing.TB, home string, listen []string, bootstrap ...string) *daemon {
+	t.Helper()
+	args := []string{"--json", "run", "--no-mdns", "--api", "127.0.0.1:0"}
+	for _, l := range listen {
+		args = append(args, "--listen", l)
+	}
 	for _, b := range bootstrap {
 		args = append(args, "--bootstrap", b)
 	}

@@ -97,14 +97,14 @@ func (w *world) victims(choice string, k int, q trust.NodeID, rng *rand.Rand) []
 }
 
 // cellGraphs are the graphs of one cell (and, with near victims or
-// consent, one viewpoint). The attack is split in two: base holds the honest ratings
-// and every edge the attackers' own identities give; attack holds the
-// edges honest members give them (attack edges, a whitewasher's regained
-// vouches), and treason[k] the warnings traitors' partners give at step
-// turn+k. final is base with the attack edges, steps[k] final with the
-// treason up to step turn+k: they are built only for engines that need a
-// whole graph (kith's engine applies the edges to its view incrementally,
-// as a node does when attestations arrive).
+// consent, one viewpoint). The attack is split in two: base holds the
+// honest ratings and every edge the attackers' own identities give; attack
+// holds the edges honest members give them (attack edges, a whitewasher's
+// regained vouches), and treason[k] the warnings traitors' partners give
+// at step turn+k. final is base with the attack edges, steps[k] final with
+// the treason up to step turn+k: they are built only for engines that need
+// a whole graph (kith's engine applies the edges to its view
+// incrementally, as a node does when attestations arrive).
 type cellGraphs struct {
 	groups  []group
 	base    *trust.Graph

@@ -176,9 +176,15 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 		purpose := fmt.Sprintf("behaviour/%d/%d/%d/%d", bi, cell.Size, cell.AttackEdges, nearQ)
 		rng := rngFor(purpose)
 		gr := group{label: label, b: b}
+		// The attack edges come from a stream of their own that depends on
+		// neither s nor g (common random numbers): cells that differ in s
+		// are attacked from the same victims, so that comparing them (S1(b):
+		// capture flat in s) measures s and not another draw of victims, and
+		// a cell's g victims include those of every smaller g.
+		arng := rngFor(fmt.Sprintf("behaviour/%d/attack/%d", bi, nearQ))
 		attackTo := func(targets []trust.NodeID) {
-			for _, v := range w.victims(b.Victims, b.AttackEdges, q, rng) {
-				attack = append(attack, trust.Edge{From: v, To: targets[rng.IntN(len(targets))], Weight: b.AttackWeight, Time: t0})
+			for _, v := range w.victims(b.Victims, b.AttackEdges, q, arng) {
+				attack = append(attack, trust.Edge{From: v, To: targets[arng.IntN(len(targets))], Weight: b.AttackWeight, Time: t0})
 				gr.attack++
 			}
 		}

@@ -116,7 +116,9 @@
 // vouched-for honest nodes) or near (the querier's closest contacts over
 // positive edges, breadth first; a separate attacked graph per querier,
 // with fewer attack edges when the querier reaches fewer than g honest
-// nodes: per-edge figures divide by the actual number).
+// nodes: per-edge figures divide by the actual number). Victims are drawn
+// independently of s and g: cells that differ in s share their victims,
+// and a larger g extends a smaller one's, so comparisons are paired.
 // Viewpoints: Queriers (20) honest nodes with at least five positive
 // ratings. Per viewpoint: captured trust mass (the Sybils' share of the
 // querier's positive scores, itself excluded), Sybils accepted per attack

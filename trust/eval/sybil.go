@@ -167,10 +167,13 @@ func (r *runner) sybilTask(ctx context.Context) ([]Row, error) {
 		}
 	}
 	attackGraph := func(c cell, q trust.NodeID) (*trust.Graph, int, error) {
-		// The region depends on its size only, the victims on the cell (and
-		// the querier for "near"), so cells differ only in what they vary.
+		// The region depends on its size only, the victims on the victim
+		// choice (and the querier for "near") and not on s or g: cells that
+		// differ in s are attacked from the same victims, and a larger g
+		// adds victims to a smaller one's (common random numbers), so that
+		// comparisons across s and g are paired.
 		var vs []trust.NodeID
-		vrng := r.rng(fmt.Sprintf("C/victims/%d/%d/%s/%d", c.s, c.gEdges, c.victims, q))
+		vrng := r.rng(fmt.Sprintf("C/victims/%s/%d", c.victims, q))
 		switch c.victims {
 		case VictimsRandom:
 			for _, p := range vrng.Perm(len(voucher))[:min(c.gEdges, len(voucher))] {

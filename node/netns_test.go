@@ -5,14 +5,10 @@ package node
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -49,18 +45,7 @@ func TestConnLimitPerIP(t *testing.T) {
 	// dials failed.
 	dial := func(sources []string) (connected, failed int) {
 		for _, src := range sources {
-			local := &net.TCPAddr{IP: net.ParseIP(src)}
-			h, err := libp2p.New(
-				libp2p.NoListenAddrs,
-				libp2p.Transport(tcp.NewTCPTransport, tcp.WithDialerForAddr(func(ma.Multiaddr) (tcp.ContextDialer, error) {
-					return &net.Dialer{LocalAddr: local}, nil
-				})),
-				libp2p.ResourceManager(&network.NullResourceManager{}),
-			)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
+			h := netnstest.Host(t, src)
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err = h.Connect(dctx, target)
 			cancel()

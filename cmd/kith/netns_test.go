@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,11 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-net/kith/internal/netnstest"
@@ -63,21 +60,6 @@ func TestConnectionFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/10.77.0.1/tcp/4001")}}
-	newHost := func(src string) host.Host {
-		local := &net.TCPAddr{IP: net.ParseIP(src)}
-		h, err := libp2p.New(
-			libp2p.NoListenAddrs,
-			libp2p.Transport(tcp.NewTCPTransport, tcp.WithDialerForAddr(func(ma.Multiaddr) (tcp.ContextDialer, error) {
-				return &net.Dialer{LocalAddr: local}, nil
-			})),
-			libp2p.ResourceManager(&network.NullResourceManager{}),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		return h
-	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 
@@ -117,7 +99,7 @@ func TestConnectionFlood(t *testing.T) {
 	// Peers from one address that try to stay connected.
 	var holders []host.Host
 	for range same {
-		h := newHost("10.77.0.2")
+		h := netnstest.Host(t, "10.77.0.2")
 		holders = append(holders, h)
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		h.Connect(dctx, target) // refused beyond the limit
@@ -128,7 +110,7 @@ func TestConnectionFlood(t *testing.T) {
 	// as soon as it is up.
 	hosts := make([]host.Host, attackers)
 	for i := range hosts {
-		hosts[i] = newHost(addrs[2+i])
+		hosts[i] = netnstest.Host(t, addrs[2+i])
 	}
 	var dials, ok atomic.Int64
 	jobs := make(chan host.Host)

@@ -4,10 +4,17 @@
 package netnstest
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // env names the test a re-executed test binary runs inside its own
@@ -54,4 +61,24 @@ func Run(t *testing.T, addrs ...string) bool {
 		t.Fatal("the test did not run in its network namespace")
 	}
 	return false
+}
+
+// Host returns a libp2p host that listens nowhere and dials over TCP from
+// the address src (one of those given to Run), with no resource limits of
+// its own: an attacker's or a crowd's peer. The test closes it at cleanup.
+func Host(t *testing.T, src string) host.Host {
+	t.Helper()
+	local := &net.TCPAddr{IP: net.ParseIP(src)}
+	h, err := libp2p.New(
+		libp2p.NoListenAddrs,
+		libp2p.Transport(tcp.NewTCPTransport, tcp.WithDialerForAddr(func(ma.Multiaddr) (tcp.ContextDialer, error) {
+			return &net.Dialer{LocalAddr: local}, nil
+		})),
+		libp2p.ResourceManager(&network.NullResourceManager{}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }

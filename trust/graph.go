@@ -61,6 +61,13 @@ func (g *Graph) transitions(u NodeID) ([]NodeID, []float32) {
 	return g.posTo[s:e], g.posShare[s:e]
 }
 
+// transitionArrays returns the whole transition table: u's positive
+// out-edges are to[start[u]:start[u+1]], with their shares.
+func (g *Graph) transitionArrays() (start []int32, to []NodeID, share []float32) {
+	g.posOnce.Do(g.buildTransitions)
+	return g.posStart, g.posTo, g.posShare
+}
+
 func (g *Graph) buildTransitions() {
 	g.posStart = make([]int32, g.n+1)
 	for u := range NodeID(g.n) {

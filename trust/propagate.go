@@ -246,9 +246,21 @@ func (pr *propagation) drain(ctx context.Context) error {
 
 // sweep pushes every node over its threshold, in index order, until a
 // whole sweep pushes nothing. The queue is not used.
+//
+// Nodes read from the base graph are pushed inline, from its transition
+// arrays: a sweep visits every node, so a call per node would cost as much
+// as the edges it reads.
 func (pr *propagation) sweep(ctx context.Context) error {
 	alpha := pr.p.Restart
-	resid, thr := pr.resid, pr.thr
+	resid, thr, mass := pr.resid, pr.thr, pr.mass
+	outSum, blocked, q := pr.outSum, pr.blocked, int(pr.q)
+	var start []int32
+	var to []NodeID
+	var share []float32
+	if pr.base != nil {
+		start, to, share = pr.base.transitionArrays()
+	}
+	overlaid := pr.over != nil && len(*pr.over) > 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -260,9 +272,19 @@ func (pr *propagation) sweep(ctx context.Context) error {
 				continue
 			}
 			resid[u] = 0
-			pr.mass[u] += alpha * r
+			mass[u] += alpha * r
 			pushed++
-			pr.spread(NodeID(u), (1-alpha)*r, true)
+			x := (1 - alpha) * r
+			if start == nil || outSum[u] <= 0 || (u != q && blocked[u]) ||
+				(overlaid && hasKey(*pr.over, NodeID(u))) {
+				pr.spread(NodeID(u), x, true)
+				continue
+			}
+			s, e := start[u], start[u+1]
+			sh := share[s:e]
+			for i, v := range to[s:e] {
+				resid[v] += x * float64(sh[i])
+			}
 		}
 		pr.pushes += pushed
 		if pushed == 0 {

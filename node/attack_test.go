@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-net/kith/wire"
@@ -26,35 +27,8 @@ func TestFloodRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, _, _ := Identity(evilKey)
-	h, err := tn.mn.AddPeer(priv, ma.StringCast("/ip4/100.65.0.1/tcp/4001"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
 	victims := tn.nodes[:5]
-	for _, v := range victims {
-		if _, err := tn.mn.ConnectPeers(h.ID(), v.ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	evilCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	eps, err := pubsub.NewGossipSub(evilCtx, h, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(), pubsub.WithMessageIdFn(GossipID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	et, err := eps.Join(TopicName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	esub, err := et.Subscribe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer esub.Cancel()
+	h, et, evilCtx := tn.attacker(evilKey, victims...)
 	tn.waitMeshes()
 
 	// Forgeries: proofs whose signatures do not verify, proofs for
@@ -105,7 +79,7 @@ func TestFloodRejected(t *testing.T) {
 	// Every victim rejected the attacker and scores it below the graylist.
 	tn.waitFor(10*time.Second, "the attacker's score to fall below the graylist threshold on every victim", func() bool {
 		for _, v := range victims {
-			s, ok := v.scores()[h.ID()]
+			s, ok := v.scores()[h]
 			if !ok || s >= GraylistThreshold {
 				return false
 			}
@@ -127,10 +101,51 @@ func TestFloodRejected(t *testing.T) {
 		}
 	}
 	for _, v := range victims {
-		t.Logf("victim %s scores the attacker %.0f", v.ID().ShortString(), v.scores()[h.ID()])
+		t.Logf("victim %s scores the attacker %.0f", v.ID().ShortString(), v.scores()[h])
 	}
 	if rejected == 0 {
 		t.Fatal("nothing was rejected")
 	}
 	t.Logf("%d messages rejected in all", rejected)
+}
+
+// attacker adds a plain gossipsub host with key to the network, without
+// our validator, joined to the topic and connected to victims. It returns
+// the host's ID, its topic handle and a context cancelled when the test
+// ends.
+func (tn *testNet) attacker(key *wire.PrivateKey, victims ...*Node) (peer.ID, *pubsub.Topic, context.Context) {
+	t := tn.t
+	t.Helper()
+	priv, _, err := Identity(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := tn.mn.AddPeer(priv, ma.StringCast("/ip4/100.65.0.1/tcp/4001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range victims {
+		if _, err := tn.mn.ConnectPeers(h.ID(), v.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	eps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(), pubsub.WithMessageIdFn(GossipID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	et, err := eps.Join(TopicName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := et.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Cancel)
+	return h.ID(), et, ctx
 }

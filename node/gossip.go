@@ -211,6 +211,13 @@ func lastObject(b []byte) ([]byte, bool) {
 // validate is the topic validator: accept, reject (the sender is
 // penalised) or ignore.
 func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if d := n.cfg.slowValidate; d > 0 && from != n.host.ID() {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return pubsub.ValidationIgnore
+		}
+	}
 	if from != n.host.ID() && !n.limits.allow(from) {
 		n.ignored.Add(1)
 		return pubsub.ValidationIgnore
@@ -530,8 +537,8 @@ func (l *peerLimits) allow(p peer.ID) bool {
 	return lim.Allow()
 }
 
-// meshTracer counts the node's mesh peers and hands every outgoing gossip
-// RPC to the test tap, if any.
+// meshTracer counts the node's mesh peers and its validation load, and
+// hands every outgoing gossip RPC to the test tap, if any.
 type meshTracer struct {
 	n *Node
 }
@@ -544,17 +551,21 @@ func (t *meshTracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
 		t.n.cfg.tap("gossip", p, b)
 	}
 }
-func (t *meshTracer) Graft(peer.ID, string)               { t.n.mesh.Add(1) }
-func (t *meshTracer) Prune(peer.ID, string)               { t.n.mesh.Add(-1) }
-func (*meshTracer) AddPeer(peer.ID, protocol.ID)          {}
-func (*meshTracer) RemovePeer(peer.ID)                    {}
-func (*meshTracer) Join(string)                           {}
-func (*meshTracer) Leave(string)                          {}
-func (*meshTracer) ValidateMessage(*pubsub.Message)       {}
-func (*meshTracer) DeliverMessage(*pubsub.Message)        {}
-func (*meshTracer) RejectMessage(*pubsub.Message, string) {}
-func (*meshTracer) DuplicateMessage(*pubsub.Message)      {}
-func (*meshTracer) ThrottlePeer(peer.ID)                  {}
-func (*meshTracer) RecvRPC(*pubsub.RPC)                   {}
-func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)          {}
-func (*meshTracer) UndeliverableMessage(*pubsub.Message)  {}
+func (t *meshTracer) Graft(peer.ID, string)           { t.n.mesh.Add(1) }
+func (t *meshTracer) Prune(peer.ID, string)           { t.n.mesh.Add(-1) }
+func (*meshTracer) AddPeer(peer.ID, protocol.ID)      {}
+func (*meshTracer) RemovePeer(peer.ID)                {}
+func (*meshTracer) Join(string)                       {}
+func (*meshTracer) Leave(string)                      {}
+func (t *meshTracer) ValidateMessage(*pubsub.Message) { t.n.validated.Add(1) }
+func (*meshTracer) DeliverMessage(*pubsub.Message)    {}
+func (t *meshTracer) RejectMessage(_ *pubsub.Message, reason string) {
+	if reason == pubsub.RejectValidationThrottled || reason == pubsub.RejectValidationQueueFull {
+		t.n.throttled.Add(1)
+	}
+}
+func (*meshTracer) DuplicateMessage(*pubsub.Message)     {}
+func (t *meshTracer) ThrottlePeer(peer.ID)               { t.n.gated.Add(1) }
+func (*meshTracer) RecvRPC(*pubsub.RPC)                  {}
+func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)         {}
+func (*meshTracer) UndeliverableMessage(*pubsub.Message) {}

@@ -56,6 +56,8 @@ type netOptions struct {
 	degree int  // random connections per node (0 = all)
 	tap    bool // record every outgoing byte
 	resync time.Duration
+	// configure, if set, adjusts node i's configuration before it starts.
+	configure func(i int, c *Config)
 }
 
 func newTestNet(t *testing.T, n int, o netOptions) *testNet {
@@ -85,6 +87,9 @@ func newTestNet(t *testing.T, n int, o netOptions) *testNet {
 			ResyncInterval: o.resync,
 			Logger:         testLogger(t),
 			OnStored:       func([]wire.Object) { tn.notify() },
+		}
+		if o.configure != nil {
+			o.configure(i, &cfg)
 		}
 		if o.tap {
 			cfg.tap = func(proto string, to peer.ID, b []byte) {
@@ -234,7 +239,9 @@ func (tn *testNet) proof(i, j int, reason string) (*wire.Attestation, *wire.Cons
 	if err := tn.nodes[i].Submit(ctx, a); err != nil {
 		tn.t.Fatal(err)
 	}
-	tn.waitFor(10*time.Second, "the consent request to arrive", func() bool {
+	// 30 s: a first attempt that fails (a DHT lookup on a loaded machine)
+	// is retried after outboxFirst (10 s).
+	tn.waitFor(30*time.Second, "the consent request to arrive", func() bool {
 		ok, _ := tn.nodes[j].cfg.Store.Has(ctx, a.CID())
 		return ok
 	})

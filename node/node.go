@@ -125,6 +125,9 @@ type Config struct {
 	// tap, if set, sees every byte the node writes on its own streams
 	// (tests use it to look for private canaries).
 	tap func(proto string, to peer.ID, b []byte)
+	// slowValidate, if set, delays the validation of every gossip message
+	// from another peer (tests use it to saturate validation).
+	slowValidate time.Duration
 }
 
 // ErrClosed is returned by calls on a closed (or never started) Node.
@@ -167,7 +170,10 @@ type Node struct {
 	started time.Time
 
 	stored, rejected, ignored, published atomic.Int64
-	mesh                                 atomic.Int64 // peers in the topic mesh
+	// validated, throttled and gated count gossip at pubsub's level: see
+	// Stats.
+	validated, throttled, gated atomic.Int64
+	mesh                        atomic.Int64 // peers in the topic mesh
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,
@@ -493,17 +499,23 @@ func (n *Node) Peers() []PeerInfo {
 
 // Stats are the node's counters.
 type Stats struct {
-	Started              time.Time
-	Peers                int
-	PublicSet            int
-	Stored               int64 // objects stored from the network
-	Rejected             int64 // gossip messages rejected (sender penalised)
-	Ignored              int64 // gossip messages ignored
-	Published            int64 // gossip messages published by this node
-	MeshPeers            int   // peers in the gossip mesh
-	PendingConsent       int
-	HostStreamsOpen      int
-	HostConnectionsTotal int
+	Started   time.Time
+	Peers     int
+	PublicSet int
+	Stored    int64 // objects stored from the network
+	Rejected  int64 // gossip messages rejected (sender penalised)
+	Ignored   int64 // gossip messages ignored
+	Published int64 // gossip messages published by this node
+	// Validated counts gossip messages that entered validation; Throttled
+	// those dropped unvalidated because the validation queue or its
+	// concurrency limit was full; Gated the RPCs whose messages the peer
+	// gater dropped (from peers with poor goodput, while validation is
+	// saturated). Honest load should leave Throttled at 0.
+	Validated, Throttled, Gated int64
+	MeshPeers                   int // peers in the gossip mesh
+	PendingConsent              int
+	HostStreamsOpen             int
+	HostConnectionsTotal        int
 }
 
 // Stats returns the node's counters.
@@ -516,7 +528,8 @@ func (n *Node) Stats() Stats {
 	return Stats{
 		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
 		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
-		Published: n.published.Load(), MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
+		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
+		MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
 	}
 }
 

@@ -32,7 +32,7 @@ import (
 // It checks: no honest message throttled by validation on any node; every
 // proof stored by both receivers; goroutines flat (the last sample within
 // 5 % + 20 of the one after warm-up); each store's disk use under twice
-// the live data after a final compaction-free close. It reports the
+// the live data (allocated blocks, measured with the nodes open). It reports the
 // resident-memory and Go-heap slopes over the second half of the run.
 func TestSoak(t *testing.T) {
 	dur, err := time.ParseDuration(os.Getenv("KITH_SOAK"))

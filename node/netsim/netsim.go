@@ -65,6 +65,7 @@ type Network struct {
 	changed   chan struct{}
 	firstSeen map[string][]time.Time // object CID -> time each node stored it (zero = not yet)
 	sent      map[string]int         // message ID -> gossip messages carrying it
+	size      map[string]int         // message ID -> payload bytes
 }
 
 // New starts a network of o.Nodes nodes and connects them.
@@ -80,7 +81,7 @@ func New(ctx context.Context, o Options) (*Network, error) {
 	}
 	nw := &Network{
 		mn: mocknet.New(), rng: rand.New(rand.NewPCG(o.Seed, 0x6e657473696d)),
-		changed: make(chan struct{}), firstSeen: map[string][]time.Time{}, sent: map[string]int{},
+		changed: make(chan struct{}), firstSeen: map[string][]time.Time{}, sent: map[string]int{}, size: map[string]int{},
 	}
 	nw.mn.SetLinkDefaults(mocknet.LinkOptions{Latency: o.Latency})
 	if len(o.Apart) > 0 {
@@ -137,27 +138,40 @@ func New(ctx context.Context, o Options) (*Network, error) {
 }
 
 func (nw *Network) connect(degree int) error {
-	n := len(nw.Nodes)
+	pairs := topology(len(nw.Nodes), degree, nw.rng,
+		func(i int) int { return nw.apart[i] },
+		func(i, j int) bool { return len(nw.Nodes[i].Host().Network().ConnsToPeer(nw.Nodes[j].ID())) > 0 })
+	for _, p := range pairs {
+		if _, err := nw.mn.ConnectPeers(nw.Nodes[p[0]].ID(), nw.Nodes[p[1]].ID()); err != nil {
+			return fmt.Errorf("netsim: connect %d-%d: %w", p[0], p[1], err)
+		}
+	}
+	return nil
+}
+
+// topology chooses the pairs (i < j, sorted) to connect among n nodes: a
+// ring through each group (the whole network when group gives every node
+// the same value) keeps it connected, then random peers within the group
+// up to degree each (0 = every pair). Pairs already linked are skipped.
+func topology(n, degree int, rng *rand.Rand, group func(int) int, linked func(i, j int) bool) [][2]int {
 	pairs := map[[2]int]bool{}
 	deg := make([]int, n)
 	add := func(i, j int) {
-		if i == j || nw.apart[i] != nw.apart[j] {
+		if i == j || group(i) != group(j) {
 			return
 		}
 		if i > j {
 			i, j = j, i
 		}
-		if !pairs[[2]int{i, j}] && len(nw.Nodes[i].Host().Network().ConnsToPeer(nw.Nodes[j].ID())) == 0 {
+		if !pairs[[2]int{i, j}] && !linked(i, j) {
 			pairs[[2]int{i, j}] = true
 			deg[i]++
 			deg[j]++
 		}
 	}
-	// A ring through each group (the whole network when not apart) keeps
-	// it connected; then random peers up to degree.
 	groups := map[int][]int{}
 	for i := 0; i < n; i++ {
-		groups[nw.apart[i]] = append(groups[nw.apart[i]], i)
+		groups[group(i)] = append(groups[group(i)], i)
 	}
 	for g := 0; g <= len(groups); g++ {
 		members := groups[g]
@@ -173,7 +187,7 @@ func (nw *Network) connect(degree int) error {
 			continue
 		}
 		for tries := 0; deg[i] < degree && tries < 10*n; tries++ {
-			add(i, nw.rng.IntN(n))
+			add(i, rng.IntN(n))
 		}
 	}
 	keys := make([][2]int, 0, len(pairs))
@@ -186,12 +200,7 @@ func (nw *Network) connect(degree int) error {
 		}
 		return a[1] - b[1]
 	})
-	for _, p := range keys {
-		if _, err := nw.mn.ConnectPeers(nw.Nodes[p[0]].ID(), nw.Nodes[p[1]].ID()); err != nil {
-			return fmt.Errorf("netsim: connect %d-%d: %w", p[0], p[1], err)
-		}
-	}
-	return nil
+	return keys
 }
 
 // Close stops every node and the mock network.
@@ -315,6 +324,7 @@ type Propagation struct {
 	CPU        time.Duration   // process CPU time (user + system) while measuring
 	IdleCPU    time.Duration   // what the idle network spends in as long (measured before)
 	Deliveries int             // (proof, node) pairs delivered
+	Bytes      int             // mean gossip payload size of a proof
 }
 
 // Quantile returns the q-quantile of the latencies.
@@ -405,9 +415,11 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 		}
 		c, _ := cid.Cast([]byte(o.key))
 		res.Messages += nw.sent[string(c.Bytes())]
+		res.Bytes += nw.size[string(c.Bytes())]
 	}
 	nw.mu.Unlock()
 	res.Proofs = len(out)
+	res.Bytes /= max(len(out), 1)
 	res.CPU = cpuTime() - cpu0
 	res.IdleCPU = time.Duration(idleRate * float64(time.Since(start)))
 	res.Deliveries = len(res.Latencies)
@@ -454,7 +466,9 @@ func (c *counter) SendRPC(rpc *pubsub.RPC, _ peer.ID) {
 	c.nw.mu.Lock()
 	defer c.nw.mu.Unlock()
 	for _, m := range rpc.Publish {
-		c.nw.sent[node.GossipID(m)]++
+		id := node.GossipID(m)
+		c.nw.sent[id]++
+		c.nw.size[id] = len(m.Data)
 	}
 }
 func (*counter) AddPeer(peer.ID, protocol.ID)          {}

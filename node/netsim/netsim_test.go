@@ -35,7 +35,27 @@ func TestPropagation(t *testing.T) {
 	if p.Messages < 15 {
 		t.Fatalf("%d gossip messages for 3 proofs to 15 nodes", p.Messages)
 	}
-	t.Logf("p50 %v p99 %v, %.1f messages per proof", p.Quantile(0.5), p.Quantile(0.99), float64(p.Messages)/float64(p.Proofs))
+	t.Logf("p50 %v p99 %v, %.1f messages per proof of %d bytes", p.Quantile(0.5), p.Quantile(0.99), float64(p.Messages)/float64(p.Proofs), p.Bytes)
+	if p.Bytes < proofBytes*9/10 || p.Bytes > proofBytes*11/10 {
+		t.Errorf("proofs of %d bytes: set proofBytes, the reference's payload size, to it", p.Bytes)
+	}
+}
+
+func TestPlain(t *testing.T) {
+	ctx := context.Background()
+	p, err := MeasurePlain(ctx, PlainOptions{Nodes: 12, Degree: 4, Size: 600, Seed: 1}, 3, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Deliveries != 3*11 || p.Proofs != 3 || p.Bytes != 600 {
+		t.Fatalf("%d deliveries of %d messages of %d bytes, want 33 of 3 of 600", p.Deliveries, p.Proofs, p.Bytes)
+	}
+	if p.Messages < 11 || p.CPU <= 0 {
+		t.Fatalf("%d gossip messages and %v CPU for 3 messages to 11 hosts", p.Messages, p.CPU)
+	}
+	if _, err := MeasurePlain(ctx, PlainOptions{Nodes: 1, Size: 600}, 3, 0); err == nil {
+		t.Fatal("a one-host network was accepted")
+	}
 }
 
 // The resync goal: a 50-node network in two halves that cannot reach each
@@ -147,24 +167,53 @@ func BenchmarkPropagation50(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		all.Proofs += p.Proofs
-		all.Latencies = append(all.Latencies, p.Latencies...)
-		all.Messages += p.Messages
-		all.CPU += p.CPU
-		all.IdleCPU += p.IdleCPU
-		all.Deliveries += p.Deliveries
+		all.add(p)
 	}
 	b.StopTimer()
-	slicesSort(all.Latencies)
-	b.ReportMetric(float64(all.Quantile(0.5).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(all.Quantile(0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(all.Messages)/float64(all.Proofs), "msgs/proof")
-	b.ReportMetric(float64(all.CPU.Microseconds())/1000/float64(all.Deliveries), "cpu-ms/delivery")
-	b.ReportMetric(float64((all.CPU-all.IdleCPU).Microseconds())/1000/float64(all.Deliveries), "marginal-cpu-ms/delivery")
-	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+	b.ReportMetric(float64(all.Bytes), "bytes/proof")
+	all.report(b)
 }
 
-func slicesSort(d []time.Duration) { sortDurations(d) }
+// proofBytes is about the gossip payload of a proof MeasurePropagation
+// publishes (TestPropagation checks it).
+const proofBytes = 500
+
+// BenchmarkPlainGossipsub50 is BenchmarkPropagation50's reference:
+// go-libp2p-pubsub with its defaults (messages signed by the publisher's
+// host key) on the same mock network and topology, with payloads of a
+// proof's size and no kith code.
+func BenchmarkPlainGossipsub50(b *testing.B) {
+	ctx := context.Background()
+	var all Propagation
+	for i := range b.N {
+		p, err := MeasurePlain(ctx, PlainOptions{Nodes: 50, Degree: 8, Size: proofBytes, Seed: 3 + uint64(i)}, 100, 100*time.Millisecond)
+		if err != nil {
+			b.Fatal(err)
+		}
+		all.add(p)
+	}
+	all.report(b)
+}
+
+func (p *Propagation) add(q Propagation) {
+	p.Proofs += q.Proofs
+	p.Latencies = append(p.Latencies, q.Latencies...)
+	p.Messages += q.Messages
+	p.CPU += q.CPU
+	p.IdleCPU += q.IdleCPU
+	p.Deliveries += q.Deliveries
+	p.Bytes = q.Bytes
+}
+
+func (p *Propagation) report(b *testing.B) {
+	sortDurations(p.Latencies)
+	b.ReportMetric(float64(p.Quantile(0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p.Quantile(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(p.Messages)/float64(p.Proofs), "msgs/proof")
+	b.ReportMetric(float64(p.CPU.Microseconds())/1000/float64(p.Deliveries), "cpu-ms/delivery")
+	b.ReportMetric(float64((p.CPU-p.IdleCPU).Microseconds())/1000/float64(p.Deliveries), "marginal-cpu-ms/delivery")
+	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+}
 
 func testLogger() *slog.Logger {
 	if os.Getenv("KITH_TEST_LOG") != "" {

@@ -469,11 +469,19 @@ func (n *Node) ingest(ctx context.Context, objs []wire.Object) (int, error) {
 // that, a message with objects already stored is a replay and is ignored.
 const recentWindow = 2 * time.Minute
 
-// recentSet remembers when objects were stored, for recentWindow.
+// recentSet remembers when objects were stored, for recentWindow. Entries
+// leave in the order they came (a queue), so each add costs O(1)
+// amortised however many objects arrive in the window.
 type recentSet struct {
 	mu  sync.Mutex
 	now func() time.Time
 	m   map[string]time.Time
+	q   []recentEntry // in order of arrival
+}
+
+type recentEntry struct {
+	key string
+	at  time.Time
 }
 
 func (r *recentSet) add(c cid.Cid) {
@@ -483,15 +491,17 @@ func (r *recentSet) add(c cid.Cid) {
 	if r.m == nil {
 		r.m = map[string]time.Time{}
 	}
-	if len(r.m) > 4096 {
-		for k, t := range r.m {
-			if now.Sub(t) > recentWindow {
-				delete(r.m, k)
-			}
+	i := 0
+	for ; i < len(r.q) && now.Sub(r.q[i].at) > recentWindow; i++ {
+		if e := r.q[i]; r.m[e.key].Equal(e.at) {
+			delete(r.m, e.key)
 		}
 	}
-	if _, ok := r.m[c.KeyString()]; !ok {
-		r.m[c.KeyString()] = now
+	r.q = r.q[i:]
+	k := c.KeyString()
+	if _, ok := r.m[k]; !ok {
+		r.m[k] = now
+		r.q = append(r.q, recentEntry{k, now})
 	}
 }
 

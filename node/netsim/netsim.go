@@ -235,12 +235,18 @@ func (nw *Network) stored(i int, objs []wire.Object) {
 // Wait waits until cond holds, re-checking whenever a node stores
 // something and every 50 ms.
 func (nw *Network) Wait(ctx context.Context, cond func() bool) error {
+	return waitChanged(ctx, &nw.mu, &nw.changed, cond)
+}
+
+// waitChanged waits until cond holds, re-checking whenever *changed
+// (guarded by mu) is closed and every 50 ms.
+func waitChanged(ctx context.Context, mu *sync.Mutex, changed *chan struct{}, cond func() bool) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		nw.mu.Lock()
-		ch := nw.changed
-		nw.mu.Unlock()
+		mu.Lock()
+		ch := *changed
+		mu.Unlock()
 		if cond() {
 			return nil
 		}

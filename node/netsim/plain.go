@@ -224,22 +224,7 @@ func (pn *plainNet) reached(k, skip int) int {
 // wait waits until cond holds, re-checking on every delivery and every
 // 50 ms.
 func (pn *plainNet) wait(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		pn.mu.Lock()
-		ch := pn.changed
-		pn.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		case <-t.C:
-		}
-	}
+	return waitChanged(ctx, &pn.mu, &pn.changed, cond)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

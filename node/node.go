@@ -160,8 +160,7 @@ type Node struct {
 	outbox   outbox       // consent requests not delivered yet
 	orphans  orphans      // withdrawals and retractions that came before their proof
 
-	groupMu sync.Mutex
-	groups  map[string][][32]byte // attestation CID bytes -> its public-set keys
+	groupMu sync.Mutex // serialises refreshGroup (public-set updates)
 
 	mu      sync.Mutex // guards closed, rng and the goroutine count below
 	closed  bool

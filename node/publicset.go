@@ -74,75 +74,77 @@ func (n *Node) loadSet(ctx context.Context) error {
 	return nil
 }
 
-// groupMembers returns the public-set members of one attestation's group.
-func (n *Node) groupMembers(ctx context.Context, att cid.Cid) ([]cid.Cid, error) {
+// groupMembers returns the public-set members of one attestation's group,
+// and every object of the group the store holds (members or not: the
+// attestation, its consents live and cancelled, its withdrawals, its
+// retraction): whatever was ever a member is among them, since objects
+// never leave the store.
+func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []cid.Cid, err error) {
 	o, err := n.cfg.Store.Get(ctx, att)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("node: store: %w", err)
+		return nil, nil, fmt.Errorf("node: store: %w", err)
 	}
 	a, ok := o.(*wire.Attestation)
 	if !ok || a.Audience.Scope != wire.Public || a.Kind != wire.Vouch {
-		return nil, nil
+		return nil, nil, nil
 	}
 	st, err := n.cfg.Store.Status(ctx, att)
 	if err != nil {
-		return nil, fmt.Errorf("node: store: %w", err)
+		return nil, nil, fmt.Errorf("node: store: %w", err)
 	}
-	var out []cid.Cid
 	if st.Retracted != nil {
-		out = append(out, st.Retracted.CID())
+		members = append(members, st.Retracted.CID())
 	} else if len(st.Consents) > 0 {
-		out = append(out, att)
+		members = append(members, att)
 		for _, c := range st.Consents {
-			out = append(out, c.CID())
+			members = append(members, c.CID())
 		}
 	}
 	for _, w := range st.Withdrawn {
-		out = append(out, w.CID())
+		members = append(members, w.CID())
 	}
-	return out, nil
+	all = append(all, members...)
+	if st.Retracted != nil || len(st.Consents) == 0 {
+		all = append(all, att)
+		for _, c := range st.Consents {
+			all = append(all, c.CID())
+		}
+	}
+	for _, c := range st.Cancelled {
+		all = append(all, c.CID())
+	}
+	return members, all, nil
 }
 
 // refreshGroup brings the set up to date for one attestation's group (the
-// CID's bytes as a string).
+// CID's bytes as a string): it adds the group's members and removes the
+// group's other objects. Refreshes are serialised, so the set always
+// follows the newest reading of the store.
 func (n *Node) refreshGroup(ctx context.Context, att string) error {
 	c, err := cid.Cast([]byte(att))
 	if err != nil {
 		return nil
 	}
-	members, err := n.groupMembers(ctx, c)
+	n.groupMu.Lock()
+	defer n.groupMu.Unlock()
+	members, all, err := n.groupMembers(ctx, c)
 	if err != nil {
 		return err
 	}
-	n.groupMu.Lock()
-	defer n.groupMu.Unlock()
-	if n.groups == nil {
-		n.groups = map[string][][32]byte{}
-	}
-	old := n.groups[att]
-	var keys [][32]byte
+	keep := make(map[[32]byte]bool, len(members))
 	for _, m := range members {
 		if k, ok := keyOf(m); ok {
-			keys = append(keys, k)
+			keep[k] = true
+			n.set.Add(k)
 		}
 	}
-	keep := map[[32]byte]bool{}
-	for _, k := range keys {
-		keep[k] = true
-		n.set.Add(k)
-	}
-	for _, k := range old {
-		if !keep[k] {
+	for _, o := range all {
+		if k, ok := keyOf(o); ok && !keep[k] {
 			n.set.Remove(k)
 		}
-	}
-	if len(keys) == 0 {
-		delete(n.groups, att)
-	} else {
-		n.groups[att] = keys
 	}
 	return nil
 }

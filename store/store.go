@@ -98,6 +98,9 @@ type Status struct {
 	// (Consent.Covers with linked == nil) that no withdrawal in Withdrawn
 	// created at or after them cancels.
 	Consents []*wire.Consent
+	// Cancelled are the other consents signed by the attestation's subject
+	// key: those a withdrawal cancels.
+	Cancelled []*wire.Consent
 	// Withdrawn are the consent withdrawals signed by the attestation's
 	// subject key.
 	Withdrawn []*wire.ConsentWithdrawal

@@ -579,6 +579,7 @@ func testConsent(t *testing.T, s store.Store) {
 		puts          [][]wire.Object
 		wantConsents  []*wire.Consent
 		wantWithdrawn []*wire.ConsentWithdrawal
+		wantCancelled []*wire.Consent
 	}
 	type env struct {
 		subject, other *wire.PrivateKey
@@ -613,23 +614,23 @@ func testConsent(t *testing.T, s store.Store) {
 		{name: "withdrawn", build: func(e env) scenario {
 			c := f.consent(e.subject, e.a.CID(), e.t0+10)
 			w := f.withdraw(e.subject, e.a.CID(), e.t0+20)
-			return scenario{puts: [][]wire.Object{{e.a}, {c}, {w}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}}
+			return scenario{puts: [][]wire.Object{{e.a}, {c}, {w}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}, wantCancelled: []*wire.Consent{c}}
 		}},
 		{name: "withdrawn at the same time", build: func(e env) scenario {
 			c := f.consent(e.subject, e.a.CID(), e.t0+10)
 			w := f.withdraw(e.subject, e.a.CID(), e.t0+10)
-			return scenario{puts: [][]wire.Object{{e.a, c, w}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}}
+			return scenario{puts: [][]wire.Object{{e.a, c, w}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}, wantCancelled: []*wire.Consent{c}}
 		}},
 		{name: "withdrawal arrives first", build: func(e env) scenario {
 			c := f.consent(e.subject, e.a.CID(), e.t0+10)
 			w := f.withdraw(e.subject, e.a.CID(), e.t0+20)
-			return scenario{puts: [][]wire.Object{{w}, {c}, {e.a}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}}
+			return scenario{puts: [][]wire.Object{{w}, {c}, {e.a}}, wantWithdrawn: []*wire.ConsentWithdrawal{w}, wantCancelled: []*wire.Consent{c}}
 		}},
 		{name: "consent again after withdrawal", build: func(e env) scenario {
 			c1 := f.consent(e.subject, e.a.CID(), e.t0+10)
 			w := f.withdraw(e.subject, e.a.CID(), e.t0+20)
 			c2 := f.consent(e.subject, e.a.CID(), e.t0+30)
-			return scenario{puts: [][]wire.Object{{e.a, c2}, {w, c1}}, wantConsents: []*wire.Consent{c2}, wantWithdrawn: []*wire.ConsentWithdrawal{w}}
+			return scenario{puts: [][]wire.Object{{e.a, c2}, {w, c1}}, wantConsents: []*wire.Consent{c2}, wantWithdrawn: []*wire.ConsentWithdrawal{w}, wantCancelled: []*wire.Consent{c1}}
 		}},
 		{name: "withdrawal by another key", build: func(e env) scenario {
 			c := f.consent(e.subject, e.a.CID(), e.t0+10)
@@ -664,6 +665,7 @@ func testConsent(t *testing.T, s store.Store) {
 			}
 			equalIDs(t, "consents", ids(st.Consents), ids(sc.wantConsents))
 			equalIDs(t, "withdrawn", ids(st.Withdrawn), ids(sc.wantWithdrawn))
+			equalIDs(t, "cancelled", ids(st.Cancelled), ids(sc.wantCancelled))
 			for i, c := range st.Consents {
 				sameObject(t, c, sc.wantConsents[i])
 			}

@@ -124,11 +124,14 @@ func Status(a *wire.Attestation, rets []*wire.Retraction, cons []*wire.Consent, 
 		withdrawn := slices.ContainsFunc(st.Withdrawn, func(w *wire.ConsentWithdrawal) bool {
 			return w.Withdraws(c) && w.Created >= c.Created
 		})
-		if !withdrawn {
+		if withdrawn {
+			st.Cancelled = append(st.Cancelled, c)
+		} else {
 			st.Consents = append(st.Consents, c)
 		}
 	}
 	Sort(st.Consents)
+	Sort(st.Cancelled)
 	Sort(st.Withdrawn)
 	return st
 }

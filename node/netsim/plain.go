@@ -45,7 +45,7 @@ func MeasurePlain(ctx context.Context, o PlainOptions, msgs int, interval time.D
 		return res, fmt.Errorf("netsim: plain network of %d hosts, degree %d, %d-byte messages, %d messages: want ≥ 2 hosts, degree ≥ 0, ≥ 8 bytes, ≥ 1 message", o.Nodes, o.Degree, o.Size, msgs)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x706c61696e))
-	pn := &plainNet{n: o.Nodes, changed: make(chan struct{}), seen: make([][]time.Time, msgs), sent: make([]int, msgs)}
+	pn := &plainNet{changed: make(chan struct{}), seen: make([][]time.Time, msgs), sent: make([]int, msgs)}
 	for k := range pn.seen {
 		pn.seen[k] = make([]time.Time, o.Nodes)
 	}
@@ -166,7 +166,6 @@ func MeasurePlain(ctx context.Context, o PlainOptions, msgs int, interval time.D
 // plainNet records when each host received each message (numbered by
 // the first 8 bytes of its payload) and the copies sent of each.
 type plainNet struct {
-	n       int
 	mu      sync.Mutex
 	changed chan struct{}
 	seen    [][]time.Time // message -> host -> first received (zero = not yet)

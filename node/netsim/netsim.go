@@ -365,21 +365,12 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 		}
 		ps = append(ps, pending{a, j})
 	}
-	select { // let the exchanges that new connections started finish
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-time.After(2 * time.Second):
+	// Let the exchanges that new connections started finish, then take
+	// the idle network's own CPU rate.
+	clk, err := startClock(ctx)
+	if err != nil {
+		return res, err
 	}
-	// The idle network's own CPU (heartbeats, score decay, resync ticks),
-	// to tell what the proofs themselves cost.
-	idle0, idleStart := cpuTime(), time.Now()
-	select {
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-time.After(2 * time.Second):
-	}
-	idleRate := float64(cpuTime()-idle0) / float64(time.Since(idleStart))
-	cpu0, start := cpuTime(), time.Now()
 	type sent struct {
 		key string
 		j   int
@@ -393,14 +384,12 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 			return res, err
 		}
 		out = append(out, sent{con.CID().KeyString(), p.j, at})
-		select { // a steady stream rather than a burst
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(interval):
+		if err := sleep(ctx, interval); err != nil { // a steady stream rather than a burst
+			return res, err
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err := nw.Wait(wctx, func() bool {
+	err = nw.Wait(wctx, func() bool {
 		for _, o := range out {
 			if nw.reached(o.key, o.j) != n-1 {
 				return false
@@ -426,11 +415,50 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 	nw.mu.Unlock()
 	res.Proofs = len(out)
 	res.Bytes /= max(len(out), 1)
-	res.CPU = cpuTime() - cpu0
-	res.IdleCPU = time.Duration(idleRate * float64(time.Since(start)))
+	clk.stop(&res)
+	return res, nil
+}
+
+// clock measures process CPU for a Propagation, and what the idle network
+// spends in as long.
+type clock struct {
+	cpu0     time.Duration
+	start    time.Time
+	idleRate float64 // CPU seconds per second while idle
+}
+
+// startClock lets the network settle for 2 s, measures its idle CPU rate
+// (heartbeats, score decay, resync ticks) for 2 s, then starts the clock.
+func startClock(ctx context.Context) (clock, error) {
+	if err := sleep(ctx, 2*time.Second); err != nil {
+		return clock{}, err
+	}
+	idle0, idleStart := cpuTime(), time.Now()
+	if err := sleep(ctx, 2*time.Second); err != nil {
+		return clock{}, err
+	}
+	rate := float64(cpuTime()-idle0) / float64(time.Since(idleStart))
+	return clock{cpu0: cpuTime(), start: time.Now(), idleRate: rate}, nil
+}
+
+// stop fills in res's CPU, IdleCPU and Deliveries, and sorts its
+// latencies.
+func (c clock) stop(res *Propagation) {
+	res.CPU = cpuTime() - c.cpu0
+	res.IdleCPU = time.Duration(c.idleRate * float64(time.Since(c.start)))
 	res.Deliveries = len(res.Latencies)
 	slices.Sort(res.Latencies)
-	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // reached counts the nodes other than skip that reported storing the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,15 +105,10 @@ func MeasurePlain(ctx context.Context, o PlainOptions, msgs int, interval time.D
 	if err != nil {
 		return res, fmt.Errorf("netsim: plain gossip mesh: %w", err)
 	}
-	if err := sleep(ctx, 2*time.Second); err != nil { // settle, as MeasurePropagation does
+	clk, err := startClock(ctx)
+	if err != nil {
 		return res, err
 	}
-	idle0, idleStart := cpuTime(), time.Now()
-	if err := sleep(ctx, 2*time.Second); err != nil {
-		return res, err
-	}
-	idleRate := float64(cpuTime()-idle0) / float64(time.Since(idleStart))
-	cpu0, start := cpuTime(), time.Now()
 	from := make([]int, msgs)
 	at := make([]time.Time, msgs)
 	for k := range msgs {
@@ -156,10 +150,7 @@ func MeasurePlain(ctx context.Context, o PlainOptions, msgs int, interval time.D
 	pn.mu.Unlock()
 	res.Proofs = msgs
 	res.Bytes = o.Size
-	res.CPU = cpuTime() - cpu0
-	res.IdleCPU = time.Duration(idleRate * float64(time.Since(start)))
-	res.Deliveries = len(res.Latencies)
-	slices.Sort(res.Latencies)
+	clk.stop(&res)
 	return res, nil
 }
 
@@ -224,17 +215,6 @@ func (pn *plainNet) reached(k, skip int) int {
 // 50 ms.
 func (pn *plainNet) wait(ctx context.Context, cond func() bool) error {
 	return waitChanged(ctx, &pn.mu, &pn.changed, cond)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // plainTracer counts one host's mesh peers and the message copies it

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store"
+	storebadger "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -62,8 +65,9 @@ type Config struct {
 	Key *wire.PrivateKey
 	// Store holds the node's objects. Required; the node never closes it.
 	Store store.Store
-	// DataDir keeps the peer book and the owner's consent decisions. ""
-	// keeps them in memory only.
+	// DataDir keeps the peer book, the owner's consent decisions and the
+	// public set's keys (in DataDir/publicset, a cache rebuilt from Store at
+	// every start). "" keeps them all in memory.
 	DataDir string
 	// Listen lists multiaddrs to listen on; empty means DefaultListen.
 	Listen []string
@@ -145,6 +149,7 @@ type Node struct {
 	topic  *pubsub.Topic
 	sub    *pubsub.Subscription
 	set    *recon.Set
+	keys   io.Closer // the public set's key store; nil in memory
 	limits *peerLimits
 	book   *peerBook
 	inbox  *Decisions
@@ -232,6 +237,23 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.inbox, err = OpenDecisions(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if cfg.DataDir != "" {
+		ks, err := storebadger.OpenKeySet[recon.Key](ctx, filepath.Join(cfg.DataDir, publicSetDir), cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("node: public set: %w", err)
+		}
+		n.keys = ks
+		if n.set, err = recon.NewStoreSet(ks); err != nil {
+			ks.Close()
+			return nil, fmt.Errorf("node: public set: %w", err)
+		}
+	}
+	started := false
+	defer func() {
+		if !started && n.keys != nil {
+			n.keys.Close()
+		}
+	}()
 	if err := n.loadSet(ctx); err != nil {
 		return nil, err
 	}
@@ -282,6 +304,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.Addrs(), "public_set", n.set.Len())
+	started = true
 	return n, nil
 }
 
@@ -427,6 +450,9 @@ func (n *Node) Close() error {
 	}
 	if n.cfg.Host == nil {
 		errs = append(errs, n.host.Close())
+	}
+	if n.keys != nil {
+		errs = append(errs, n.keys.Close())
 	}
 	n.log.Info("node stopped")
 	return errors.Join(errs...)

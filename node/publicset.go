@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 
+	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
@@ -20,8 +21,8 @@ import (
 // objects hold the same set, and reconciliation converges.
 
 // keyOf returns an object CID's recon key: the sha2-256 digest inside it.
-func keyOf(c cid.Cid) ([32]byte, bool) {
-	var k [32]byte
+func keyOf(c cid.Cid) (recon.Key, bool) {
+	var k recon.Key
 	dm, err := multihash.Decode(c.Hash())
 	if err != nil || dm.Code != multihash.SHA2_256 || len(dm.Digest) != 32 || c.Prefix().Codec != cid.DagCBOR || c.Version() != 1 {
 		return k, false
@@ -54,7 +55,15 @@ func targetOf(o wire.Object) (cid.Cid, bool) {
 	return cid.Undef, false
 }
 
-// loadSet builds the public set from the store.
+// publicSetDir is the directory, under Config.DataDir, of the public set's
+// keys.
+const publicSetDir = "publicset"
+
+// loadBatch is how many keys loadSet adds to the public set at a time (one
+// key-store transaction).
+const loadBatch = 4096
+
+// loadSet builds the public set from the store, into the empty set.
 func (n *Node) loadSet(ctx context.Context) error {
 	var atts []cid.Cid
 	err := n.cfg.Store.All(ctx, func(o wire.Object) error {
@@ -66,12 +75,32 @@ func (n *Node) loadSet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: loading the public set: %w", err)
 	}
+	var batch []recon.Key
+	flush := func() error {
+		_, _, err := n.set.Update(batch, nil)
+		batch = batch[:0]
+		if err != nil {
+			return fmt.Errorf("node: loading the public set: %w", err)
+		}
+		return nil
+	}
 	for _, c := range atts {
-		if err := n.refreshGroup(ctx, string(c.Bytes())); err != nil {
+		members, _, err := n.groupMembers(ctx, c)
+		if err != nil {
 			return err
 		}
+		for _, m := range members {
+			if k, ok := keyOf(m); ok {
+				batch = append(batch, k)
+			}
+		}
+		if len(batch) >= loadBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	return flush()
 }
 
 // groupMembers returns the public-set members of one attestation's group,
@@ -134,17 +163,21 @@ func (n *Node) refreshGroup(ctx context.Context, att string) error {
 	if err != nil {
 		return err
 	}
-	keep := make(map[[32]byte]bool, len(members))
+	keep := make(map[recon.Key]bool, len(members))
+	var add, del []recon.Key
 	for _, m := range members {
 		if k, ok := keyOf(m); ok {
 			keep[k] = true
-			n.set.Add(k)
+			add = append(add, k)
 		}
 	}
 	for _, o := range all {
 		if k, ok := keyOf(o); ok && !keep[k] {
-			n.set.Remove(k)
+			del = append(del, k)
 		}
+	}
+	if _, _, err := n.set.Update(add, del); err != nil {
+		return fmt.Errorf("node: public set: %w", err)
 	}
 	return nil
 }

@@ -83,6 +83,16 @@ func (c *conn) fail(err error) error {
 	return err
 }
 
+// internal ends the session on a failure of this side's key store: it
+// tells the peer (CodeInternal) and returns err.
+func (c *conn) internal(err error) error {
+	if !c.sentFail && c.ctx.Err() == nil {
+		c.sentFail = true
+		_ = c.send(encodeError(c.buf, CodeInternal))
+	}
+	return err
+}
+
 func (c *conn) read() (byte, []byte, error) {
 	typ, payload, err := readFrame(c)
 	if err != nil {
@@ -154,7 +164,11 @@ func Reconcile(ctx context.Context, rw io.ReadWriter, local *Set, opts Options) 
 			cnt, fp := local.summary(pr.p)
 			q[i] = entry{p: pr.p, count: uint32(cnt), fp: fp}
 		}
+		serr := local.err
 		local.mu.Unlock()
+		if serr != nil {
+			return res, c.internal(serr)
+		}
 		slices.SortFunc(q, func(a, b entry) int { return a.p.key.Compare(b.p.key) })
 		pending = slices.Clone(pending[n:])
 
@@ -182,7 +196,9 @@ func Reconcile(ctx context.Context, rw io.ReadWriter, local *Set, opts Options) 
 		if err != nil {
 			return res, c.fail(err)
 		}
-		pending = resolve(local, q, as, &res, pending)
+		if pending, err = resolve(local, q, as, &res, pending); err != nil {
+			return res, c.internal(err)
+		}
 	}
 	return res, c.send(encodeDone(c.buf))
 }
@@ -213,7 +229,7 @@ func batchSize(pending []pendingRange) int {
 
 // resolve applies the answers to the query q, adding to res the keys found
 // and to pending the ranges that still differ.
-func resolve(local *Set, q []entry, as []answer, res *Result, pending []pendingRange) []pendingRange {
+func resolve(local *Set, q []entry, as []answer, res *Result, pending []pendingRange) ([]pendingRange, error) {
 	local.mu.Lock()
 	defer local.mu.Unlock()
 	for i, a := range as {
@@ -239,7 +255,7 @@ func resolve(local *Set, q []entry, as []answer, res *Result, pending []pendingR
 			}
 		}
 	}
-	return pending
+	return pending, local.err
 }
 
 // diff merges two sorted key lists: keys only in theirs go to missing,
@@ -305,7 +321,11 @@ func Serve(ctx context.Context, rw io.ReadWriter, local *Set, opts Options) erro
 		if err != nil {
 			return c.fail(err)
 		}
-		frame, err := encodeReply(c.buf, answerQuery(local, q))
+		as, err := answerQuery(local, q)
+		if err != nil {
+			return c.internal(err)
+		}
+		frame, err := encodeReply(c.buf, as)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -316,7 +336,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, local *Set, opts Options) erro
 }
 
 // answerQuery computes the REPLY to q from local (spec §5.2).
-func answerQuery(local *Set, q []entry) []answer {
+func answerQuery(local *Set, q []entry) ([]answer, error) {
 	local.mu.Lock()
 	defer local.mu.Unlock()
 	as := make([]answer, len(q))
@@ -340,5 +360,5 @@ func answerQuery(local *Set, q []entry) []answer {
 			as[i] = answer{kind: ansChildren, children: ch}
 		}
 	}
-	return as
+	return as, local.err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -95,28 +96,43 @@ func (p prefix) last() Key {
 	return k
 }
 
-// The set stores its keys in 4096 buckets by their first three nibbles,
-// each a sorted slice; a fixed 16-ary tree over the buckets (levels 0 to 2)
-// caches the counts and fingerprints of the shorter prefixes. Counts are
-// kept exact on every change; fingerprints are invalidated along the path
-// and recomputed on demand, so a burst of Adds costs no hashing and a
-// fingerprint query costs O(1) once cached.
+// The set stores its keys in 4096 buckets by their first three nibbles:
+// in memory each bucket is a sorted slice; with a KeyStore the keys live in
+// the store and a bucket keeps only its count. A fixed 16-ary tree over the
+// buckets (levels 0 to 2) caches the counts and fingerprints of the shorter
+// prefixes. Counts are kept exact on every change; fingerprints are
+// invalidated along the path and recomputed on demand, so a burst of Adds
+// costs no hashing and a fingerprint query costs O(1) once cached.
 const (
 	bucketNibbles = 3
 	numBuckets    = 1 << (4 * bucketNibbles)
 )
 
 type bucket struct {
-	keys  []Key // sorted ascending
+	keys  []Key // sorted ascending; nil with a KeyStore
+	n     int   // number of keys
 	fp    Fingerprint
 	sub   *[16]summary // counts and fingerprints of the 4-nibble prefixes
 	valid bool         // fp and sub are current
 }
 
-// refresh recomputes the cached fingerprints of bucket bk.
-func (bk *bucket) refresh() {
+// bucketPrefix returns the 3-nibble prefix of bucket b.
+func bucketPrefix(b int) prefix {
+	var p prefix
+	p.key[0], p.key[1], p.n = byte(b>>4), byte(b&0x0f)<<4, bucketNibbles
+	return p
+}
+
+// refresh recomputes the cached fingerprints of bucket b. s.mu must be
+// held.
+func (s *Set) refresh(b int) {
+	bk := &s.buckets[b]
+	keys, ok := s.view(bucketPrefix(b))
+	if !ok {
+		return // not valid: the next query tries again
+	}
 	bk.valid = true
-	if len(bk.keys) == 0 {
+	if len(keys) == 0 {
 		bk.fp, bk.sub = Fingerprint{}, nil
 		return
 	}
@@ -127,15 +143,15 @@ func (bk *bucket) refresh() {
 	i := 0
 	for c := range fps {
 		j := i
-		for j < len(bk.keys) && nibble(&bk.keys[j], bucketNibbles) == c {
+		for j < len(keys) && nibble(&keys[j], bucketNibbles) == c {
 			j++
 		}
-		fps[c] = fingerprintSorted(bk.keys[i:j], bucketNibbles+1)
+		fps[c] = fingerprintSorted(keys[i:j], bucketNibbles+1)
 		bk.sub[c] = summary{count: uint32(j - i), fp: fps[c]}
 		i = j
 	}
-	if len(bk.keys) <= LeafMax {
-		bk.fp = leafHash(bk.keys)
+	if len(keys) <= LeafMax {
+		bk.fp = leafHash(keys)
 	} else {
 		bk.fp = nodeHash(&fps)
 	}
@@ -147,17 +163,72 @@ type node struct {
 	valid bool
 }
 
+// KeyStore keeps a Set's keys outside memory, for sets too large to hold
+// there: the Set then keeps only its counts and cached fingerprints (about
+// 1.5 MB, whatever the number of keys). Calls come from one goroutine at a
+// time.
+type KeyStore interface {
+	// Update adds the keys in add and deletes those in del, atomically,
+	// and returns the keys of each that changed the store.
+	Update(add, del []Key) (added, deleted []Key, err error)
+	// Has reports whether k is stored.
+	Has(k Key) (bool, error)
+	// Scan calls fn for each stored key from lo to hi inclusive, in
+	// ascending order, and stops at fn's first error.
+	Scan(lo, hi Key, fn func(Key) error) error
+}
+
 // Set is a set of keys that answers range fingerprints quickly. The zero
-// value is an empty set ready to use. A Set is safe for concurrent use; it
-// must not be copied after first use. It holds at most 2³²−1 keys (counts
-// are u32 on the wire); about 40 bytes per key at a million keys.
+// value is an empty set in memory, ready to use (about 40 bytes per key at
+// a million keys); NewStoreSet makes one whose keys live in a KeyStore. A
+// Set is safe for concurrent use; it must not be copied after first use. It
+// holds at most 2³²−1 keys (counts are u32 on the wire).
+//
+// With a KeyStore, an operation the store fails leaves the set unchanged
+// and returns a zero result, and Err reports the failure; Reconcile and
+// Serve fail with it.
 type Set struct {
 	mu      sync.Mutex
 	n       int
+	ks      KeyStore
+	err     error
+	scratch []Key // keys read from ks for one bucket or less
 	buckets [numBuckets]bucket
 	l0      [1]node
 	l1      [16]node
 	l2      [256]node
+}
+
+// NewStoreSet returns a set whose keys live in ks, which may already hold
+// some: it reads them once to count them.
+func NewStoreSet(ks KeyStore) (*Set, error) {
+	s := &Set{ks: ks}
+	var last Key
+	for i := range last {
+		last[i] = 0xff
+	}
+	err := ks.Scan(Key{}, last, func(k Key) error {
+		s.touch(bucketOf(&k), 1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recon: reading the key store: %w", err)
+	}
+	return s, nil
+}
+
+// Err returns the first failure of the set's KeyStore, or nil.
+func (s *Set) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// fail records a KeyStore failure. s.mu must be held.
+func (s *Set) fail(err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("recon: key store: %w", err)
+	}
 }
 
 func bucketOf(k *Key) int { return int(k[0])<<4 | int(k[1]>>4) }
@@ -177,6 +248,7 @@ func (s *Set) level(l int) []node {
 // cached fingerprints on it.
 func (s *Set) touch(b, d int) {
 	s.n += d
+	s.buckets[b].n += d
 	s.buckets[b].valid = false
 	for l := 0; l < bucketNibbles; l++ {
 		nd := &s.level(l)[b>>(4*(bucketNibbles-l))]
@@ -194,36 +266,76 @@ func searchKeys(keys []Key, k *Key) (int, bool) {
 func (s *Set) Add(k Key) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := bucketOf(&k)
-	bk := &s.buckets[b]
-	i, found := searchKeys(bk.keys, &k)
-	if found {
-		return false
-	}
-	bk.keys = slices.Insert(bk.keys, i, k)
-	s.touch(b, 1)
-	return true
+	added, _, _ := s.update([]Key{k}, nil)
+	return added == 1
 }
 
 // Remove deletes k and reports whether it was present.
 func (s *Set) Remove(k Key) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := bucketOf(&k)
-	bk := &s.buckets[b]
-	i, found := searchKeys(bk.keys, &k)
-	if !found {
-		return false
+	_, deleted, _ := s.update(nil, []Key{k})
+	return deleted == 1
+}
+
+// Update adds the keys in add and removes those in del (with a KeyStore,
+// in one store transaction) and returns how many of each changed the set.
+// It fails only with a KeyStore, and then changes nothing.
+func (s *Set) Update(add, del []Key) (added, deleted int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(add, del)
+}
+
+// update is Update; a KeyStore failure is also recorded in s.err. s.mu
+// must be held.
+func (s *Set) update(add, del []Key) (added, deleted int, err error) {
+	if s.ks != nil {
+		a, d, err := s.ks.Update(add, del)
+		if err != nil {
+			s.fail(err)
+			return 0, 0, fmt.Errorf("recon: key store: %w", err)
+		}
+		for i := range a {
+			s.touch(bucketOf(&a[i]), 1)
+		}
+		for i := range d {
+			s.touch(bucketOf(&d[i]), -1)
+		}
+		return len(a), len(d), nil
 	}
-	bk.keys = slices.Delete(bk.keys, i, i+1)
-	s.touch(b, -1)
-	return true
+	for _, k := range add {
+		b := bucketOf(&k)
+		bk := &s.buckets[b]
+		if i, found := searchKeys(bk.keys, &k); !found {
+			bk.keys = slices.Insert(bk.keys, i, k)
+			s.touch(b, 1)
+			added++
+		}
+	}
+	for _, k := range del {
+		b := bucketOf(&k)
+		bk := &s.buckets[b]
+		if i, found := searchKeys(bk.keys, &k); found {
+			bk.keys = slices.Delete(bk.keys, i, i+1)
+			s.touch(b, -1)
+			deleted++
+		}
+	}
+	return added, deleted, nil
 }
 
 // Has reports whether k is in the set.
 func (s *Set) Has(k Key) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ks != nil {
+		ok, err := s.ks.Has(k)
+		if err != nil {
+			s.fail(err)
+		}
+		return ok
+	}
 	_, found := searchKeys(s.buckets[bucketOf(&k)].keys, &k)
 	return found
 }
@@ -272,13 +384,49 @@ func subrange(keys []Key, p prefix) []Key {
 	return keys[lo:hi]
 }
 
+// scan appends the KeyStore's keys under p to dst. It reports false, and
+// records the failure, if the store fails.
+func (s *Set) scan(dst []Key, p prefix) ([]Key, bool) {
+	err := s.ks.Scan(p.key, p.last(), func(k Key) error {
+		dst = append(dst, k)
+		return nil
+	})
+	if err != nil {
+		s.fail(err)
+		return dst, false
+	}
+	return dst, true
+}
+
+// view returns the keys under p, a prefix of at least bucketNibbles
+// nibbles, in order. The slice aliases the set's storage or scratch
+// buffer: use it under s.mu, before the next call. It reports false if the
+// KeyStore failed.
+func (s *Set) view(p prefix) ([]Key, bool) {
+	if s.ks == nil {
+		return subrange(s.buckets[bucketOf(&p.key)].keys, p), true
+	}
+	keys, ok := s.scan(s.scratch[:0], p)
+	s.scratch = keys
+	return keys, ok
+}
+
 // keysUnder returns a sorted copy of the keys under p. s.mu must be held.
 func (s *Set) keysUnder(p prefix) []Key {
+	count := s.buckets[bucketOf(&p.key)].n
+	if p.n < bucketNibbles {
+		lo, _ := bucketRange(p)
+		count = s.level(p.n)[lo>>(4*(bucketNibbles-p.n))].count
+	}
+	if s.ks != nil {
+		keys, _ := s.scan(make([]Key, 0, count), p)
+		return keys
+	}
 	if p.n >= bucketNibbles {
 		return slices.Clone(subrange(s.buckets[bucketOf(&p.key)].keys, p))
 	}
 	lo, hi := bucketRange(p)
-	out := make([]Key, 0, s.level(p.n)[lo>>(4*(bucketNibbles-p.n))].count)
+	out := make([]Key, 0, count)
 	for b := lo; b < hi; b++ {
 		out = append(out, s.buckets[b].keys...)
 	}
@@ -289,16 +437,17 @@ func (s *Set) keysUnder(p prefix) []Key {
 // be held.
 func (s *Set) summary(p prefix) (int, Fingerprint) {
 	if p.n > bucketNibbles+1 {
-		keys := subrange(s.buckets[bucketOf(&p.key)].keys, p)
+		keys, _ := s.view(p)
 		return len(keys), fingerprintSorted(keys, p.n)
 	}
 	if p.n >= bucketNibbles {
-		bk := &s.buckets[bucketOf(&p.key)]
+		b := bucketOf(&p.key)
+		bk := &s.buckets[b]
 		if !bk.valid {
-			bk.refresh()
+			s.refresh(b)
 		}
 		if p.n == bucketNibbles {
-			return len(bk.keys), bk.fp
+			return bk.n, bk.fp
 		}
 		if bk.sub == nil {
 			return 0, Fingerprint{}
@@ -321,7 +470,7 @@ func (s *Set) summary(p prefix) (int, Fingerprint) {
 			}
 			nd.fp = nodeHash(&fps)
 		}
-		nd.valid = true
+		nd.valid = s.err == nil
 	}
 	return nd.count, nd.fp
 }

@@ -52,6 +52,7 @@ func (s *Set) clone() *Set {
 	c.n = s.n
 	for i := range s.buckets {
 		c.buckets[i].keys = slices.Clone(s.buckets[i].keys)
+		c.buckets[i].n = s.buckets[i].n
 	}
 	for l := 0; l < bucketNibbles; l++ {
 		for i, nd := range s.level(l) {
@@ -101,7 +102,12 @@ func refFingerprint(sorted []Key, p prefix) (int, Fingerprint) {
 }
 
 func TestSetBasic(t *testing.T) {
-	var s Set // zero value is usable
+	for _, kind := range setKinds {
+		t.Run(kind, func(t *testing.T) { testSetBasic(t, newSet(t, kind)) })
+	}
+}
+
+func testSetBasic(t *testing.T, s *Set) {
 	r := rng(t)
 	ks := randKeys(r, 1000)
 	for _, k := range ks {
@@ -145,9 +151,15 @@ func TestSetBasic(t *testing.T) {
 // definition at every depth, through adds and removes, for sets from empty
 // to large enough that every cache level splits.
 func TestFingerprintDefinition(t *testing.T) {
+	for _, kind := range setKinds {
+		t.Run(kind, func(t *testing.T) { testFingerprintDefinition(t, kind) })
+	}
+}
+
+func testFingerprintDefinition(t *testing.T, kind string) {
 	r := rng(t)
 	for _, n := range []int{0, 1, 16, 17, 300, 5000} {
-		s := new(Set)
+		s := newSet(t, kind)
 		ks := randKeys(r, n)
 		// Clustered keys force deep prefixes.
 		for i := 0; i < n/10; i++ {

@@ -69,6 +69,11 @@ type Config struct {
 	// public set's keys (in DataDir/publicset, a cache rebuilt from Store at
 	// every start). "" keeps them all in memory.
 	DataDir string
+	// SetInMemory keeps the public set's keys in memory even with a
+	// DataDir: about 40 bytes a key, where the database on disk costs a
+	// fixed 16 goroutines and a few MB. Simulations of many small nodes
+	// set it.
+	SetInMemory bool
 	// Listen lists multiaddrs to listen on; empty means DefaultListen.
 	Listen []string
 	// Bootstrap lists peers (multiaddrs ending in /p2p/<id>) to connect to
@@ -237,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.inbox, err = OpenDecisions(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if cfg.DataDir != "" {
+	if cfg.DataDir != "" && !cfg.SetInMemory {
 		ks, err := storebadger.OpenKeySet[recon.Key](ctx, filepath.Join(cfg.DataDir, publicSetDir), cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("node: public set: %w", err)

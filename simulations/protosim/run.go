@@ -257,7 +257,7 @@ func (sm *sim) startNode(ctx context.Context, i int) error {
 		return fmt.Errorf("protosim: %w", err)
 	}
 	nd, err := node.Start(ctx, node.Config{
-		Key: sm.keys[i], Store: sm.st[i], DataDir: dir,
+		Key: sm.keys[i], Store: sm.st[i], DataDir: dir, SetInMemory: true,
 		Listen: []string{listenAddr(i)}, HostOptions: opts, NoMDNS: true,
 		Bootstrap: sm.boot[i], Seed: sm.s.Seed + uint64(i),
 		Logger:   sm.log.With("node", i),

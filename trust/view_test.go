@@ -91,6 +91,41 @@ func TestPropagationMatchesPowerIteration(t *testing.T) {
 	}
 }
 
+// TestPropagationErrorBound checks the accuracy Epsilon promises: the
+// scores' total error is at most Epsilon·Σ max(1, positive out-weight).
+// (No single score has a tighter promise on a directed graph.)
+func TestPropagationErrorBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	g := randomGraph(t, rng, 300, 4, 0.15)
+	bound := 0.0
+	for u := range trust.NodeID(g.N()) {
+		_, w := g.Out(u)
+		s := 0.0
+		for _, x := range w {
+			if x > 0 {
+				s += float64(x)
+			}
+		}
+		bound += max(1, s)
+	}
+	for _, eps := range []float64{1e-3, 1e-4, 1e-5} {
+		p := trust.PropagationParams{Restart: 0.2, Epsilon: eps}
+		for _, q := range []trust.NodeID{0, 7, 299} {
+			v, err := trust.NewView(context.Background(), g, q, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l1 := 0.0
+			for u, x := range powerPPR(g, q, p.Restart) {
+				l1 += math.Abs(v.Mass(trust.NodeID(u)) - x)
+			}
+			if l1 > eps*bound {
+				t.Errorf("eps %g, q=%d: total error %.3g above the bound %.3g", eps, q, l1, eps*bound)
+			}
+		}
+	}
+}
+
 // TestIncrementalMatchesRecompute: after a sequence of random edge changes
 // applied with SetOut, the masses equal a recomputation from scratch.
 func TestIncrementalMatchesRecompute(t *testing.T) {

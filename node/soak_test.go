@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -259,6 +260,9 @@ func diskMiB(t testing.TB, dir string) float64 {
 			return err
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // badger removed it (a flushed memtable, a compacted table) during the walk
+		}
 		if err != nil {
 			return err
 		}

@@ -47,12 +47,7 @@ func powerPPR(g *trust.Graph, q trust.NodeID, alpha float64) []float64 {
 		nx[q] += alpha
 		for u := range n {
 			to, w := g.Out(trust.NodeID(u))
-			sum := 0.0
-			for _, y := range w {
-				if y > 0 {
-					sum += float64(y)
-				}
-			}
+			sum := positiveOut(g, trust.NodeID(u))
 			if sum == 0 || (blocked[u] && trust.NodeID(u) != q) {
 				nx[q] += (1 - alpha) * x[u]
 				continue
@@ -66,6 +61,18 @@ func powerPPR(g *trust.Graph, q trust.NodeID, alpha float64) []float64 {
 		x = nx
 	}
 	return x
+}
+
+// positiveOut is u's positive out-weight.
+func positiveOut(g *trust.Graph, u trust.NodeID) float64 {
+	_, w := g.Out(u)
+	s := 0.0
+	for _, x := range w {
+		if x > 0 {
+			s += float64(x)
+		}
+	}
+	return s
 }
 
 func TestPropagationMatchesPowerIteration(t *testing.T) {
@@ -99,14 +106,7 @@ func TestPropagationErrorBound(t *testing.T) {
 	g := randomGraph(t, rng, 300, 4, 0.15)
 	bound := 0.0
 	for u := range trust.NodeID(g.N()) {
-		_, w := g.Out(u)
-		s := 0.0
-		for _, x := range w {
-			if x > 0 {
-				s += float64(x)
-			}
-		}
-		bound += max(1, s)
+		bound += max(1, positiveOut(g, u))
 	}
 	for _, eps := range []float64{1e-3, 1e-4, 1e-5} {
 		p := trust.PropagationParams{Restart: 0.2, Epsilon: eps}

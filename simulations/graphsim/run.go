@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -159,11 +158,7 @@ type globalScores struct {
 // rng returns a generator for one named purpose, derived from the seed,
 // so that adding a behaviour or an engine does not shift the others'
 // randomness.
-func (r *runner) rng(purpose string) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte(purpose))
-	return rand.New(rand.NewPCG(r.s.Seed, h.Sum64()))
-}
+func (r *runner) rng(purpose string) *rand.Rand { return r.s.Rand(purpose) }
 
 // Run simulates s at the graph level: every viewpoint's subjective view of
 // the attacked graph, with every engine, for every sweep cell. It honours

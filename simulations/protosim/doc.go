@@ -44,13 +44,21 @@
 //     public statements found in the store of a node not entitled to them;
 //   - consent requests that never reached their subject.
 //
-// The seed fixes the graph, the keys, the order of publication, the
-// partition groups and the attackers' targets, and seeds every other choice
-// (consent, withdrawal, churn). The network runs in real time, though:
-// which requests have arrived by a given step depends on timing, so two
-// runs with one seed start from the same population and plan but do not
-// give byte-identical figures. The graph level is the one whose results
-// are byte-identical for a seed.
+// The seed fixes the workload: the graph, the keys, the order of
+// publication, every attestation (its step, audience, nonce and canary),
+// the consent each subject gives to each request, the churn schedule, the
+// partition groups and the attackers' targets. Each comes from its own
+// stream (scenario.Rand) or from a draw keyed by what it decides
+// (scenario.Draw: consent by the attestation, withdrawal by the attestation
+// and the step), never from one stream shared with choices that wait on
+// the network. Result.Plan is a digest of that workload; the same seed
+// gives the same Plan on either clock (TestReproducible). What the network
+// then does with it is not reproducible to the byte: arrival times, which
+// requests have arrived by a given step (so which proofs exist when, and
+// which are withdrawn), bytes and packets lost depend on the scheduling of
+// hundreds of goroutines and on the randomness inside libp2p (handshakes,
+// gossip peer selection), in virtual time as in real time. The graph level
+// is the one whose results are byte-identical for a seed.
 //
 // # Virtual time
 //

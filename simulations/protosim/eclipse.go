@@ -42,6 +42,7 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	keyRand := rand.NewChaCha8(seed32(sm.s.Seed, "eclipse"))
+	targets := sm.s.Rand("eclipse-targets")
 	n := len(sm.nodes)
 	idx := n
 	type dial struct {
@@ -93,7 +94,7 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 			if _, err := topic.Subscribe(); err != nil {
 				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
-			for _, j := range sm.rng.Perm(n)[:min(b.Degree, n)] {
+			for _, j := range targets.Perm(n)[:min(b.Degree, n)] {
 				dials = append(dials, dial{h, peer.AddrInfo{ID: sm.nodes[j].ID(), Addrs: []ma.Multiaddr{ma.StringCast(listenAddr(j))}}})
 			}
 			idx++

@@ -27,6 +27,15 @@ type Result struct {
 	// or "virtual" (inside a testing/synctest bubble: Options.Virtual).
 	Clock string `json:"clock"`
 
+	// Plan is a digest of the workload the seed fixed: every attestation
+	// made (step, issuer, subject, kind, audience, nonce, reason, and the
+	// consent its subject will give), every node stopped, every partition.
+	// Two runs of a scenario with one seed have the same Plan, on either
+	// clock; what the network then does with the workload (arrival
+	// times, which requests arrived by which step, bytes) depends on
+	// timing and is not reproducible to the byte.
+	Plan string `json:"plan"`
+
 	Attestations int `json:"attestations"` // made by honest nodes
 	Private      int `json:"private"`      // of which private (warnings and some vouches)
 	Requested    int `json:"requested"`    // of which public: consent requested
@@ -140,7 +149,7 @@ func WriteCSV(w io.Writer, r *Result) error {
 		{"scenario", r.Scenario}, {"seed", strconv.FormatUint(r.Seed, 10)}, {"clock", r.Clock},
 		{"nodes", strconv.Itoa(r.Nodes)}, {"attackers", strconv.Itoa(r.Attackers)},
 		{"latency_ms", f(ms(r.Latency))}, {"jitter", f(r.Jitter)}, {"loss", f(r.Loss)}, {"bandwidth_mbit", f(r.BandwidthMbit)},
-		{"attestations", strconv.Itoa(r.Attestations)}, {"private", strconv.Itoa(r.Private)},
+		{"plan", r.Plan}, {"attestations", strconv.Itoa(r.Attestations)}, {"private", strconv.Itoa(r.Private)},
 		{"requested", strconv.Itoa(r.Requested)}, {"requests_lost", strconv.Itoa(r.RequestsLost)}, {"granted", strconv.Itoa(r.Granted)}, {"declined", strconv.Itoa(r.Declined)},
 		{"withdrawn", strconv.Itoa(r.Withdrawn)}, {"restarts", strconv.Itoa(r.Restarts)},
 		{"proofs", strconv.Itoa(r.Proofs)}, {"stranded", strconv.Itoa(r.Stranded)}, {"delivery", f(r.Delivery)},

@@ -2,6 +2,7 @@ package protosim
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,7 +114,6 @@ type sim struct {
 	s     *scenario.Scenario
 	o     Options
 	log   *slog.Logger
-	rng   *rand.Rand
 	net   *network
 	dir   string
 	keys  []*wire.PrivateKey
@@ -181,7 +181,6 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) 
 	}
 	sm := &sim{
 		s: s, o: o, log: o.Logger,
-		rng:       rand.New(rand.NewPCG(s.Seed, 0x70726f746f)), // "proto"
 		net:       newNetwork(n+eclipseSize(s), netw.Latency.Duration, netw.Jitter, netw.Loss, bw, s.Seed),
 		idx:       map[wire.PublicKey]int{},
 		firstSeen: map[cid.Cid][]time.Time{},
@@ -223,6 +222,7 @@ func eclipseSize(s *scenario.Scenario) int {
 // nodes started before it, and finds the rest through them.
 func (sm *sim) startAll(ctx context.Context, n int) error {
 	keyRand := rand.NewChaCha8(seed32(sm.s.Seed, "keys"))
+	rng := sm.s.Rand("bootstrap")
 	sm.nodes = make([]*node.Node, n)
 	sm.close = make([]func() error, n)
 	sm.boot = make([][]string, n)
@@ -237,7 +237,7 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 		if i > 0 {
 			picks := []int{i - 1}
 			for range min(i-1, 4) {
-				picks = append(picks, sm.rng.IntN(i))
+				picks = append(picks, rng.IntN(i))
 			}
 			for _, j := range slices.Compact(slices.Sorted(slices.Values(picks))) {
 				sm.boot[i] = append(sm.boot[i], fmt.Sprintf("%s/p2p/%s", listenAddr(j), sm.nodes[j].ID()))
@@ -345,7 +345,12 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 	for _, e := range pop.Graph.Edges() {
 		ratings = append(ratings, rating{int(e.From), int(e.To), e.Weight > 0})
 	}
-	sm.rng.Shuffle(len(ratings), func(i, j int) { ratings[i], ratings[j] = ratings[j], ratings[i] })
+	s.Rand("order").Shuffle(len(ratings), func(i, j int) { ratings[i], ratings[j] = ratings[j], ratings[i] })
+	// Every choice below that does not wait on the network comes from its
+	// own stream or is a Draw keyed by what it decides, so that the
+	// workload follows from the seed alone; the plan digest records it.
+	partRand, churnRand, attRand := s.Rand("partitions"), s.Rand("churn"), s.Rand("attestations")
+	plan := sha256.New()
 	res := &Result{
 		Scenario: s.Name, Seed: s.Seed, Nodes: n, Attackers: eclipseSize(s), Steps: s.Steps, Step: s.Step.Duration,
 		Latency: netw.Latency.Duration, Jitter: netw.Jitter, Loss: netw.Loss, BandwidthMbit: float64(sm.net.bandwidth) / 1e6,
@@ -370,10 +375,11 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 		for _, p := range netw.Partitions {
 			if p.At == step {
 				groups := make([]int, n+res.Attackers)
-				perm := sm.rng.Perm(len(groups))
+				perm := partRand.Perm(len(groups))
 				for k, i := range perm {
 					groups[i] = k * p.Groups / len(groups)
 				}
+				fmt.Fprintf(plan, "%d partition %v\n", step, groups)
 				sm.net.partition(groups)
 				partitionAt = time.Now()
 				sm.log.Info("partition", "step", step, "groups", p.Groups)
@@ -395,7 +401,8 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 		}
 		if s.Churn != nil && s.Churn.Rate > 0 {
 			for i := range n {
-				if sm.nodes[i] != nil && sm.rng.Float64() < s.Churn.Rate {
+				if sm.nodes[i] != nil && churnRand.Float64() < s.Churn.Rate {
+					fmt.Fprintf(plan, "%d stop %d\n", step, i)
 					if err := sm.stopNode(i); err != nil {
 						sm.log.Debug("stopping a node", "node", i, "err", err)
 					}
@@ -413,7 +420,7 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 			sm.requests[i] = nil
 			sm.mu.Unlock()
 			for _, a := range reqs {
-				if sm.rng.Float64() < consent.Grant {
+				if s.Draw("grant", a.Nonce) < consent.Grant {
 					c, err := sm.nodes[i].Approve(ctx, a.CID())
 					if err != nil {
 						return nil, fmt.Errorf("protosim: node %d approving: %w", i, err)
@@ -432,7 +439,7 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 		// Withdrawals.
 		if consent.Revoke > 0 {
 			for _, p := range proofs {
-				if p.withdrawal.Defined() || sm.nodes[p.subject] == nil || sm.rng.Float64() >= consent.Revoke {
+				if p.withdrawal.Defined() || sm.nodes[p.subject] == nil || s.Draw("revoke", fmt.Appendf(nil, "%x/%d", p.att.Nonce, step)) >= consent.Revoke {
 					continue
 				}
 				w, err := sm.nodes[p.subject].Withdraw(ctx, p.att.CID())
@@ -450,10 +457,15 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 				res.SkippedDown++
 				continue
 			}
-			a, err := sm.attest(r, consent.Public)
+			a, err := sm.attest(attRand, r, consent.Public, stepStart)
 			if err != nil {
 				return nil, err
 			}
+			fmt.Fprintf(plan, "%d attest %d %d %s %s %x %q", step, r.from, r.to, a.Kind, a.Audience.Scope, a.Nonce, a.Reason)
+			if a.Audience.Scope == wire.Public {
+				fmt.Fprintf(plan, " grant=%v", s.Draw("grant", a.Nonce) < consent.Grant)
+			}
+			plan.Write([]byte{'\n'})
 			if err := sm.nodes[r.from].Submit(ctx, a); err != nil {
 				return nil, fmt.Errorf("protosim: node %d publishing: %w", r.from, err)
 			}
@@ -492,6 +504,7 @@ drain:
 		}
 	}
 	res.Drained = time.Since(end)
+	res.Plan = fmt.Sprintf("sha256:%x", plan.Sum(nil))
 	sm.mu.Lock()
 	for _, c := range requested {
 		if !sm.asked[c] {
@@ -508,27 +521,27 @@ drain:
 	return res, nil
 }
 
-// attest makes node r.from's attestation about r.to: a vouch is public with
-// chance public (so it asks the subject's consent); warnings and the other
-// vouches are private, with a canary in the reason that must never appear
-// on another node.
-func (sm *sim) attest(r rating, public float64) (*wire.Attestation, error) {
+// attest makes node r.from's attestation about r.to, dated at the start of
+// its step: a vouch is public with chance public (so it asks the subject's
+// consent); warnings and the other vouches are private, with a canary in
+// the reason that must never appear on another node.
+func (sm *sim) attest(rng *rand.Rand, r rating, public float64, at time.Time) (*wire.Attestation, error) {
 	nonce := make([]byte, wire.NonceSize)
 	for k := range nonce {
-		nonce[k] = byte(sm.rng.Uint32())
+		nonce[k] = byte(rng.Uint32())
 	}
 	a := &wire.Attestation{
 		Subject: wire.KeySubject(sm.keys[r.to].Public()), Kind: wire.Warn, Context: "general",
-		Strength: 50, Created: uint64(time.Now().Unix()), Audience: wire.PrivateAudience, Nonce: nonce,
+		Strength: 50, Created: uint64(at.Unix()), Audience: wire.PrivateAudience, Nonce: nonce,
 	}
 	if r.vouch {
 		a.Kind = wire.Vouch
-		if sm.rng.Float64() < public {
+		if rng.Float64() < public {
 			a.Audience = wire.PublicAudience
 		}
 	}
 	if a.Audience.Scope != wire.Public {
-		a.Reason = fmt.Sprintf("%s%016x%016x", canaryPrefix, sm.rng.Uint64(), sm.rng.Uint64())
+		a.Reason = fmt.Sprintf("%s%016x%016x", canaryPrefix, rng.Uint64(), rng.Uint64())
 	}
 	if err := a.Sign(sm.keys[r.from]); err != nil {
 		return nil, fmt.Errorf("protosim: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -101,4 +102,55 @@ func writeResults(dir string, res *Result) error {
 	}
 	_, err := Plot(res, filepath.Join(dir, "plots"))
 	return err
+}
+
+// TestReproducible runs the small scenario twice with one seed and once
+// with another, in virtual time: the workload (Result.Plan and what
+// follows from it alone) must repeat with the seed and change with it.
+// Arrival times and bytes depend on goroutine scheduling and are not
+// compared.
+func TestReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three simulated runs")
+	}
+	run := func(seed uint64) *Result {
+		s, err := scenario.Parse([]byte(small), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Seed = seed
+		var res *Result
+		synctest.Test(t, func(t *testing.T) {
+			var err error
+			if res, err = Run(context.Background(), s, Options{Virtual: true, Drain: 40 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return res
+	}
+	// workload is what the seed alone decides.
+	workload := func(r *Result) string {
+		up := make([]int, len(r.Timeline))
+		for k, tick := range r.Timeline {
+			up[k] = tick.Up
+		}
+		return fmt.Sprintf("plan %s, %d attestations (%d private, %d public), %d skipped while down, %d restarts, up %v",
+			r.Plan, r.Attestations, r.Private, r.Requested, r.SkippedDown, r.Restarts, up)
+	}
+	a, b, c := run(3), run(3), run(4)
+	if !strings.HasPrefix(a.Plan, "sha256:") {
+		t.Fatalf("plan %q", a.Plan)
+	}
+	if wa, wb := workload(a), workload(b); wa != wb {
+		t.Errorf("one seed, two workloads:\n%s\n%s", wa, wb)
+	}
+	if a.Plan == c.Plan {
+		t.Errorf("seeds 3 and 4 give one plan %s", a.Plan)
+	}
+	for _, r := range []*Result{a, b, c} {
+		t.Logf("seed %d: %s; granted %d, declined %d, delivery %.4f, p50 %v", r.Seed, workload(r), r.Granted, r.Declined, r.Delivery, r.LatencyP50)
+		if r.PrivateLeaks != 0 || r.UnconsentedLeaks != 0 {
+			t.Errorf("seed %d: leaks: %d private, %d unconsented", r.Seed, r.PrivateLeaks, r.UnconsentedLeaks)
+		}
+	}
 }

@@ -182,6 +182,7 @@ type Node struct {
 	// validated, throttled and gated count gossip at pubsub's level: see
 	// Stats.
 	validated, throttled, gated atomic.Int64
+	undelivered, droppedRPCs    atomic.Int64
 	mesh                        atomic.Int64 // peers in the topic mesh
 }
 
@@ -542,10 +543,15 @@ type Stats struct {
 	// gater dropped (from peers with poor goodput, while validation is
 	// saturated). Honest load should leave Throttled at 0.
 	Validated, Throttled, Gated int64
-	MeshPeers                   int // peers in the gossip mesh
-	PendingConsent              int
-	HostStreamsOpen             int
-	HostConnectionsTotal        int
+	// Undelivered counts gossip messages pubsub dropped before this node
+	// could store them (its subscription buffer was full); DroppedRPCs,
+	// RPCs to peers dropped because their outbound queue was full. Both
+	// are repaired by resync, from any peer that stored the message.
+	Undelivered, DroppedRPCs int64
+	MeshPeers                int // peers in the gossip mesh
+	PendingConsent           int
+	HostStreamsOpen          int
+	HostConnectionsTotal     int
 }
 
 // Stats returns the node's counters.
@@ -559,6 +565,7 @@ func (n *Node) Stats() Stats {
 		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
 		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
 		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
+		Undelivered: n.undelivered.Load(), DroppedRPCs: n.droppedRPCs.Load(),
 		MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
 	}
 }

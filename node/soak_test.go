@@ -115,6 +115,12 @@ func TestSoak(t *testing.T) {
 		if err := c.Sign(keys[j]); err != nil {
 			t.Fatal(err)
 		}
+		// As Approve does: the origin stores the proof and adds it to its
+		// public set, then gossips it, so that resync can always find it
+		// there.
+		if _, err := pub.ingest(ctx, []wire.Object{a, c}); err != nil {
+			t.Fatal(err)
+		}
 		if err := pub.publish(ctx, a, c); err != nil {
 			t.Fatal(err)
 		}
@@ -134,6 +140,8 @@ func TestSoak(t *testing.T) {
 			s.gated += st.Gated
 			s.rejected += st.Rejected
 			s.ignored += st.Ignored
+			s.undelivered += st.Undelivered
+			s.droppedRPCs += st.DroppedRPCs
 			if i > 0 && (s.storedMin < 0 || st.Stored < s.storedMin) {
 				s.storedMin = st.Stored
 			}
@@ -163,6 +171,7 @@ func TestSoak(t *testing.T) {
 				st := nd.Stats()
 				t.Errorf("receiver %d: stored %d of %d objects, public set %d, %d peers (%d in the mesh), set error %v", i+1, st.Stored, 2*published, st.PublicSet, st.Peers, st.MeshPeers, nd.set.Err())
 			}
+			t.Errorf("publisher: public set %d, %d peers", nodes[0].Stats().PublicSet, nodes[0].Stats().Peers)
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -172,9 +181,9 @@ func TestSoak(t *testing.T) {
 
 	if dir := os.Getenv("KITH_SOAK_OUT"); dir != "" {
 		var b strings.Builder
-		b.WriteString("seconds,published,stored_min,throttled,gated,rejected,ignored,rss_anon_mib,live_heap_mib,disk_mib,live_mib,goroutines\n")
+		b.WriteString("seconds,published,stored_min,throttled,gated,rejected,ignored,rss_anon_mib,live_heap_mib,disk_mib,live_mib,goroutines,undelivered,dropped_rpcs\n")
 		for _, s := range samples {
-			fmt.Fprintf(&b, "%.0f,%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%d\n", s.at.Seconds(), s.published, s.storedMin, s.throttled, s.gated, s.rejected, s.ignored, s.rssMiB, s.heapMiB, s.diskMiB, s.liveMiB, s.goroutines)
+			fmt.Fprintf(&b, "%.0f,%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%d,%d,%d\n", s.at.Seconds(), s.published, s.storedMin, s.throttled, s.gated, s.rejected, s.ignored, s.rssMiB, s.heapMiB, s.diskMiB, s.liveMiB, s.goroutines, s.undelivered, s.droppedRPCs)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "soak.csv"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -199,7 +208,7 @@ func TestSoak(t *testing.T) {
 	rssSlope, heapSlope := slopePer10Min(half, func(s soakSample) float64 { return s.rssMiB }), slopePer10Min(half, func(s soakSample) float64 { return s.heapMiB })
 	t.Logf("anonymous RSS %.0f → %.0f MiB (slope over the second half %.2f MiB/10 min); live Go heap %.0f → %.0f MiB (slope %.2f MiB/10 min)", warm.rssMiB, last.rssMiB, rssSlope, warm.heapMiB, last.heapMiB, heapSlope)
 	t.Logf("goroutines %d after warm-up, %d at the end; disk %.0f MiB for %.0f MiB of live data (%.2f×)", warm.goroutines, last.goroutines, last.diskMiB, last.liveMiB, last.diskMiB/last.liveMiB)
-	t.Logf("throttled %d, gated %d, rejected %d, ignored %d (all nodes)", last.throttled, last.gated, last.rejected, last.ignored)
+	t.Logf("throttled %d, gated %d, rejected %d, ignored %d, undelivered %d, RPCs dropped %d (all nodes)", last.throttled, last.gated, last.rejected, last.ignored, last.undelivered, last.droppedRPCs)
 
 	if last.throttled != 0 || last.gated != 0 {
 		t.Errorf("honest load throttled: %d messages dropped by validation, %d RPCs gated", last.throttled, last.gated)
@@ -219,6 +228,7 @@ type soakSample struct {
 	at                                  time.Duration
 	published, storedMin                int64
 	throttled, gated, rejected, ignored int64
+	undelivered, droppedRPCs            int64
 	rssMiB, heapMiB, diskMiB, liveMiB   float64
 	goroutines                          int
 }

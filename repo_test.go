@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,7 @@ type listedPackage struct {
 	ImportPath string
 	Doc        string
 	Deps       []string
+	Imports    []string
 	Name       string
 }
 
@@ -37,21 +39,43 @@ func goList(t *testing.T, args ...string) []listedPackage {
 	return pkgs
 }
 
-// TestLayering: the vocabulary packages never depend on networking code, so
-// that the simulator and other implementations can use them alone.
+// layers states what each part of the tree may not depend on, directly or
+// through other packages. The engine a node runs (wire, store, vault,
+// trust, node, api, fedi) never depends on the research lab under
+// simulations/, nor on the command line; wire, store, vault and trust never
+// depend on networking code.
+var layers = []struct {
+	dir       string   // a directory of the module, with everything below it
+	forbidden []string // import path prefixes none of its packages may depend on
+}{
+	{"wire", []string{libp2p, kith + "store", kith + "vault", kith + "trust", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"vault", []string{libp2p, kith + "wire", kith + "store", kith + "trust", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"store", []string{libp2p, kith + "vault", kith + "trust", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"trust", []string{libp2p, kith + "store", kith + "vault", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"node", []string{kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"api", []string{kith + "simulations", kith + "cli", kith + "node"}},
+	{"fedi", []string{libp2p, kith + "simulations", kith + "cli", kith + "node", kith + "api"}},
+	{"simulations", []string{kith + "cli"}},
+}
+
+const (
+	kith   = "github.com/kith-net/kith/"
+	libp2p = "github.com/libp2p/"
+)
+
+// TestLayering holds the dependency direction of the tree (layers).
 func TestLayering(t *testing.T) {
-	forbidden := []string{"github.com/libp2p/", "github.com/kith-net/kith/node", "github.com/kith-net/kith/cli"}
-	var patterns []string
-	for _, dir := range []string{"wire", "trust", "store", "vault"} {
-		if _, err := os.Stat(dir); err == nil {
-			patterns = append(patterns, "./"+dir+"/...")
+	for _, l := range layers {
+		if _, err := os.Stat(l.dir); err != nil {
+			t.Errorf("layer %s: %v", l.dir, err)
+			continue
 		}
-	}
-	for _, p := range goList(t, patterns...) {
-		for _, d := range p.Deps {
-			for _, f := range forbidden {
-				if strings.HasPrefix(d, f) {
-					t.Errorf("%s imports %s: wire, trust, store and vault must not depend on %s", p.ImportPath, d, f)
+		for _, p := range goList(t, "./"+l.dir+"/...") {
+			for _, d := range append(slices.Clone(p.Imports), p.Deps...) {
+				for _, f := range l.forbidden {
+					if strings.HasPrefix(d, f) {
+						t.Errorf("%s depends on %s: %s/ must not depend on %s", p.ImportPath, d, l.dir, f)
+					}
 				}
 			}
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/simulations/dataset"
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/dataset"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // Engines returns every engine kith eval knows: kith's own first (with

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/simulations/training"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/training"
 )
 
 func (a *app) modelCommand() *cobra.Command {

@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // group is one behaviour injected into a cell's graph.
@@ -192,7 +192,7 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 		case scenario.Sybil:
 			gr.ids = alloc(b.Size)
 			// Each Sybil vouches for deg distinct random others (the region
-			// of trust/eval's Inject), drawn by rejection when deg is small
+			// of simulations/eval's Inject), drawn by rejection when deg is small
 			// beside s and by a partial shuffle otherwise.
 			deg := min(b.Degree, b.Size-1)
 			picked := make(map[int]bool, deg)

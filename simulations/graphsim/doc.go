@@ -61,7 +61,7 @@
 //     identities.
 //   - accepted_per_attack_edge: group identities with evidence scored
 //     strictly above the median honest member, divided by the attack edges
-//     actually placed (trust/eval's Task C definition).
+//     actually placed (simulations/eval's Task C definition).
 //   - auc_honest_vs_attacker: AUC of honest members (sample) against the
 //     group's identities (up to 10,000, evenly spaced): 1 means every
 //     honest member ranks above every attacker.

@@ -5,10 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/gen"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/dataset"
 )
 
 // epoch is the "now" of generated graphs: their ratings fall in the year

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // ErrProtocolLevel is returned for a scenario that has nothing to measure
@@ -25,7 +25,7 @@ var ErrProtocolLevel = errors.New("needs the protocol level")
 // Engines returns every engine the simulator can compare: kith's own
 // ("kith", refining its model on the querier's own judgements;
 // "kith-shared", the shipped model only), then the baselines of
-// trust/eval, with the same names as `kith eval`.
+// simulations/eval, with the same names as `kith eval`.
 func Engines() []eval.Engine {
 	return append([]eval.Engine{
 		{Name: "kith", New: func() trust.Scorer { return &trust.Engine{Personalize: true} }},

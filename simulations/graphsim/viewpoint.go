@@ -5,9 +5,9 @@ import (
 	"math"
 	"slices"
 
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // metricKey names one row of results within a (cell, engine).

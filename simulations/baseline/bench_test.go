@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/dataset"
 	"github.com/kith-net/kith/trust/trusttest"
 )
 

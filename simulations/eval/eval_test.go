@@ -14,9 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kith-net/kith/simulations/baseline"
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/baseline"
-	"github.com/kith-net/kith/trust/dataset"
 	"github.com/kith-net/kith/trust/trusttest"
 )
 

@@ -11,8 +11,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/dataset"
 )
 
 // The tasks.

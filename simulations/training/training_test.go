@@ -5,8 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/kith-net/kith/simulations/training"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/training"
 )
 
 // TestDeterministic: the same seed gives the same model, byte for byte,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kith-net/kith/simulations/baseline"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/baseline"
 )
 
 // Engine is a scoring method under evaluation: a name for the reports and a

@@ -13,9 +13,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/gen"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // Options configure Default.

@@ -252,7 +252,7 @@ func TestCandidates(t *testing.T) {
 // minutes, so it runs only with KITH_MODEL_COMPARE=1 (KITH_MODEL_COMPARE_SEED
 // picks another seed than 1):
 //
-//	KITH_MODEL_COMPARE=1 GOMAXPROCS=1 go test -run TestCompareFull -v -timeout 60m ./trust/training/
+//	KITH_MODEL_COMPARE=1 GOMAXPROCS=1 go test -run TestCompareFull -v -timeout 60m ./simulations/training/
 func TestCompareFull(t *testing.T) {
 	if os.Getenv("KITH_MODEL_COMPARE") != "1" {
 		t.Skip("set KITH_MODEL_COMPARE=1 to run the full-size comparison")

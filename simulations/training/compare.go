@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/gen"
 	"github.com/kith-net/kith/trust"
-	"github.com/kith-net/kith/trust/eval"
 )
 
 // Predictor is a trained ranking model: the probability, in [0, 1], that

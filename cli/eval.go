@@ -1,11 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,7 @@ func (a *app) evalCommand() *cobra.Command {
 		tasks, engines, splits    []string
 		seed                      uint64
 		samples, workers, hops    int
+		shuffle                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -39,7 +41,9 @@ func (a *app) evalCommand() *cobra.Command {
 		Long: `Evaluate kith's engine and the baselines on any signed trust network in the SNAP
 (source,target,rating,time) or KONECT format, from each rater's own viewpoint.
 
-Tasks: A edge sign and weight (splits loo, holdout, temporal), B fraud detection
+Tasks: A edge sign and weight (splits loo, holdout, temporal, and cold: a new
+owner's small view of 1-20 own statements and the statements of the people
+within two hops), B fraud detection
 on node labels with the leaking ratings masked (needs --labels), C Sybil
 injection, D certification level prediction (weights, MAE).
 
@@ -47,7 +51,13 @@ Engines: kith (the engine with on-device learning), kith-shared (the shipped
 model only), and the baselines: ` + engineNames() + `.
 
 Results go to DIR/results.csv and DIR/report.md (beside the reference figures);
-with --json, one JSON object per row on standard output.`,
+with --json, one JSON object per row on standard output. Engines whose score is a
+probability (kith, kith-shared) also get their expected calibration error (ECE)
+and a reliability diagram per split.
+
+--shuffle-signs is the harness's own leakage check: the ratings are permuted
+across the edges (the graph is kept), so every engine's sign AUC must fall to
+0.50 give or take sampling noise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -60,7 +70,7 @@ with --json, one JSON object per row on standard output.`,
 			if hops < 0 {
 				return usagef("--hops %d: want 0 (the whole graph) or more", hops)
 			}
-			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops}
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle}
 			for _, t := range tasks {
 				for _, x := range strings.Split(t, ",") {
 					cfg.Tasks = append(cfg.Tasks, strings.ToUpper(strings.TrimSpace(x)))
@@ -111,20 +121,17 @@ with --json, one JSON object per row on standard output.`,
 				if err := os.MkdirAll(out, 0o755); err != nil {
 					return err
 				}
-				var csv, md bytes.Buffer
-				if err := eval.WriteCSV(&csv, rows); err != nil {
+				files, err := eval.Report(rows)
+				if err != nil {
 					return err
 				}
-				if err := eval.WriteMarkdown(&md, rows); err != nil {
-					return err
+				names := slices.Sorted(maps.Keys(files))
+				for _, name := range names {
+					if err := atomicfile.Write(filepath.Join(out, name), files[name], 0o644); err != nil {
+						return err
+					}
 				}
-				if err := atomicfile.Write(filepath.Join(out, "results.csv"), csv.Bytes(), 0o644); err != nil {
-					return err
-				}
-				if err := atomicfile.Write(filepath.Join(out, "report.md"), md.Bytes(), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.env.Stderr, "wrote %s and %s\n", filepath.Join(out, "results.csv"), filepath.Join(out, "report.md"))
+				fmt.Fprintf(a.env.Stderr, "wrote %s in %s\n", strings.Join(names, ", "), out)
 			}
 			if a.json {
 				for _, r := range rows {
@@ -146,7 +153,8 @@ with --json, one JSON object per row on standard output.`,
 	f.StringVar(&labels, "labels", "", "node labels for task B (node,+1|-1)")
 	f.StringSliceVar(&tasks, "task", nil, "tasks to run: A, B, C, D (default A and C, and B with --labels)")
 	f.StringSliceVar(&engines, "engine", nil, "engines to evaluate (default all)")
-	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal")
+	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal, cold")
+	f.BoolVar(&shuffle, "shuffle-signs", false, "permute the ratings across edges first (leakage check: every AUC must fall to 0.5)")
 	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
 	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
 	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")
@@ -179,6 +187,7 @@ func rowJSON(r eval.Row) map[string]any {
 	put("pcc", r.PCC)
 	put("mae", r.MAE)
 	put("coverage", r.Coverage)
+	put("ece", r.ECE)
 	if r.Task == eval.TaskSybil {
 		m["sybils"], m["attack_edges"] = r.Sybils, r.AttackEdges
 		put("captured_trust", r.CapturedMass)

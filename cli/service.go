@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
 	"github.com/kith-net/kith/store"
-	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -125,15 +125,13 @@ func (l *localService) peerTrust(ctx context.Context) map[wire.PublicKey]float64
 	if err != nil {
 		return out
 	}
-	for v := range tv.view.N() {
-		id := trust.NodeID(v)
-		sub := tv.index.Subjects[id]
-		if sub.Key == nil {
-			continue
-		}
-		k := *sub.Key
-		if r := tv.engine.Query(tv.view, id); r.Covered {
-			out[k] = r.Score
+	scores := make([]float64, tv.view.N())
+	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
+		return out
+	}
+	for v, x := range scores {
+		if sub := tv.index.Subjects[v]; sub.Key != nil && !math.IsNaN(x) {
+			out[*sub.Key] = x
 		}
 	}
 	return out

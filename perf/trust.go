@@ -52,7 +52,9 @@ func TrustCases(g *trust.Graph, q trust.NodeID) []Case {
 			rng := rand.New(rand.NewPCG(1, 1))
 			b.ResetTimer()
 			for b.Loop() {
-				_ = e.Query(v, trust.NodeID(rng.IntN(g.N())))
+				if _, err := e.Query(ctx, v, nil, trust.NodeID(rng.IntN(g.N()))); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}},
 		{Name: "incremental update (one new vouch)", Items: 1, Run: func(b *testing.B) {
@@ -96,7 +98,9 @@ func QueryLatencies(g *trust.Graph, q trust.NodeID, n int) ([]time.Duration, err
 	for i := range lat {
 		t := trust.NodeID(rng.IntN(g.N()))
 		start := time.Now()
-		_ = e.Query(v, t)
+		if _, err := e.Query(context.Background(), v, nil, t); err != nil {
+			return nil, err
+		}
 		lat[i] = time.Since(start)
 	}
 	slices.Sort(lat)

@@ -8,17 +8,22 @@ import (
 	"slices"
 )
 
-// ModelVersion is the version of the model file format this package reads.
-const ModelVersion = 1
+// ModelVersion is the version of the model file format this package
+// writes and reads. Version 2 (December 2026) names its features by the
+// definitions of FeatureNames of that version; version 1 files, of the
+// earlier feature set, are refused (ErrModelVersion): retrain.
+const ModelVersion = 2
 
 // Model is the small ranking model: a logistic regression over the
-// standardised features. Its output, in [0, 1], is the probability that the
-// querier would vouch for (rather than warn about) the target, given the
-// evidence in the view; it is calibrated on the data it was trained on
-// (Provenance says which) and on the owner's own judgements when trained
-// on-device.
+// standardised features. Its output, in [0, 1], is the probability that
+// the owner would judge the subject positively (vouch rather than warn),
+// given everyone else's evidence in the view; it is calibrated on the data
+// it was trained on (Provenance says which) and on the owner's own
+// judgements when refined on-device.
 //
-// A Model is immutable once built and safe for concurrent use.
+// A model file names the features it uses; a feature of FeatureNames that
+// it does not name has weight 0. A Model is immutable once built and safe
+// for concurrent use.
 type Model struct {
 	Version    int       `json:"version"`
 	Features   []string  `json:"features"`
@@ -29,27 +34,60 @@ type Model struct {
 	Provenance string    `json:"provenance"`
 	// Examples is how many judgements the model was fitted on.
 	Examples int `json:"examples"`
+	// Figures are measurements of the model made when it was trained
+	// (held-out AUC, calibration error, ...), by name, for model show.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
-// ErrModel is wrapped by every error about a model file.
-var ErrModel = errors.New("trust: model")
+// ErrModel is wrapped by every error about a model file; ErrModelVersion
+// by those about a file of another format version.
+var (
+	ErrModel        = errors.New("trust: model")
+	ErrModelVersion = fmt.Errorf("%w: version", ErrModel)
+)
 
-// ParseModel decodes and validates a model file.
+// ParseModel decodes and validates a model file. The model it returns has
+// one entry per feature of FeatureNames, in that order.
 func ParseModel(b []byte) (*Model, error) {
 	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
-	if err := m.Validate(); err != nil {
+	if m.Version != ModelVersion {
+		return nil, fmt.Errorf("%w %d, this build reads %d (train it again)", ErrModelVersion, m.Version, ModelVersion)
+	}
+	if len(m.Mean) != len(m.Features) || len(m.Scale) != len(m.Features) || len(m.Weights) != len(m.Features) {
+		return nil, fmt.Errorf("%w: %d features with %d means, %d scales and %d weights", ErrModel, len(m.Features), len(m.Mean), len(m.Scale), len(m.Weights))
+	}
+	full := Model{Version: m.Version, Features: slices.Clone(FeatureNames), Bias: m.Bias, Provenance: m.Provenance, Examples: m.Examples, Figures: m.Figures,
+		Mean: make([]float64, NumFeatures), Scale: make([]float64, NumFeatures), Weights: make([]float64, NumFeatures)}
+	for i := range full.Scale {
+		full.Scale[i] = 1
+	}
+	seen := map[string]bool{}
+	for i, name := range m.Features {
+		j := slices.Index(FeatureNames, name)
+		if j < 0 {
+			return nil, fmt.Errorf("%w: unknown feature %q", ErrModel, name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%w: feature %q twice", ErrModel, name)
+		}
+		seen[name] = true
+		full.Mean[j], full.Scale[j], full.Weights[j] = m.Mean[i], m.Scale[i], m.Weights[i]
+	}
+	if err := full.Validate(); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return &full, nil
 }
 
-// Validate checks the model's shape and values.
+// Validate checks the model's shape and values: one entry per feature of
+// FeatureNames, finite values, positive scales, and every weight of the
+// sign FeatureSigns requires.
 func (m *Model) Validate() error {
 	if m.Version != ModelVersion {
-		return fmt.Errorf("%w: version %d, this build reads %d", ErrModel, m.Version, ModelVersion)
+		return fmt.Errorf("%w %d, this build reads %d", ErrModelVersion, m.Version, ModelVersion)
 	}
 	if !slices.Equal(m.Features, FeatureNames) {
 		return fmt.Errorf("%w: features %v, want %v", ErrModel, m.Features, FeatureNames)
@@ -63,9 +101,17 @@ func (m *Model) Validate() error {
 		if !finite(m.Mean[i]) || !finite(m.Weights[i]) || !(m.Scale[i] > 0) || !finite(m.Scale[i]) {
 			return fmt.Errorf("%w: feature %s: mean %v scale %v weight %v", ErrModel, FeatureNames[i], m.Mean[i], m.Scale[i], m.Weights[i])
 		}
+		if sg := FeatureSigns[i]; sg != 0 && float64(sg)*m.Weights[i] < 0 {
+			return fmt.Errorf("%w: feature %s: weight %v against its sign %+d", ErrModel, FeatureNames[i], m.Weights[i], sg)
+		}
 	}
 	if !finite(m.Bias) {
 		return fmt.Errorf("%w: bias %v", ErrModel, m.Bias)
+	}
+	for k, x := range m.Figures {
+		if !finite(x) {
+			return fmt.Errorf("%w: figure %s: %v", ErrModel, k, x)
+		}
 	}
 	return nil
 }
@@ -84,18 +130,67 @@ func (m *Model) Logit(f *Features) float64 {
 	return z
 }
 
-// Predict returns the probability of a vouch for f.
+// Baseline returns the model's log-odds for a subject with no evidence at
+// all (every feature 0): the point explanations start from.
+func (m *Model) Baseline() float64 {
+	var zero Features
+	return m.Logit(&zero)
+}
+
+// Predict returns the probability of a positive judgement for f, from the
+// features alone (the crowd's evidence).
 func (m *Model) Predict(f *Features) float64 { return Sigmoid(m.Logit(f)) }
 
-// Contributions returns each feature's share of the log-odds, relative to
-// the average target of the training data (feature at its mean).
+// Contributions returns each feature's share of the log-odds against the
+// baseline (Baseline): Baseline() + Σ Contributions(f) = Logit(f), and a
+// feature at its baseline value 0 contributes 0.
 func (m *Model) Contributions(f *Features) [NumFeatures]float64 {
 	var c [NumFeatures]float64
 	for i, x := range f.Values {
-		c[i] = m.Weights[i] * (x - m.Mean[i]) / m.Scale[i]
+		c[i] = m.Weights[i] * x / m.Scale[i]
 	}
 	return c
 }
+
+// OwnStrengthCap keeps the log-odds of the owner's own statement finite:
+// a statement of full strength counts as 0.99.
+const OwnStrengthCap = 0.99
+
+// Answer returns the probability that the owner judges the subject
+// positively, given f. Without a statement of the owner's own it is
+// Predict(f). With one, the owner's word decides the side: a vouch of
+// strength s (in (0, 1]) gives 0.5 + h/2 and a warning 0.5 − h/2, where
+//
+//	h = σ(logit(s) ± (Logit(f) − Baseline()))
+//
+// (+ for a vouch, − for a warning): on its own the statement places the
+// answer at 0.5 ± s/2, and the crowd's evidence moves it within its side,
+// never across neutral. The answer is monotone in the crowd's evidence and
+// in the strength of the owner's statement.
+func (m *Model) Answer(f *Features) float64 {
+	z := m.Logit(f)
+	if !f.HasDirect || f.Direct == 0 {
+		return Sigmoid(z)
+	}
+	s := min(math.Abs(f.Direct), OwnStrengthCap)
+	shift := z - m.Baseline() // 0 without crowd evidence: every feature is then 0
+	if f.Direct > 0 {
+		return 0.5 + Sigmoid(logit(s)+shift)/2
+	}
+	return 0.5 - Sigmoid(logit(s)-shift)/2
+}
+
+// OwnShare returns h, the answer's position within its side (see Answer),
+// and whether f holds a statement of the owner's own.
+func (m *Model) OwnShare(f *Features) (float64, bool) {
+	p := m.Answer(f)
+	if !f.HasDirect || f.Direct == 0 {
+		return 0, false
+	}
+	return 2 * math.Abs(p-0.5), true
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
 
 // Sigmoid is the logistic function, computed without overflow: the
 // model's link from logit to probability.

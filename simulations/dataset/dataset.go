@@ -34,8 +34,9 @@
 // comments or whitespace-separated fields mean KONECT, commas mean SNAP.
 //
 // Input compressed with gzip is decompressed on the fly, whatever the file
-// is called: Parse recognises it by its magic bytes (1f 8b) and sets
-// Dataset.Gzip. A corrupt or truncated stream is an ErrFormat error.
+// is called: Parse (and ParseLabels) recognise it by its magic bytes (1f 8b);
+// Dataset.Gzip records it. A corrupt or truncated stream is an ErrFormat
+// error.
 //
 // External node identifiers are kept as strings (Dataset.IDs) and mapped to
 // dense trust.NodeIDs in order of first appearance, so the same file always
@@ -240,16 +241,9 @@ func Parse(r io.Reader, name string, format Format) (*Dataset, error) {
 	default:
 		return nil, fmt.Errorf("dataset: %s: unknown format %q", name, format)
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	gz := false
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("dataset: %s: gzip: %w", name, gzipError(err))
-		}
-		defer zr.Close()
-		br = bufio.NewReaderSize(gzipErrors{zr}, 64<<10)
-		gz = true
+	br, gz, err := input(r)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %s: %w", name, err)
 	}
 	if format == FormatAuto {
 		head, err := br.Peek(8 << 10)
@@ -267,7 +261,6 @@ func Parse(r io.Reader, name string, format Format) (*Dataset, error) {
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 4096), MaxLineLen)
 	lines := &lineReader{sc: sc}
-	var err error
 	if format == FormatWikiElec {
 		err = parseWikiElec(lines, b)
 	} else {
@@ -314,6 +307,22 @@ func (l *lineReader) err() error {
 		return fmt.Errorf("line longer than %d bytes: %w", MaxLineLen, ErrFormat)
 	}
 	return err
+}
+
+// input buffers r and, when it starts with gzip's magic bytes (1f 8b),
+// decompresses it; gz tells which.
+func input(r io.Reader) (br *bufio.Reader, gz bool, err error) {
+	br = bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, false, nil // a read error, if any, comes again on the next read
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, false, fmt.Errorf("gzip: %w", gzipError(err))
+	}
+	// zr needs no Close: it holds nothing but its error, and checks the
+	// checksum when it reaches io.EOF.
+	return bufio.NewReaderSize(gzipErrors{zr}, 64<<10), true, nil
 }
 
 // gzipErrors marks the errors of a gzip stream that mean corrupt input.
@@ -531,7 +540,8 @@ type Labels map[trust.NodeID]int
 // ground truth otc_gt.csv) and maps its nodes into d. Blank lines and lines
 // starting with '#' or '%' are skipped, and so is a first line with no
 // numeric label (a header). A node that d does not contain, a repeated node
-// or any other label is an error with its line number.
+// or any other label is an error with its line number. The file may be
+// gzip-compressed.
 func LoadLabels(path string, d *Dataset) (Labels, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -541,9 +551,13 @@ func LoadLabels(path string, d *Dataset) (Labels, error) {
 	return ParseLabels(f, filepath.Base(path), d)
 }
 
-// ParseLabels is LoadLabels on a reader.
+// ParseLabels is LoadLabels on a reader (gzip-compressed or not).
 func ParseLabels(r io.Reader, name string, d *Dataset) (Labels, error) {
-	sc := bufio.NewScanner(r)
+	br, _, err := input(r)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %s: %w", name, err)
+	}
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 4096), MaxLineLen)
 	labels := make(Labels)
 	lineNo := 0

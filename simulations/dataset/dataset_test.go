@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -163,6 +164,12 @@ func TestLabels(t *testing.T) {
 	}
 	if len(l) != 2 || l[d.Index["1"]] != 1 || l[d.Index["3"]] != -1 {
 		t.Errorf("labels %v", l)
+	}
+	if lz, err := ParseLabels(bytes.NewReader(gz(t, "node,label\n1,+1\n3,-1\n")), "l.gz", d); err != nil || !maps.Equal(lz, l) {
+		t.Errorf("gzip labels %v, %v; want %v", lz, err, l)
+	}
+	if _, err := ParseLabels(bytes.NewReader([]byte{0x1f, 0x8b, 8}), "l.gz", d); err == nil || !errors.Is(err, ErrFormat) {
+		t.Errorf("truncated gzip labels: err = %v", err)
 	}
 	for src, want := range map[string]string{
 		"1,+1\n9,-1\n": "l:2: node \"9\" is not in g",

@@ -11,9 +11,8 @@ import (
 )
 
 // FuzzParse feeds arbitrary input, plain or gzip-compressed, to both
-// edge-list parsers (and to format detection): parsing must never panic,
-// every error must wrap ErrFormat (the reader itself cannot fail here), and
-// a parsed dataset must be consistent (checkDataset).
+// edge-list parsers (and to format detection): parsing must never panic
+// and must satisfy parseChecked.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"6,2,4,1289241911.72836\n6,5,2,1289241941.53378\n1,15,-10,1289243140.39049\n",
@@ -31,20 +30,12 @@ func FuzzParse(f *testing.F) {
 	}
 	formats := []Format{FormatAuto, FormatSNAP, FormatKONECT}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
-		format := formats[int(which)%len(formats)]
-		d, err := Parse(bytes.NewReader(data), "fuzz", format)
-		if err != nil {
-			if !errors.Is(err, ErrFormat) {
-				t.Fatalf("error without ErrFormat: %v", err)
-			}
-			return
-		}
-		checkDataset(t, d)
+		parseChecked(t, data, formats[int(which)%len(formats)])
 	})
 }
 
-// FuzzParseLabels feeds arbitrary label files: no panic, errors wrap
-// ErrFormat, labels are ±1 on known nodes.
+// FuzzParseLabels feeds arbitrary label files, plain or gzip-compressed: no
+// panic, errors wrap ErrFormat, labels are ±1 on known nodes.
 func FuzzParseLabels(f *testing.F) {
 	d, err := Parse(strings.NewReader("1,2,1\n2,3,-1\n3,1,5\n"), "g", FormatSNAP)
 	if err != nil {
@@ -52,6 +43,7 @@ func FuzzParseLabels(f *testing.F) {
 	}
 	for _, s := range []string{"215,+1\n132,-1\n", "node,label\n1,+1\n2,-1\n", "1 1\n3 -1\n", "1,0\n", ""} {
 		f.Add([]byte(s))
+		f.Add(gz(f, s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := ParseLabels(bytes.NewReader(data), "fuzz", d)
@@ -90,15 +82,8 @@ func FuzzParseWikiElec(f *testing.F) {
 		if auto {
 			format = FormatAuto
 		}
-		d, err := Parse(bytes.NewReader(data), "fuzz", format)
-		if err != nil {
-			if !errors.Is(err, ErrFormat) {
-				t.Fatalf("error without ErrFormat: %v", err)
-			}
-			return
-		}
-		checkDataset(t, d)
-		if d.Format != FormatWikiElec {
+		d := parseChecked(t, data, format)
+		if d == nil || d.Format != FormatWikiElec {
 			return
 		}
 		if d.Scale != 1 || d.Header {
@@ -110,6 +95,22 @@ func FuzzParseWikiElec(f *testing.F) {
 			}
 		}
 	})
+}
+
+// parseChecked parses data as the fuzz targets do: an error must wrap
+// ErrFormat (the reader itself cannot fail), and then the result is nil;
+// a dataset must pass checkDataset.
+func parseChecked(t *testing.T, data []byte, format Format) *Dataset {
+	t.Helper()
+	d, err := Parse(bytes.NewReader(data), "fuzz", format)
+	if err != nil {
+		if !errors.Is(err, ErrFormat) {
+			t.Fatalf("error without ErrFormat: %v", err)
+		}
+		return nil
+	}
+	checkDataset(t, d)
+	return d
 }
 
 // checkDataset checks what every parsed dataset must satisfy: weights in

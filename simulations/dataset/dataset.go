@@ -313,8 +313,12 @@ func (l *lineReader) err() error {
 // decompresses it; gz tells which.
 func input(r io.Reader) (br *bufio.Reader, gz bool, err error) {
 	br = bufio.NewReaderSize(r, 64<<10)
-	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
-		return br, false, nil // a read error, if any, comes again on the next read
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, false, err // Peek hands a read error over once: it would not come again
+	}
+	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, false, nil
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/kith-net/kith/trust"
@@ -150,6 +152,18 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := Load("does-not-exist.csv", FormatAuto); err == nil {
 		t.Errorf("loading a missing file succeeded")
+	}
+	// A reader that fails is reported as such, not as malformed input.
+	broken := errors.New("disk on fire")
+	if _, err := Parse(iotest.ErrReader(broken), "x", FormatAuto); !errors.Is(err, broken) || errors.Is(err, ErrFormat) {
+		t.Errorf("failing reader: err = %v", err)
+	}
+	if _, err := Parse(io.MultiReader(strings.NewReader("1 2\n"), iotest.ErrReader(broken)), "x", FormatKONECT); !errors.Is(err, broken) || errors.Is(err, ErrFormat) {
+		t.Errorf("reader failing after a line: err = %v", err)
+	}
+	half := gz(t, strings.Repeat("1 2 1\n", 1000))
+	if _, err := Parse(io.MultiReader(bytes.NewReader(half[:len(half)/2]), iotest.ErrReader(broken)), "x", FormatAuto); !errors.Is(err, broken) || errors.Is(err, ErrFormat) {
+		t.Errorf("reader failing inside a gzip stream: err = %v", err)
 	}
 }
 

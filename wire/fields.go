@@ -299,31 +299,46 @@ func checkHost(h string) string {
 }
 
 // checkDNSName checks a host name: 1..253 bytes of labels of a-z 0-9 -
-// (1..63 bytes, no hyphen first or last) joined by dots, the last label
-// not all digits (so no IPv4 address passes as a name).
+// (1..63 bytes, no hyphen first or last) joined by dots. A name whose last
+// label is all digits must be an IPv4 address in dotted decimal (four
+// labels of 0..255 without leading zeros), as test servers on 127.0.0.1
+// use; "example.123" or "999.1.1.1" is neither a name nor an address.
 func checkDNSName(name string) string {
 	if name == "" || len(name) > MaxHostLen {
 		return "the host name must be 1.." + itoa(MaxHostLen) + " bytes"
 	}
-	digits := false
-	for label := range strings.SplitSeq(name, ".") {
+	labels := strings.Split(name, ".")
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return "a label must be 1..63 bytes, without a hyphen first or last"
 		}
-		digits = true
 		for _, r := range label {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
 				return "a label holds only a-z 0-9 -"
 			}
-			if r < '0' || r > '9' {
-				digits = false
+		}
+	}
+	if allDigits(labels[len(labels)-1]) {
+		if len(labels) != 4 {
+			return "the last label is all digits, and the host is not an IPv4 address"
+		}
+		for _, l := range labels {
+			n, err := strconv.Atoi(l)
+			if !allDigits(l) || err != nil || n > 255 || strconv.Itoa(n) != l {
+				return "the last label is all digits, and the host is not an IPv4 address"
 			}
 		}
 	}
-	if digits {
-		return "the last label is all digits"
-	}
 	return ""
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ValidateContext checks a context name: 1 to 64 bytes of lower-case

@@ -525,8 +525,9 @@ func (g *gen) fields() {
 	at("retraction-reason-U+202E", "retraction reason as in 5.1", g.retract.set("reason", T("x\u202ey")))
 	for i, e := range []string{
 		"ftp://example.org/a", "HTTP://example.org/", "Https://example.org/", "http://:80/x", "http://", "https://",
-		"https:///x", "https://user@example.org/", "https://127.0.0.1/x", "https://[::1]/", "https://example.org/a b",
+		"https:///x", "https://user@example.org/", "https://[::1]/", "https://example.org/a b",
 		"https://example.org/%zz", "https://example.org/%4", "https://example.org/#a#b", "https://Example.org/",
+		"https://127.0.0.256/", "https://1.2.3/",
 		"https://example.org:0/", "https://example.org:65536/", "https://example.org:080/", "https://-example.org/",
 		"https://example..org/", "https://example.org./", "https://exa_mple.org/", "https://example.org/\u00e9",
 		"https://example.org/\"", "https://example.org/<x>", "https://example.org\\x", "mailto:a@example.org",
@@ -579,7 +580,7 @@ func (g *gen) fields() {
 		"ACCT:bob@example.social", "acct:\u212aith@example.social", "acct:b\u00f6b@example.social", "acct:bob@ex\u00e4mple.social",
 		"acct:" + strings.Repeat("u", 65) + "@example.social", "acct:bob@" + strings.Repeat("a", 64) + ".social",
 		"acct:bob@" + host254, "acct:" + strings.Repeat("u", 64) + "@" + host253[:251] + ":65535",
-		"acct:bob@127.0.0.1", "acct:bob@example.123", "acct:bob@1.2.3.4:8080", "acct:bob@[::1]",
+		"acct:bob@256.0.0.1", "acct:bob@example.123", "acct:bob@1.2.3", "acct:bob@01.2.3.4", "acct:bob@1.2.3.4.5", "acct:bob@[::1]",
 		"acct:bob@example.social:0", "acct:bob@example.social:65536", "acct:bob@example.social:080", "acct:bob@example.social:",
 		"acct:a@b@example.social", "acct:bob@exa_mple.social", "acct:bob@-example.social", "acct:bob@example-.social",
 		"acct:bob@example..social", "acct:bob@.example.social", "acct:bob@example.social.", "acct:@example.social",
@@ -795,7 +796,7 @@ func (g *gen) accepts() {
 	ok("reason-arabic-hebrew", "right-to-left text itself is allowed", v.set("reason", T("שלום مرحبا")))
 	for i, e := range []string{
 		"https://example.org", "http://localhost:8080/a?b=c#d", "https://example.org/%41%7e", "https://example.org/a/b;c=d,e?f=g&h=i#j/k?l",
-		"https://xn--bcher-kva.example/", "https://example.org:65535/~user/(x)!$'*+", "https://a/",
+		"https://xn--bcher-kva.example/", "https://example.org:65535/~user/(x)!$'*+", "https://a/", "http://127.0.0.1:8080/x",
 		cidText(cat([]byte{0x01, 0x55, 0x12, 0x20}, g.vouchCID[4:])), cidText(cat([]byte{0x01, 0x70, 0x12, 0x20}, g.vouchCID[4:])),
 		cidText(g.vouchCID), "https://example.org/" + strings.Repeat("a", 492),
 	} {
@@ -804,7 +805,7 @@ func (g *gen) accepts() {
 	host253 := strings.Repeat(strings.Repeat("a", 62)+".", 4)[:252] + "b"
 	for i, a := range []string{
 		"acct:bob@localhost", "acct:bob@localhost:1", "acct:b.o-b_9@xn--bcher-kva.example", "acct:bob@1example.com",
-		"acct:bob@example.123a", "acct:" + strings.Repeat("u", 64) + "@example.social",
+		"acct:bob@example.123a", "acct:bob@127.0.0.1", "acct:bob@10.0.0.255:8080", "acct:" + strings.Repeat("u", 64) + "@example.social",
 		"acct:bob@" + strings.Repeat("a", 63) + ".social", "acct:bob@" + host253,
 		"acct:" + strings.Repeat("u", 64) + "@" + host253[:243] + ":65535",
 	} {
@@ -857,7 +858,8 @@ func (g *gen) identifiers() {
 		{"subject", "@\u212aith@example.social", "error"},
 		{"subject", "acct:@bob@example.social", "error"},
 		{"subject", "@@bob@example.social", "error"},
-		{"subject", "@bob@127.0.0.1", "error"},
+		{"subject", "@Bob@127.0.0.1:8080", "acct:bob@127.0.0.1:8080"},
+		{"subject", "@bob@127.0.0.01", "error"},
 		{"audience", "private", "private"},
 		{"audience", "", "private"},
 		{"audience", "public", "public"},

@@ -330,4 +330,3 @@ func signingParts(t testing.TB, o wire.Object) (input, sig []byte) {
 	input = append([]byte("kith/1/"+string(o.Type())+"\x00"), joinMap(rest, false)...)
 	return input, sig
 }
-

@@ -593,15 +593,15 @@ func (g *gen) fields() {
 	}
 	// Targets.
 	for i, c := range [][]byte{
-		cat([]byte{0x00, 0x01, 0x55, 0x12, 0x20}, g.vouchCID[4:]),             // raw codec
-		cat([]byte{0x00, 0x01, 0x70, 0x12, 0x20}, g.vouchCID[4:]),             // dag-pb
+		cat([]byte{0x00, 0x01, 0x55, 0x12, 0x20}, g.vouchCID[4:]),                 // raw codec
+		cat([]byte{0x00, 0x01, 0x70, 0x12, 0x20}, g.vouchCID[4:]),                 // dag-pb
 		cat([]byte{0x00, 0x01, 0x71, 0x13, 0x40}, g.vouchCID[4:], g.vouchCID[4:]), // sha2-512
-		cat([]byte{0x00, 0x01, 0x71, 0x12, 0x1f}, g.vouchCID[4:35]),           // 31-byte digest
-		cat([]byte{0x00, 0x01, 0x71, 0x12, 0x20}, g.vouchCID[4:35]),           // truncated
-		cat([]byte{0x00}, g.vouchCID, []byte{0x00}),                            // a byte too many
-		g.vouchCID, // no 00 prefix
-		cat([]byte{0x01}, g.vouchCID),                   // wrong prefix
-		cat([]byte{0x00, 0x12, 0x20}, g.vouchCID[4:]),   // CIDv0
+		cat([]byte{0x00, 0x01, 0x71, 0x12, 0x1f}, g.vouchCID[4:35]),               // 31-byte digest
+		cat([]byte{0x00, 0x01, 0x71, 0x12, 0x20}, g.vouchCID[4:35]),               // truncated
+		cat([]byte{0x00}, g.vouchCID, []byte{0x00}),                               // a byte too many
+		g.vouchCID,                    // no 00 prefix
+		cat([]byte{0x01}, g.vouchCID), // wrong prefix
+		cat([]byte{0x00, 0x12, 0x20}, g.vouchCID[4:]),             // CIDv0
 		cat([]byte{0x00, 0x02, 0x71, 0x12, 0x20}, g.vouchCID[4:]), // CIDv2
 		{},
 	} {
@@ -705,7 +705,6 @@ func (g *gen) signatures() {
 	noDomain := rawMap(v.pairs(false))
 	g.bad("sig-over-map-alone", r, v.set("sig", B(ed25519.Sign(g.ks.priv["alice"], noDomain))).enc(), badSig)
 }
-
 
 // ---- step 6: time ----
 

@@ -53,7 +53,6 @@ func (o obj) del(key string) obj {
 	return c
 }
 
-
 func (o obj) pairs(withSig bool) []kv {
 	var ps []kv
 	for _, f := range o.f {
@@ -124,12 +123,12 @@ func (ks keyset) pub(name string) []byte { return ks.priv[name].Public().(ed2551
 
 // base holds the valid objects every other vector derives from.
 type base struct {
-	ks                                                            keyset
-	vouch, warn, both, retract, consent, withdraw, link, bundle   obj
-	names                                                         []string
-	signers                                                       []string
-	all                                                           []obj
-	vouchCID                                                      []byte
+	ks                                                          keyset
+	vouch, warn, both, retract, consent, withdraw, link, bundle obj
+	names                                                       []string
+	signers                                                     []string
+	all                                                         []obj
+	vouchCID                                                    []byte
 }
 
 func newBase() *base {

@@ -354,14 +354,18 @@ func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
 	} else {
 		errs = wire.VerifyBatch(objs, n.cfg.Now(), nil)
 	}
+	// A bad signature anywhere is the sender's fault, even next to an
+	// object that only failed the time rules (spec/node-v1.md §3.2).
+	isTime := func(err error) bool { return errors.Is(err, wire.ErrExpired) || errors.Is(err, wire.ErrFromFuture) }
 	for i, err := range errs {
-		if err == nil {
-			continue
+		if err != nil && !isTime(err) {
+			return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
 		}
-		if errors.Is(err, wire.ErrExpired) || errors.Is(err, wire.ErrFromFuture) {
+	}
+	for i, err := range errs {
+		if err != nil {
 			return nil, fmt.Errorf("%w: object %d: %w", errIgnore, i, err)
 		}
-		return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
 	}
 	return objs, nil
 }

@@ -216,14 +216,9 @@ func checkAcct(field, acct string) error {
 		err = errorf("", field, ErrInvalidField, "acct %q is not normalised (want %q)", acct, n)
 	}
 	if err != nil {
-		var e *Error
-		if asError(err, &e) {
-			c := *e
-			c.Field = field
-			return &c
-		}
+		return withField(field, err)
 	}
-	return err
+	return nil
 }
 
 // MaxUserLen and MaxHostLen cap the parts of an account.

@@ -87,13 +87,7 @@ const maxKeyChecks = 4096
 // checkKey checks a key field of an object.
 func checkKey(field string, k PublicKey) error {
 	if err := k.Valid(); err != nil {
-		var e *Error
-		if asError(err, &e) {
-			c := *e
-			c.Field = field
-			return &c
-		}
-		return err
+		return withField(field, err)
 	}
 	return nil
 }

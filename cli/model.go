@@ -3,10 +3,12 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/training"
 	"github.com/kith-net/kith/trust"
 )
@@ -22,29 +24,39 @@ func (a *app) modelCommand() *cobra.Command {
 
 func (a *app) modelTrainCommand() *cobra.Command {
 	var (
-		synthetic bool
-		context   string
-		seed      uint64
-		out       string
-		markets   int
-		raters    int
+		synthetic, public bool
+		context           string
+		seed              uint64
+		out, report       string
+		markets           int
+		raters            int
+		data              []string
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train the ranking model on your own judgements (--synthetic: the default model)",
+		Short: "Train the ranking model on your own judgements (--public: the shipped model)",
 		Long: `Refine the ranking model on your own judgements in a context: each of your
 vouches and warnings becomes a training example, with that statement hidden from
 its own features, starting from the default model and pulled toward it. The
 refined model stays in your vault and never leaves the node; kith query and
 kith rank use it from then on.
 
-With --synthetic, train the default model from synthetic marketplaces generated
-from --seed (never from an evaluation data set) and write it to --out. This is
-how trust/model/default.json is made:
+With --public, train the model kith ships from public signed networks (--data
+NAME=FILE, repeatable; by default the four in testdata/: Bitcoin OTC, Bitcoin
+Alpha, Wikipedia adminship elections, Epinions) and synthetic marketplaces: the
+model class and its hyperparameters are chosen by leaving one network out at a
+time, and nested validation reports how the choice does on a network it has not
+seen (--report FILE writes it as Markdown). This is how trust/model/default.json
+is made, from the repository's root:
 
-  go run ./cmd/kith model train --synthetic --seed 1 --out trust/model/default.json`,
+  go run ./cmd/kith model train --public --seed 1 --out trust/model/default.json
+
+With --synthetic, train a logistic model on synthetic marketplaces only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if public {
+				return a.trainPublicModel(cmd, seed, raters, markets, data, out, report)
+			}
 			if !synthetic {
 				return a.trainOwnModel(cmd, context)
 			}
@@ -74,12 +86,15 @@ how trust/model/default.json is made:
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&synthetic, "synthetic", false, "train the default model on synthetic marketplaces")
+	f.BoolVar(&public, "public", false, "train the shipped model on public signed networks and synthetic marketplaces")
+	f.BoolVar(&synthetic, "synthetic", false, "train a logistic model on synthetic marketplaces only")
+	f.StringArrayVar(&data, "data", nil, "with --public: a network to learn from, NAME=FILE (repeatable; default the four in testdata/)")
+	f.StringVar(&report, "report", "", "with --public: write how the model was chosen, as Markdown, to this file")
 	f.StringVar(&context, "context", "general", "context whose judgements to learn from")
 	f.Uint64Var(&seed, "seed", 1, "seed of the synthetic marketplaces")
 	f.StringVarP(&out, "out", "o", "", "write the model here (default standard output)")
-	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 6)")
-	f.IntVar(&raters, "raters", 0, "raters per market (default 400)")
+	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 6, or 2 with --public)")
+	f.IntVar(&raters, "raters", 0, "raters per market (default 400), or per network with --public (default 300)")
 	return cmd
 }
 
@@ -153,4 +168,70 @@ func (a *app) modelShowCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&file, "file", "", "show this model file instead of the default")
 	return cmd
+}
+
+// PublicNetworks are the networks kith model train --public learns from by
+// default, as NAME=FILE relative to the repository's root.
+var PublicNetworks = []string{
+	"bitcoin-otc=testdata/bitcoin-otc/soc-sign-bitcoinotc.csv",
+	"bitcoin-alpha=testdata/bitcoin-alpha/soc-sign-bitcoinalpha.csv",
+	"wiki-elec=testdata/wiki-elec/wikiElec.ElecBs3.txt.gz",
+	"epinions=testdata/epinions/soc-sign-epinions.txt.gz",
+}
+
+// trainPublicModel trains the shipped model (training.Public).
+func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, data []string, out, report string) error {
+	if len(data) == 0 {
+		data = PublicNetworks
+	}
+	var sources []training.Source
+	for _, d := range data {
+		name, file, ok := strings.Cut(d, "=")
+		if !ok || name == "" || file == "" {
+			return usagef("--data %q: want NAME=FILE", d)
+		}
+		ds, err := dataset.Load(file, dataset.FormatAuto)
+		if err != nil {
+			return fmt.Errorf("--data %s: %w (run from the repository's root, or give --data NAME=FILE)", name, err)
+		}
+		sources = append(sources, training.Source{Name: name, Graph: ds.Graph})
+	}
+	bar := a.progress("training")
+	phase := ""
+	m, rep, err := training.Public(cmd.Context(), training.PublicOptions{
+		Seed: seed, Sources: sources, Markets: markets, Collect: training.CollectOptions{Raters: raters},
+		Progress: func(done, total int, what string) {
+			if what != phase {
+				phase = what
+				fmt.Fprintln(a.env.Stderr, what)
+			}
+			bar(done, total)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if out == "" || out == "-" {
+		_, err = a.env.Stdout.Write(append(b, '\n'))
+	} else {
+		err = atomicfile.Write(out, append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if report != "" {
+		if err := atomicfile.Write(report, []byte(training.FormatPublic(rep)), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.env.Stderr, "chose %s; on networks held out of the choice and the training:", rep.Chosen)
+	for _, n := range rep.Nested {
+		fmt.Fprintf(a.env.Stderr, " %s AUC %.3f ECE %.3f;", n.Held, n.Quality.All.AUC, n.Quality.All.ECE)
+	}
+	fmt.Fprintln(a.env.Stderr)
+	return nil
 }

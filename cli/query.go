@@ -238,12 +238,14 @@ func (a *app) answerQuery(ctx context.Context, s *session, subject, context stri
 }
 
 func (tv *trustView) emptyExplanation(summary string) *explanation {
-	return &explanation{Summary: summary, Baseline: trust.Sigmoid(tv.model.Baseline()), Model: tv.modelOut(),
+	f := tv.view.Features(tv.view.Querier(), nil) // the owner's features: no subject
+	return &explanation{Summary: summary, Baseline: trust.Sigmoid(tv.model.Baseline(&f)), Model: tv.modelOut(),
 		Vouchers: []statementOut{}, Warners: []statementOut{}, Paths: []pathOut{}, Features: []featureOut{}}
 }
 
 func (tv *trustView) explain(r trust.Result) *explanation {
 	e := tv.emptyExplanation("")
+	e.Baseline = r.Baseline
 	e.LinkVerified = r.Features.Linked
 	f := r.Features
 	e.TrustedVouchers, e.TrustedWarners = f.TrustedVouchers, f.TrustedWarners
@@ -303,15 +305,24 @@ func Summary(f trust.Features, covered bool) string {
 	case others == 0 && f.Trust == 0:
 		parts = append(parts, "nobody else in your view has said anything")
 	default:
-		parts = append(parts, fmt.Sprintf("%d of the people you trust warned, %d vouched", f.TrustedWarners, f.TrustedVouchers))
+		parts = append(parts, "of the people you trust, "+counts(f.TrustedVouchers, f.TrustedWarners))
 		if n := f.OtherVouchers + f.OtherWarners; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s you do not trust yet: %d warned, %d vouched", plural(n, "person", "people"), f.OtherWarners, f.OtherVouchers))
+			parts = append(parts, fmt.Sprintf("of %s you do not trust yet, %s", plural(n, "person", "people"), counts(f.OtherVouchers, f.OtherWarners)))
 		}
 	}
 	if f.Trust >= trust.TrustedLevel {
 		parts = append(parts, fmt.Sprintf("your trust in them through others' vouches: %.2f", f.Trust))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// counts says how many vouched and warned, the larger first: "2 warned, 0
+// vouched".
+func counts(vouched, warned int) string {
+	if warned > vouched {
+		return fmt.Sprintf("%d warned, %d vouched", warned, vouched)
+	}
+	return fmt.Sprintf("%d vouched, %d warned", vouched, warned)
 }
 
 func plural(n int, one, many string) string {

@@ -123,7 +123,7 @@ func TestQueryExplainsFaithfully(t *testing.T) {
 					continue
 				}
 				if !math.IsNaN(r.Crowd) {
-					sum := m.Baseline()
+					sum := m.Baseline(&r.Features)
 					for _, c := range r.Contributions {
 						sum += c.Logit
 						if c.Value == 0 {

@@ -247,8 +247,9 @@ type Result struct {
 	// is none): the model's probability, the owner's own statement about
 	// the target hidden.
 	Crowd float64
-	// Baseline is the model's answer for a subject with no evidence at
-	// all; Contributions add up to the crowd's log-odds against it.
+	// Baseline is the model's answer, for this owner, for a subject with no
+	// evidence at all; Contributions add up to the crowd's log-odds
+	// against it.
 	Baseline   float64
 	Confidence float64 // in [0, 1): how much independent evidence there is
 	Features   Features
@@ -279,8 +280,11 @@ type Statement struct {
 	Trust  float64 // the owner's trust in From, in [0, 1], as the evidence about the target weighs it (View.RaterTrust)
 }
 
-// Path is a chain of vouches; Strength is the product of the normalised
-// edge shares along it (the probability a walk follows it).
+// Path is a chain of vouches; Strength is the trust the owner's vouch at
+// its start passes along it to its end, in the units of View.Trust: the
+// product of the vouches' shares along it, decayed by 1 − restart at every
+// step after the first (the owner's own vouch of strength w alone is a path
+// of strength w).
 type Path struct {
 	Nodes    []NodeID
 	Strength float64
@@ -298,13 +302,13 @@ func (e *Engine) Query(ctx context.Context, v *View, m *Model, t NodeID) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Target: t, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline())}
+	r := Result{Target: t, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline(&f))}
 	if !f.Covered {
 		return r, nil
 	}
 	r.Score = m.Answer(&f)
 	r.Confidence = f.Confidence()
-	if f.crowdCovered() {
+	if f.CrowdCovered() {
 		r.Crowd = m.Predict(&f)
 		c := m.Contributions(&f)
 		for i, x := range c {

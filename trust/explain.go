@@ -69,6 +69,9 @@ func (v *View) Paths(t NodeID, k, maxLen int) []Path {
 		p := Path{Nodes: nodes, Strength: 1}
 		for i := 1; i < len(nodes); i++ {
 			p.Strength *= share(nodes[i-1], nodes[i])
+			if i > 1 {
+				p.Strength *= 1 - v.prop.p.Restart // trust passed on decays at every step
+			}
 		}
 		out = append(out, p)
 	}

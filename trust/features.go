@@ -10,43 +10,63 @@ import (
 // ones; never reorder or reuse a name.
 //
 // The evidence about a subject t is weighed with the owner's trust in its
-// authors as it would be if t passed nothing on (subjectCut): nothing t
-// itself says, nor trust that only t's vouches bring, counts for t.
-// Every feature is 0 for a subject nobody in the view has spoken about
-// (the baseline of explanations), and every one is monotone in the
-// evidence (FeatureSigns): a new vouch raises trust and balance and can
-// only take trust away from t's other raters; a new warning raises
-// trusted_warn and warners and lowers balance.
+// authors as it would be if t did not exist (subjectCut): nothing said by
+// or about t changes how far the owner trusts t's raters. So every
+// feature about t is exactly monotone in the evidence (FeatureSigns): a
+// new vouch only adds its own term (raising trust, trusted_vouch,
+// balance, vouchers, known_balance), a new warning only its own (raising
+// trusted_warn and warners, lowering balance and known_balance), and more
+// trust in a rater only makes that rater's term larger. Every feature about
+// the subject is 0 for a subject nobody in the view has spoken about (the
+// baseline of explanations).
 var FeatureNames = []string{
-	"trust",          // T = τ(t): the owner's trust reaching t through other people's vouches, in [0, 1]
-	"trusted_warn",   // log(1 + W), W = Σ τ(u)·|w(u,t)| over the warners u ≠ owner
-	"balance",        // (T − W) / (T + W + 0.05): in (−1, 1)
-	"warners",        // log(1 + number of warners u ≠ owner the owner trusts, τ(u) ≥ TrustedLevel)
-	"crowd_balance",  // (V − N) / (V + N + 1), V and N the weights of all vouches and warnings about t, only while the owner vouches for nobody
-	"crowd_vouches",  // log(1 + number of vouchers of t), only while the owner vouches for nobody
-	"crowd_warnings", // log(1 + number of warners of t), only while the owner vouches for nobody
+	"trust",             // T: the owner's trust reaching t through others' vouches, Σ τ(u)·(1−α)·w(u,t)/max(1, S_u), in [0, 1]
+	"trusted_vouch",     // log(1 + P), P = Σ τ(u)·w(u,t) over the vouchers u ≠ owner
+	"trusted_warn",      // log(1 + W), W = Σ τ(u)·|w(u,t)| over the warners u ≠ owner
+	"balance",           // (P − W) / (P + W + 0.05): in (−1, 1)
+	"vouchers",          // log(1 + number of vouchers the owner trusts, τ(u) ≥ TrustedLevel)
+	"warners",           // log(1 + number of warners the owner trusts, τ(u) ≥ TrustedLevel)
+	"known_balance",     // (V − N) / (V + N + 1), V and N the numbers of vouchers and warners the owner's trust reaches at all (τ ≥ KnownLevel)
+	"crowd_balance",     // (V − N) / (V + N + 1), V and N the weights of all vouches and warnings about t, only while the owner vouches for nobody
+	"crowd_vouches",     // log(1 + number of vouchers of t), only while the owner vouches for nobody
+	"crowd_warnings",    // log(1 + number of warners of t), only while the owner vouches for nobody
+	"owner_vouch_share", // (vouches + 1) / (statements + 2) of the owner's own statements, the one about t excluded: how readily the owner vouches
 }
+
+// IsOwnerFeature reports whether feature i describes the owner rather than
+// the subject: its value is part of the baseline an explanation starts
+// from (the answer for someone about whom nothing is known, for this
+// owner), never a contribution.
+func IsOwnerFeature(i int) bool { return i == FOwnerVouchShare }
 
 // FeatureSigns constrains the sign of each feature's weight in a trained
 // model, so that the score is monotone in the evidence whatever the
 // training data: more trusted vouches never lower it, more warnings never
 // raise it. 0 leaves a weight free.
 var FeatureSigns = [NumFeatures]int{
-	FTrust: +1, FTrustedWarn: -1, FBalance: +1, FWarners: -1,
-	FCrowdBalance: +1, FCrowdVouches: +1, FCrowdWarnings: -1,
+	FTrust: +1, FTrustedVouch: +1, FTrustedWarn: -1, FBalance: +1, FVouchers: +1, FWarners: -1, FKnownBalance: +1,
+	FCrowdBalance: +1, FCrowdVouches: +1, FCrowdWarnings: -1, FOwnerVouchShare: +1,
 }
 
 // Feature indices.
 const (
 	FTrust = iota
+	FTrustedVouch
 	FTrustedWarn
 	FBalance
+	FVouchers
 	FWarners
+	FKnownBalance
 	FCrowdBalance
 	FCrowdVouches
 	FCrowdWarnings
+	FOwnerVouchShare
 	NumFeatures
 )
+
+// KnownLevel is the owner's trust from which a rater counts as someone the
+// owner's trust reaches at all (known_balance).
+const KnownLevel = 0.001
 
 // TrustedLevel is the owner's trust from which a person counts as someone
 // the owner trusts, in the counts of features and of plain summaries ("2 of
@@ -101,6 +121,9 @@ type Evidence struct {
 	Trust      float64
 	Statements []Statement
 	Newcomer   bool
+	// OwnerVouches and OwnerWarnings count the owner's own statements
+	// (the one about the subject excluded).
+	OwnerVouches, OwnerWarnings int
 }
 
 // FeaturesOf computes the model's features, the counts and the evidence
@@ -110,42 +133,54 @@ type Evidence struct {
 func FeaturesOf(e Evidence) Features {
 	var (
 		f                  Features
-		neg, pos, against  float64
+		pos, neg           float64 // trusted weights
+		allPos, allNeg     float64 // all weights
 		vouchers, warners  int
 		trustedV, trustedW int
+		knownV, knownW     int
 	)
 	for _, s := range e.Statements {
 		if s.Weight > 0 {
-			pos += s.Weight
 			vouchers++
+			allPos += s.Weight
+			pos += s.Trust * s.Weight
 			if s.Trust >= TrustedLevel {
 				trustedV++
 			}
+			if s.Trust >= KnownLevel {
+				knownV++
+			}
 		} else if s.Weight < 0 {
 			warners++
-			against -= s.Weight
+			allNeg -= s.Weight
 			neg += s.Trust * -s.Weight
 			if s.Trust >= TrustedLevel {
 				trustedW++
 			}
+			if s.Trust >= KnownLevel {
+				knownW++
+			}
 		}
 	}
-	tt := e.Trust
 	x := &f.Values
-	x[FTrust] = tt
+	x[FTrust] = e.Trust
+	x[FTrustedVouch] = math.Log1p(pos)
 	x[FTrustedWarn] = math.Log1p(neg)
-	x[FBalance] = (tt - neg) / (tt + neg + balanceFloor)
+	x[FBalance] = (pos - neg) / (pos + neg + balanceFloor)
+	x[FVouchers] = math.Log1p(float64(trustedV))
 	x[FWarners] = math.Log1p(float64(trustedW))
+	x[FKnownBalance] = float64(knownV-knownW) / float64(knownV+knownW+1)
+	x[FOwnerVouchShare] = float64(e.OwnerVouches+1) / float64(e.OwnerVouches+e.OwnerWarnings+2)
 	if raters := len(e.Statements); raters > 0 && e.Newcomer {
 		// An owner who vouches for nobody has no trust to weigh evidence
 		// with: what the crowd says is all there is. Once the owner trusts
 		// someone it is left out, so that raters the owner does not trust
 		// (a Sybil region) can never lift a score.
-		x[FCrowdBalance] = (pos - against) / (pos + against + 1)
+		x[FCrowdBalance] = (allPos - allNeg) / (allPos + allNeg + 1)
 		x[FCrowdVouches] = math.Log1p(float64(vouchers))
 		x[FCrowdWarnings] = math.Log1p(float64(warners))
 	}
-	f.Trust = tt
+	f.Trust = e.Trust
 	f.TrustedVouchers, f.TrustedWarners = trustedV, trustedW
 	f.OtherVouchers, f.OtherWarners = vouchers-trustedV, warners-trustedW
 	f.Evidence = float64(trustedV+trustedW) + 0.25*float64(len(e.Statements)-trustedV-trustedW)
@@ -157,15 +192,22 @@ func FeaturesOf(e Evidence) Features {
 func (v *View) evidence(t NodeID) Evidence {
 	q := v.q
 	cut := v.cutAt(t)
-	e := Evidence{Newcomer: v.prop.outSum[q] <= 0}
-	if t != q {
-		e.Trust = cut.trust(t)
-	}
+	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust()}
 	v.EachIn(t, func(u NodeID, w float32, _ int64) {
 		if u != q && w != 0 {
 			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.trust(u)})
 		}
 	})
+	to, w := v.Out(q)
+	for i, x := range w {
+		switch {
+		case to[i] == t:
+		case x > 0:
+			e.OwnerVouches++
+		case x < 0:
+			e.OwnerWarnings++
+		}
+	}
 	return e
 }
 
@@ -186,7 +228,7 @@ func (v *View) featuresAndEvidence(t NodeID, linked func(NodeID) bool) (Features
 		f.Linked = linked(t)
 	}
 	f.Direct, f.HasDirect = v.Weight(q, t)
-	f.crowd = t != q && (v.prop.mass[t] > 0 || len(e.Statements) > 0)
+	f.crowd = t != q && (e.Trust > 0 || len(e.Statements) > 0)
 	f.Covered = f.crowd || (t != q && f.HasDirect)
 	if f.HasDirect {
 		f.Evidence += 2
@@ -195,12 +237,12 @@ func (v *View) featuresAndEvidence(t NodeID, linked func(NodeID) bool) (Features
 }
 
 // RaterTrust returns the owner's trust in u as the evidence about t
-// weighs it: with t passing nothing on (see FeatureNames).
+// weighs it: as if t did not exist (see FeatureNames).
 func (v *View) RaterTrust(t, u NodeID) float64 { return v.cutAt(t).trust(u) }
 
-// crowdCovered reports whether there is evidence about the subject other
+// CrowdCovered reports whether there is evidence about the subject other
 // than the owner's own statement.
-func (f *Features) crowdCovered() bool { return f.crowd }
+func (f *Features) CrowdCovered() bool { return f.crowd }
 
 // Confidence maps the effective evidence to [0, 1): e/(e+2), so two
 // independent trusted statements give one half.

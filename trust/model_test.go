@@ -142,7 +142,14 @@ func TestTrainAllVouchesStaysFinite(t *testing.T) {
 		t.Fatalf("bias moved from %v to %v", prior.Bias, m.Bias)
 	}
 	lo, hi := ex[0].Features, ex[0].Features
-	lo.Values[trust.FWarners] += 3
+	// Raise the negative feature the prior weighs most.
+	j := -1
+	for i, sg := range trust.FeatureSigns {
+		if sg < 0 && (j < 0 || math.Abs(prior.Weights[i]) > math.Abs(prior.Weights[j])) {
+			j = i
+		}
+	}
+	lo.Values[j] += 3
 	if !(m.Predict(&lo) < m.Predict(&hi)) || m.Predict(&hi) >= 1 {
 		t.Fatalf("scores saturated: %v, %v", m.Predict(&lo), m.Predict(&hi))
 	}

@@ -203,7 +203,7 @@ func TestJudgementsHideTheirOwnEdge(t *testing.T) {
 	g := randomGraph(t, rng, 200, 4, 0.2)
 	ctx := context.Background()
 	q := trust.NodeID(5)
-	p := trust.PropagationParams{Restart: 0.2, Epsilon: 1e-10}
+	p := trust.PropagationParams{Restart: 0.2, Epsilon: 1e-10, CutEpsilon: 1e-12}
 	v, err := trust.NewView(ctx, g, q, p)
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,9 @@ func (a *app) evalCommand() *cobra.Command {
 		seed                      uint64
 		samples, workers, hops    int
 		shuffle                   bool
+		sybils, attackEdges       []int
+		victims                   []string
+		queriers                  int
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -70,7 +73,21 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 			if hops < 0 {
 				return usagef("--hops %d: want 0 (the whole graph) or more", hops)
 			}
-			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle}
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle,
+				Sybils: sybils, AttackEdges: attackEdges, Victims: victims, Queriers: queriers}
+			for _, s := range sybils {
+				if s < 1 {
+					return usagef("--sybils %d: want at least 1", s)
+				}
+			}
+			for _, g := range attackEdges {
+				if g < 1 {
+					return usagef("--attack-edges %d: want at least 1", g)
+				}
+			}
+			if queriers < 0 {
+				return usagef("--queriers %d: want 0 (the default) or more", queriers)
+			}
 			for _, t := range tasks {
 				for _, x := range strings.Split(t, ",") {
 					cfg.Tasks = append(cfg.Tasks, strings.ToUpper(strings.TrimSpace(x)))
@@ -158,6 +175,10 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
 	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
 	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")
+	f.IntSliceVar(&sybils, "sybils", nil, "task C: Sybil region sizes (default 100,1000)")
+	f.IntSliceVar(&attackEdges, "attack-edges", nil, "task C: attack edge counts (default 1,10,100)")
+	f.StringSliceVar(&victims, "victims", nil, "task C: victim choices: random, targeted, near (default all three)")
+	f.IntVar(&queriers, "queriers", 0, "viewpoints of tasks B and C (default 50 for B, 20 for C)")
 	f.IntVar(&hops, "hops", 0, "task C: each viewpoint sees only the ratings issued within this many hops of it (default 0: the whole graph)")
 	f.StringVar(&out, "out", "", "directory for results.csv and report.md")
 	f.StringVar(&modelFile, "model", "", "ranking model file for the kith engines (default the shipped model)")

@@ -290,6 +290,9 @@ func (tv *trustView) statement(st trust.Statement) statementOut {
 // of the people you trust warned, 0 vouched; 1 other vouched".
 func Summary(f trust.Features, covered bool) string {
 	if !covered {
+		if n := f.OtherVouchers + f.OtherWarners + f.TrustedVouchers + f.TrustedWarners; n > 0 {
+			return fmt.Sprintf("no evidence you can weigh: only %s your trust does not reach spoke (%s)", plural(n, "person", "people"), counts(f.OtherVouchers+f.TrustedVouchers, f.OtherWarners+f.TrustedWarners))
+		}
 		return "no evidence: nobody in your view has said anything"
 	}
 	var parts []string

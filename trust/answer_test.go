@@ -229,8 +229,10 @@ func TestMonotoneInEvidence(t *testing.T) {
 		e := &trust.Engine{Propagation: exact, Model: m}
 		s0 := scoreOf(t, e, g, q, x)
 		w := 0.1 + 0.9*rng.Float64()
-		warned := with(t, g, trust.Edge{From: u, To: x, Weight: -w})
-		vouched := with(t, g, trust.Edge{From: u, To: x, Weight: w})
+		// A time no later than the view's newest, so that "now" stays.
+		tm := int64(1000) + rng.Int64N(max(1, newest(g)-1000))
+		warned := with(t, g, trust.Edge{From: u, To: x, Weight: -w, Time: tm})
+		vouched := with(t, g, trust.Edge{From: u, To: x, Weight: w, Time: tm})
 		sw, sv := scoreOf(t, e, warned, q, x), scoreOf(t, e, vouched, q, x)
 		if math.IsNaN(s0) {
 			s0 = math.NaN()
@@ -250,12 +252,13 @@ func TestMonotoneInEvidence(t *testing.T) {
 		var ev trust.Evidence
 		ev.Trust = rng.Float64() * float64(rng.IntN(2))
 		ev.Newcomer = rng.IntN(8) == 0
+		ev.Now = 2e9
 		for range rng.IntN(8) {
 			w := 0.1 + 0.9*rng.Float64()
 			if rng.IntN(2) == 0 {
 				w = -w
 			}
-			ev.Statements = append(ev.Statements, trust.Statement{Weight: w, Trust: rng.Float64() * float64(rng.IntN(2))})
+			ev.Statements = append(ev.Statements, trust.Statement{Weight: w, Trust: rng.Float64() * float64(rng.IntN(2)), Time: 2e9 - rng.Int64N(1e8)})
 		}
 		m := trust.DefaultModel()
 		if trial%2 == 1 {
@@ -267,7 +270,7 @@ func TestMonotoneInEvidence(t *testing.T) {
 		hi := lo + (1-lo)*rng.Float64()
 		effect := func(tu float64) (logit, p float64) {
 			e := ev
-			e.Statements = append(append([]trust.Statement(nil), ev.Statements...), trust.Statement{Weight: w, Trust: tu})
+			e.Statements = append(append([]trust.Statement(nil), ev.Statements...), trust.Statement{Weight: w, Trust: tu, Time: 2e9 - 5e7})
 			with := trust.FeaturesOf(e)
 			return m.Logit(&without) - m.Logit(&with), m.Predict(&without) - m.Predict(&with)
 		}
@@ -349,4 +352,13 @@ func randomModel(rng *rand.Rand) *trust.Model {
 		panic(err)
 	}
 	return &m
+}
+
+// newest is the time of g's newest edge.
+func newest(g *trust.Graph) int64 {
+	n := int64(0)
+	for _, e := range g.Edges() {
+		n = max(n, e.Time)
+	}
+	return n
 }

@@ -277,6 +277,7 @@ type Contribution struct {
 type Statement struct {
 	From   NodeID
 	Weight float64
+	Time   int64   // when it was made (Unix seconds; 0 if unknown)
 	Trust  float64 // the owner's trust in From, in [0, 1], as the evidence about the target weighs it (View.RaterTrust)
 }
 

@@ -31,7 +31,14 @@ var FeatureNames = []string{
 	"crowd_vouches",     // log(1 + number of vouchers of t), only while the owner vouches for nobody
 	"crowd_warnings",    // log(1 + number of warners of t), only while the owner vouches for nobody
 	"owner_vouch_share", // (vouches + 1) / (statements + 2) of the owner's own statements, the one about t excluded: how readily the owner vouches
+	"member_age",        // log(1 + days since the earliest vouch for t by someone the owner's trust reaches (τ ≥ KnownLevel) / 30): how long t has been vouched for
+	"recent_vouch",      // log(1 + Σ τ(u)·w(u,t)·e^(−age/RecentDays)) over the vouchers: trusted vouches, the recent ones counting most
+	"recent_warn",       // log(1 + Σ τ(u)·|w(u,t)|·e^(−age/RecentDays)) over the warners: trusted warnings, the recent ones counting most
 }
+
+// RecentDays is the time scale, in days, of the recent_* features: a
+// statement that old counts 1/e of a new one there.
+const RecentDays = 90
 
 // IsOwnerFeature reports whether feature i describes the owner rather than
 // the subject: its value is part of the baseline an explanation starts
@@ -46,6 +53,7 @@ func IsOwnerFeature(i int) bool { return i == FOwnerVouchShare }
 var FeatureSigns = [NumFeatures]int{
 	FTrust: +1, FTrustedVouch: +1, FTrustedWarn: -1, FBalance: +1, FVouchers: +1, FWarners: -1, FKnownBalance: +1,
 	FCrowdBalance: +1, FCrowdVouches: +1, FCrowdWarnings: -1, FOwnerVouchShare: +1,
+	FMemberAge: +1, FRecentVouch: +1, FRecentWarn: -1,
 }
 
 // Feature indices.
@@ -61,6 +69,9 @@ const (
 	FCrowdVouches
 	FCrowdWarnings
 	FOwnerVouchShare
+	FMemberAge
+	FRecentVouch
+	FRecentWarn
 	NumFeatures
 )
 
@@ -124,6 +135,9 @@ type Evidence struct {
 	// OwnerVouches and OwnerWarnings count the owner's own statements
 	// (the one about the subject excluded).
 	OwnerVouches, OwnerWarnings int
+	// Now is the time the statements' ages are taken at (Unix seconds; 0
+	// when the view has no times, and then the time features are 0).
+	Now int64
 }
 
 // FeaturesOf computes the model's features, the counts and the evidence
@@ -138,7 +152,15 @@ func FeaturesOf(e Evidence) Features {
 		vouchers, warners  int
 		trustedV, trustedW int
 		knownV, knownW     int
+		recentP, recentN   float64
+		first              = int64(math.MaxInt64)
 	)
+	decay := func(s Statement) float64 {
+		if e.Now <= 0 || s.Time <= 0 {
+			return 0 // no time known
+		}
+		return math.Exp(-max(0, float64(e.Now-s.Time)) / (RecentDays * 86400))
+	}
 	for _, s := range e.Statements {
 		if s.Weight > 0 {
 			vouchers++
@@ -149,7 +171,11 @@ func FeaturesOf(e Evidence) Features {
 			}
 			if s.Trust >= KnownLevel {
 				knownV++
+				if s.Time > 0 {
+					first = min(first, s.Time)
+				}
 			}
+			recentP += s.Trust * s.Weight * decay(s)
 		} else if s.Weight < 0 {
 			warners++
 			allNeg -= s.Weight
@@ -160,6 +186,7 @@ func FeaturesOf(e Evidence) Features {
 			if s.Trust >= KnownLevel {
 				knownW++
 			}
+			recentN += s.Trust * -s.Weight * decay(s)
 		}
 	}
 	x := &f.Values
@@ -171,6 +198,11 @@ func FeaturesOf(e Evidence) Features {
 	x[FWarners] = math.Log1p(float64(trustedW))
 	x[FKnownBalance] = float64(knownV-knownW) / float64(knownV+knownW+1)
 	x[FOwnerVouchShare] = float64(e.OwnerVouches+1) / float64(e.OwnerVouches+e.OwnerWarnings+2)
+	if e.Now > 0 && first < math.MaxInt64 {
+		x[FMemberAge] = math.Log1p(max(0, float64(e.Now-first)) / 86400 / 30)
+	}
+	x[FRecentVouch] = math.Log1p(recentP)
+	x[FRecentWarn] = math.Log1p(recentN)
 	if raters := len(e.Statements); raters > 0 && e.Newcomer {
 		// An owner who vouches for nobody has no trust to weigh evidence
 		// with: what the crowd says is all there is. Once the owner trusts
@@ -187,15 +219,32 @@ func FeaturesOf(e Evidence) Features {
 	return f
 }
 
+// counts reports whether e is evidence at all: the owner's trust reaches
+// the subject or one of its raters (τ ≥ KnownLevel), or the owner trusts
+// nobody yet and anyone has spoken. Statements only by people the owner's
+// trust does not reach are no evidence: anyone can make such people, and a
+// subject known only to them ranks with those nobody spoke about.
+func (e Evidence) counts() bool {
+	if e.Trust >= KnownLevel || (e.Newcomer && len(e.Statements) > 0) {
+		return true
+	}
+	for _, s := range e.Statements {
+		if s.Trust >= KnownLevel {
+			return true
+		}
+	}
+	return false
+}
+
 // evidence gathers t's Evidence in v as it is (the owner's own statement
 // about t is not among the statements).
 func (v *View) evidence(t NodeID) Evidence {
 	q := v.q
 	cut := v.cutAt(t)
-	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust()}
-	v.EachIn(t, func(u NodeID, w float32, _ int64) {
+	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust(), Now: v.newest}
+	v.EachIn(t, func(u NodeID, w float32, ts int64) {
 		if u != q && w != 0 {
-			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.trust(u)})
+			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.trust(u), Time: ts})
 		}
 	})
 	to, w := v.Out(q)
@@ -228,7 +277,7 @@ func (v *View) featuresAndEvidence(t NodeID, linked func(NodeID) bool) (Features
 		f.Linked = linked(t)
 	}
 	f.Direct, f.HasDirect = v.Weight(q, t)
-	f.crowd = t != q && (e.Trust > 0 || len(e.Statements) > 0)
+	f.crowd = t != q && e.counts()
 	f.Covered = f.crowd || (t != q && f.HasDirect)
 	if f.HasDirect {
 		f.Evidence += 2

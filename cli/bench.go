@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/perf"
+	"github.com/kith-net/kith/internal/perf"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/trusttest"

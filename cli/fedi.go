@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
 	"github.com/kith-net/kith/fedi"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )

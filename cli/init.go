@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/vault"
 	"github.com/kith-net/kith/wire"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,14 +90,14 @@ func (a *app) importCommand() *cobra.Command {
 			now := a.env.Now()
 			b, err := wire.DecodeBundle(raw)
 			if err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
+				return bundleError("import "+args[0], err)
 			}
 			if err := b.Verify(now); err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
+				return bundleError("import "+args[0], err)
 			}
 			objs, err := b.OpenObjects(now)
 			if err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
+				return bundleError("import "+args[0], err)
 			}
 			return a.withSession(cmd.Context(), func(s *session) error {
 				added, err := s.store.Put(cmd.Context(), objs...)
@@ -111,4 +112,19 @@ func (a *app) importCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// bundleError says why a bundle was refused, in words: a file that is not
+// a bundle at all, or which object of it failed which check.
+func bundleError(op string, err error) error {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case errors.Is(err, wire.ErrMalformed), errors.Is(err, wire.ErrWrongType), errors.Is(err, wire.ErrUnknownField),
+		errors.Is(err, wire.ErrNotCanonical), errors.Is(err, wire.ErrUnsupportedVersion):
+		return hinted{fmt.Sprintf("%s: not a kith bundle, or a damaged one (%s); nothing was imported", op, we.Err), err}
+	}
+	return hinted{fmt.Sprintf("%s: refused, nothing was imported: %s", op, wireMessage(we)), err}
 }

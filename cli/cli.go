@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,14 +53,6 @@ func OSEnv() Env {
 	}
 }
 
-// usageError marks errors in how the command was called (exit code 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
 // Main runs kith with args (without the program name) and returns the exit
 // code.
 func Main(ctx context.Context, args []string, env Env) int {
@@ -88,28 +79,18 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetErr(env.Stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return ExitOK
+	}
+	code := exitCode(ctx, err)
+	if code > 128 {
+		fmt.Fprintln(env.Stderr, "kith: interrupted")
+		return code
 	}
 	fmt.Fprintf(env.Stderr, "kith: %s\n", oneLine(err.Error()))
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		return 2
-	}
-	return 1
+	return code
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// isCobraUsage recognises cobra's own argument and flag errors.
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "required flag"} {
-		if strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // app holds the global flags and the environment of one invocation.
 type app struct {
@@ -128,6 +109,13 @@ your own device, and computes how far you trust someone from your own point of
 view only. Nothing private leaves the node.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// An empty --context never silently means the default.
+			if f := cmd.Flags().Lookup("context"); f != nil && f.Changed && f.Value.String() == "" {
+				return usagef("--context is empty: name a context (general, spam, expertise:go, ...) or leave the flag out")
+			}
+			return nil
+		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	pf := root.PersistentFlags()
@@ -155,5 +143,6 @@ view only. Nothing private leaves the node.`,
 		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
 	)
+	typeUsageErrors(root)
 	return root
 }

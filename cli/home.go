@@ -103,7 +103,7 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 	secrets, err := vault.Open(vpath, pass)
 	if err != nil {
 		clear(pass)
-		return nil, err
+		return nil, vaultError(vpath, err)
 	}
 	key := wire.NewPrivateKey(secrets.Identity)
 	if id, err := os.ReadFile(filepath.Join(home, idFile)); err == nil && strings.TrimSpace(string(id)) != key.Public().String() {
@@ -138,10 +138,29 @@ func (a *app) withSession(ctx context.Context, fn func(*session) error) (err err
 	return fn(s)
 }
 
-// passphraseHint adds what to do when no passphrase source is available.
+// passphraseHint says what to do when no passphrase source is available.
 func passphraseHint(err error) error {
-	if errors.Is(err, vault.ErrNoPassphrase) {
-		return fmt.Errorf("%w: set KITH_PASSPHRASE, pass --passphrase-file, or run in a terminal", err)
+	switch {
+	case errors.Is(err, vault.ErrNoPassphrase):
+		return hinted{"no passphrase: set KITH_PASSPHRASE, pass --passphrase-file FILE, or run kith in a terminal to be asked", err}
+	case errors.Is(err, vault.ErrPassphraseMismatch):
+		return hinted{"the two passphrases differ; nothing was written", err}
+	}
+	return err
+}
+
+// vaultError says what an error opening the vault at path means for the
+// owner, and what to do about it.
+func vaultError(path string, err error) error {
+	switch {
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return hinted{fmt.Sprintf("wrong passphrase for the vault %s", path), err}
+	case errors.Is(err, vault.ErrCorrupt):
+		return hinted{fmt.Sprintf("the vault %s is damaged (%s); the passphrase was not the problem: restore your key from its backup with kith init --restore FILE into a new home (kith key backup makes one)",
+			path, strings.TrimPrefix(err.Error(), vault.ErrCorrupt.Error()+": ")), err}
+	case errors.Is(err, vault.ErrUnsupportedVersion):
+		return hinted{fmt.Sprintf("the vault %s is in a format this kith (%s) does not read (%s): use a newer kith, or restore from a key backup if the file is damaged",
+			path, version, strings.TrimPrefix(err.Error(), vault.ErrUnsupportedVersion.Error()+": ")), err}
 	}
 	return err
 }

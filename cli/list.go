@@ -113,17 +113,17 @@ func (a *app) listCommand() *cobra.Command {
 			}
 			if context != "" {
 				if err := wire.ValidateContext(context); err != nil {
-					return err
+					return badInput("--context", err)
 				}
 			}
 			if by != "" && by != "me" {
 				if _, err := wire.ParsePublicKey(by); err != nil {
-					return err
+					return usagef("--by %q: want me, a peer ID (12D3KooW...) or a did:key", by)
 				}
 			}
 			if about != "" {
 				if _, err := wire.ParseSubject(about); err != nil {
-					return err
+					return badInput("--about", err)
 				}
 			}
 			return a.withService(cmd.Context(), func(svc api.Service) error {

@@ -320,7 +320,7 @@ circulation again. Statements you never approve stay with their author.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if _, err := wire.ParseCID(args[0]); err != nil {
+				if _, err := parseCID(args[0]); err != nil {
 					return err
 				}
 				return a.withService(cmd.Context(), func(svc api.Service) error {

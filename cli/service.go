@@ -67,7 +67,11 @@ func apiError(err error) error {
 		return api.Errorf(api.CodeNotFound, "%s", oneLine(err.Error()))
 	case errors.Is(err, node.ErrWrongState), errors.Is(err, node.ErrRetractedAtt):
 		return api.Errorf(api.CodeConflict, "%s", oneLine(err.Error()))
-	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.As(err, &ue), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
+	case errors.As(err, &ue):
+		return api.Errorf(api.CodeInvalid, "%s", oneLine(ue.Error()))
+	case errors.As(err, &we) && err == error(we):
+		return api.Errorf(api.CodeInvalid, "%s", wireMessage(we))
+	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
 		return api.Errorf(api.CodeInvalid, "%s", oneLine(err.Error()))
 	}
 	return err
@@ -172,7 +176,7 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 	}
 	if req.Context != "" {
 		if err := wire.ValidateContext(req.Context); err != nil {
-			return nil, apiError(err)
+			return nil, apiError(badInput("--context", err))
 		}
 	}
 	switch req.By {
@@ -183,14 +187,14 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 	default:
 		k, err := wire.ParsePublicKey(req.By)
 		if err != nil {
-			return nil, apiError(err)
+			return nil, apiError(usagef("--by %q: want me, a peer ID (12D3KooW...) or a did:key", req.By))
 		}
 		q.Issuer = &k
 	}
 	if req.About != "" {
 		sub, err := wire.ParseSubject(req.About)
 		if err != nil {
-			return nil, apiError(err)
+			return nil, apiError(badInput("--about", err))
 		}
 		q.SubjectKey, q.Acct = sub.Key, sub.Acct
 	}
@@ -222,11 +226,11 @@ func (a *app) newAttestation(req api.AttestRequest, key *wire.PrivateKey) (*wire
 	}
 	subject, err := wire.ParseSubject(req.Subject)
 	if err != nil {
-		return nil, err
+		return nil, badInput("subject", err)
 	}
 	aud, err := wire.ParseAudience(req.Audience)
 	if err != nil {
-		return nil, err
+		return nil, badInput("--audience", err)
 	}
 	if req.Kind == api.KindWarn && aud.Scope == wire.Public {
 		return nil, usagef("warnings are never broadcast: give the peers who may receive it (--audience 12D3KooW...,12D3KooW...) or keep it private")
@@ -246,9 +250,15 @@ func (a *app) newAttestation(req api.AttestRequest, key *wire.PrivateKey) (*wire
 		Audience: aud, Nonce: nonce,
 	}
 	if key == nil { // validate only
-		return att, validateUnsigned(att)
+		if err := validateUnsigned(att); err != nil {
+			return nil, badInput("", err)
+		}
+		return att, nil
 	}
-	return att, att.Sign(key)
+	if err := att.Sign(key); err != nil {
+		return nil, badInput("", err)
+	}
+	return att, nil
 }
 
 func (l *localService) Attest(ctx context.Context, req api.AttestRequest) (api.Attestation, error) {
@@ -277,11 +287,14 @@ func (l *localService) submit(ctx context.Context, objs ...wire.Object) error {
 }
 
 func (l *localService) Retract(ctx context.Context, req api.RetractRequest) (api.Retraction, error) {
-	id, err := wire.ParseCID(req.CID)
+	id, err := parseCID(req.CID)
 	if err != nil {
 		return api.Retraction{}, apiError(err)
 	}
 	o, err := l.s.store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Retraction{}, api.Errorf(api.CodeNotFound, "retract %s: no such attestation in your store", id)
+	}
 	if err != nil {
 		return api.Retraction{}, apiError(fmt.Errorf("retract %s: %w", id, err))
 	}
@@ -357,7 +370,7 @@ func (l *localService) consentAfter(ctx context.Context, c cid.Cid) (api.Consent
 }
 
 func (l *localService) consentAction(ctx context.Context, s string, online func(cid.Cid) error, offline func(cid.Cid, *node.Decisions) error) (api.ConsentRequest, error) {
-	c, err := wire.ParseCID(s)
+	c, err := parseCID(s)
 	if err != nil {
 		return api.ConsentRequest{}, apiError(err)
 	}

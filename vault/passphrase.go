@@ -207,7 +207,11 @@ func trimCR(b []byte) []byte {
 func readPassphraseFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("vault: passphrase file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("vault: passphrase file %s: %w", path, pe.Err)
+		}
+		return nil, fmt.Errorf("vault: passphrase file %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -219,7 +223,7 @@ func readPassphraseFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("vault: passphrase file %q is not a regular file", path)
 	}
 	if err := checkPerms(path, fi); err != nil {
-		return nil, fmt.Errorf("vault: passphrase file: %w", err)
+		return nil, err
 	}
 	// Read at most one byte more than the longest line we accept, plus "\r\n".
 	buf := make([]byte, maxPassphraseLen+2)

@@ -28,10 +28,11 @@ type Env struct {
 	// Rand is the source of keys and nonces.
 	Rand io.Reader
 	// IsTerminal reports whether standard input is a terminal, and
-	// ReadPassword reads a passphrase from it without echo. Both may be nil
-	// (no interactive prompt).
+	// ReadPassword reads a passphrase from it without echo, returning
+	// ctx's cause as soon as ctx ends (Ctrl-C at the prompt). Both may be
+	// nil (no interactive prompt).
 	IsTerminal   func() bool
-	ReadPassword func() ([]byte, error)
+	ReadPassword func(ctx context.Context) ([]byte, error)
 	// KDF sets the vault's key derivation cost for `kith init`; the zero
 	// value means vault.DefaultParams. Only tests lower it.
 	KDF vault.Params
@@ -48,7 +49,7 @@ func OSEnv() Env {
 		Now:          time.Now,
 		Rand:         rand.Reader,
 		IsTerminal:   func() bool { return term.IsTerminal(fd) },
-		ReadPassword: func() ([]byte, error) { return term.ReadPassword(fd) },
+		ReadPassword: func(ctx context.Context) ([]byte, error) { return readPassword(ctx, fd) },
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }

@@ -47,10 +47,14 @@ func (a *app) homeDir() (string, error) {
 	return "", usagef("no home directory: set --home or KITH_HOME")
 }
 
-func (a *app) passphraseSource() vault.Source {
+func (a *app) passphraseSource(ctx context.Context) vault.Source {
 	isTerminal := a.env.IsTerminal
 	if isTerminal == nil {
 		isTerminal = func() bool { return false }
+	}
+	var readPassword func() ([]byte, error)
+	if a.env.ReadPassword != nil {
+		readPassword = func() ([]byte, error) { return a.env.ReadPassword(ctx) }
 	}
 	return vault.Source{
 		Env:          "KITH_PASSPHRASE",
@@ -59,7 +63,7 @@ func (a *app) passphraseSource() vault.Source {
 		Prompt:       a.env.Stdin,
 		PromptOut:    a.env.Stderr,
 		IsTerminal:   isTerminal,
-		ReadPassword: a.env.ReadPassword,
+		ReadPassword: readPassword,
 	}
 }
 
@@ -96,7 +100,7 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 	if _, err := api.Discover(ctx, home); err == nil {
 		return nil, fmt.Errorf("%w: a kith daemon is running for %s and holds the store; this command needs it stopped", errDaemonRunning, home)
 	}
-	pass, err := a.passphraseSource().Passphrase(false)
+	pass, err := a.passphraseSource(ctx).Passphrase(false)
 	if err != nil {
 		return nil, passphraseHint(err)
 	}

@@ -33,7 +33,7 @@ func (a *app) initCommand() *cobra.Command {
 			if params == (vault.Params{}) {
 				params = vault.DefaultParams
 			}
-			pass, err := a.passphraseSource().Passphrase(true)
+			pass, err := a.passphraseSource(cmd.Context()).Passphrase(true)
 			if err != nil {
 				return passphraseHint(err)
 			}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,30 +110,6 @@ func startOnTerminal(t *testing.T, p *pty, home string, args ...string) *exec.Cm
 		}
 	})
 	return cmd
-}
-
-// exitWithin waits for cmd and returns its exit code; a process still
-// running after the (generous) limit has ignored the signal.
-func exitWithin(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(limit):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("kith still waited at the prompt %v after the signal", limit)
-		return -1
-	}
 }
 
 // TestInterruptAtPrompt: Ctrl-C (typed on the terminal) or SIGTERM at the

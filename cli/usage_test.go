@@ -104,3 +104,26 @@ func TestPassphraseMessages(t *testing.T) {
 	a.vars["KITH_PASSPHRASE"] = "wrong"
 	a.failWith(1, "wrong passphrase for the vault "+filepath.Join(a.home, "vault"), "list")
 }
+
+// TestDamagedVault: one flipped byte of the vault is reported as damage,
+// with what to do, not as a wrong passphrase.
+func TestDamagedVault(t *testing.T) {
+	a := newNode(t, "alice")
+	a.ok("init")
+	path := filepath.Join(a.home, "vault")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{20, 60, 100, len(b) - 1} { // salt, check value, digest, tag
+		d := append([]byte(nil), b...)
+		d[off] ^= 0x04
+		if err := os.WriteFile(path, d, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		errs := a.failWith(1, "is damaged", "list")
+		if strings.Contains(errs, "wrong passphrase") || !strings.Contains(errs, "kith init --restore") {
+			t.Errorf("byte %d flipped: %q", off, errs)
+		}
+	}
+}

@@ -63,25 +63,40 @@ type Peer struct {
 }
 
 // Attestation is the JSON form of an attestation, the same object as one
-// element of `kith list --json`. Field names are stable.
+// element of `kith list --json`. Field names are stable, and every field is
+// always present: a string the attestation does not have is "".
 type Attestation struct {
 	CID         string `json:"cid"`
 	Kind        string `json:"kind"`
 	Issuer      string `json:"issuer"`
 	Subject     string `json:"subject"`
-	SubjectKey  string `json:"subject_key,omitempty"`
-	SubjectAcct string `json:"subject_acct,omitempty"`
+	SubjectKey  string `json:"subject_key"`  // the subject's peer ID, "" for an account alone
+	SubjectAcct string `json:"subject_acct"` // the subject's account, "" for a key alone
 	Context     string `json:"context"`
 	Strength    uint64 `json:"strength"`
-	Reason      string `json:"reason,omitempty"`
-	Evidence    string `json:"evidence,omitempty"`
+	Reason      string `json:"reason"`
+	Evidence    string `json:"evidence"`
 	Created     string `json:"created"` // RFC 3339
-	Expires     string `json:"expires,omitempty"`
+	Expires     string `json:"expires"` // RFC 3339, "" for none
 	Audience    string `json:"audience"`
 	Retracted   bool   `json:"retracted"`
 	Expired     bool   `json:"expired"`
-	Consents    int    `json:"consents"`
+	// Superseded: the issuer made a later statement about the same subject
+	// in the same context, which is the one that counts.
+	Superseded bool `json:"superseded"`
+	// State sums the three up: AttestationActive, AttestationRetracted,
+	// AttestationExpired or AttestationSuperseded, in that precedence.
+	State    string `json:"state"`
+	Consents int    `json:"consents"`
 }
+
+// Attestation states (Attestation.State).
+const (
+	AttestationActive     = "active"
+	AttestationRetracted  = "retracted"
+	AttestationExpired    = "expired"
+	AttestationSuperseded = "superseded"
+)
 
 // Attestation kinds, as AttestRequest.Kind and Attestation.Kind spell them.
 const (
@@ -181,7 +196,7 @@ type ConsentRequest struct {
 	Kind     string       `json:"kind"`
 	Context  string       `json:"context"`
 	Strength uint64       `json:"strength"`
-	Reason   string       `json:"reason,omitempty"`
+	Reason   string       `json:"reason"` // "" for none
 	Created  time.Time    `json:"created"`
 	State    ConsentState `json:"state"`
 }

@@ -45,7 +45,7 @@ nobody).`,
 				if err != nil {
 					return err
 				}
-				return a.printViews([]api.Attestation{v}, false)
+				return a.printViews([]api.Attestation{v}, false, "")
 			})
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,7 +15,7 @@ import (
 
 func (a *app) exportCommand() *cobra.Command {
 	var out string
-	var publicOnly bool
+	var publicOnly, force bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the store's objects as one signed bundle",
@@ -47,10 +48,15 @@ attestations unless --public-only: keep the file as private as the store.`,
 				if err := b.Sign(s.key); err != nil {
 					return err
 				}
-				if out == "" || out == "-" {
+				switch {
+				case out == "" || out == "-":
 					_, err = a.env.Stdout.Write(b.Raw())
-				} else {
+				case force:
 					err = atomicfile.Write(out, b.Raw(), 0o600)
+				default:
+					if err = atomicfile.Create(out, b.Raw(), 0o600); errors.Is(err, fs.ErrExist) {
+						return fmt.Errorf("export: %s exists; pass --force to replace it", out)
+					}
 				}
 				if err != nil {
 					return fmt.Errorf("export: %w", err)
@@ -65,6 +71,7 @@ attestations unless --public-only: keep the file as private as the store.`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file (default standard output)")
 	cmd.Flags().BoolVar(&publicOnly, "public-only", false, "leave out attestations that are not public")
+	cmd.Flags().BoolVar(&force, "force", false, "replace --out if it exists")
 	return cmd
 }
 

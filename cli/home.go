@@ -168,3 +168,17 @@ func vaultError(path string, err error) error {
 	}
 	return err
 }
+
+// selfID is this node's peer ID from the home's id file, or "" when it
+// cannot be read.
+func (a *app) selfID() string {
+	home, err := a.homeDir()
+	if err != nil {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(home, idFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

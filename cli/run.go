@@ -306,9 +306,14 @@ circulation again. Statements you never approve stay with their author.`,
 					return err
 				}
 				tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID")
+				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID\tREASON")
 				for _, r := range rs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer, r.Created.Format("2006-01-02"), r.CID)
+					reason := r.Reason
+					if reason == "" {
+						reason = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer,
+						r.Created.Format("2006-01-02"), r.CID, oneLine(reason))
 				}
 				return tw.Flush()
 			})

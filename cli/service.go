@@ -208,12 +208,30 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 func (l *localService) views(ctx context.Context, atts []*wire.Attestation) ([]api.Attestation, error) {
 	now := l.a.env.Now()
 	out := make([]api.Attestation, 0, len(atts))
+	type key struct {
+		issuer  wire.PublicKey
+		context string
+	}
+	live := map[key][]*wire.Attestation{} // the issuer's live attestations in a context
 	for _, att := range atts {
 		st, err := l.s.store.Status(ctx, att.CID())
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, viewOf(att, st, now))
+		v := viewOf(att, st, now)
+		if !v.Retracted && !v.Expired {
+			k := key{att.Issuer, att.Context}
+			if _, ok := live[k]; !ok {
+				issuer := att.Issuer
+				if live[k], err = l.s.store.Attestations(ctx, store.Query{Issuer: &issuer, Context: att.Context}); err != nil {
+					return nil, err
+				}
+			}
+			if superseded(att, live[k], now) {
+				v.Superseded, v.State = true, api.AttestationSuperseded
+			}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -368,6 +368,9 @@ func (s *Server) status(_ http.ResponseWriter, r *http.Request) (int, any, error
 	if st.Addrs == nil {
 		st.Addrs = []string{}
 	}
+	if st.Warnings == nil {
+		st.Warnings = []string{}
+	}
 	return http.StatusOK, st, nil
 }
 

@@ -51,6 +51,10 @@ type Status struct {
 	Peers   int       `json:"peers"`   // connected peers
 	Objects int       `json:"objects"` // objects in the store
 	Topic   string    `json:"topic"`   // the gossip topic's name
+	// Warnings are what the owner should know about the node's
+	// connectivity: unusable or unreachable bootstrap peers, no peers at
+	// all. Empty when all is well.
+	Warnings []string `json:"warnings"`
 }
 
 // Peer is one peer the node knows. Field names are stable.

@@ -118,7 +118,8 @@ view only. Nothing private leaves the node.`,
 			return nil
 		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.home, "home", "", "kith home directory (default $KITH_HOME, else $XDG_DATA_HOME/kith or ~/.local/share/kith)")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the vault passphrase from this file (default $KITH_PASSPHRASE, else prompt)")
@@ -143,7 +144,10 @@ view only. Nothing private leaves the node.`,
 		a.consentCommand(),
 		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
+		a.versionCommand(), a.manCommand(),
 	)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	typeUsageErrors(root)
 	return root
 }

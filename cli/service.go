@@ -46,6 +46,8 @@ type localService struct {
 	s       *session
 	n       *node.Node // nil when no daemon runs
 	started time.Time
+	// bootstrap are the daemon's --bootstrap peers, for Status.
+	bootstrap []bootstrapPeer
 	// views serialises the calls that build the owner's trust view: they
 	// may re-check Fediverse links and rewrite the session's vault.
 	viewMu sync.Mutex
@@ -89,10 +91,12 @@ func (l *localService) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	st := api.Status{PeerID: l.s.key.Public().String(), Addrs: []string{}, Version: version, Objects: n, Topic: node.TopicName}
+	st.Warnings = []string{}
 	if l.n != nil {
 		st.Addrs = l.n.Addrs()
 		st.Started = l.started
 		st.Peers = l.n.Stats().Peers
+		st.Warnings = l.bootstrapWarnings()
 	}
 	return st, nil
 }
@@ -459,4 +463,26 @@ func (l *localService) Metrics(ctx context.Context) (map[string]float64, error) 
 		m["kith_uptime_seconds"] = l.a.env.Now().Sub(l.started).Seconds()
 	}
 	return m, nil
+}
+
+// bootstrapWarnings says which --bootstrap peers are unusable or not
+// connected, and when the node has no peer at all.
+func (l *localService) bootstrapWarnings() []string {
+	out := []string{}
+	connected := map[string]bool{}
+	for _, p := range l.n.Host().Network().Peers() {
+		connected[p.String()] = true
+	}
+	for _, b := range l.bootstrap {
+		switch {
+		case b.err != nil:
+			out = append(out, fmt.Sprintf("bootstrap %s: %v; ignored", b.addr, b.err))
+		case !connected[b.id.String()]:
+			out = append(out, fmt.Sprintf("bootstrap %s: not connected (unreachable, or not running)", b.addr))
+		}
+	}
+	if len(connected) == 0 {
+		out = append(out, "no peers: nothing reached this node and it reached nobody (give --bootstrap, or run another node on this network)")
+	}
+	return out
 }

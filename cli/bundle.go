@@ -81,30 +81,9 @@ func (a *app) importCommand() *cobra.Command {
 		Short: "Verify a signed bundle and store its objects (all or nothing)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = a.env.Stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("import: %w", err)
-				}
-				defer f.Close()
-				r = f
-			}
-			raw, err := io.ReadAll(io.LimitReader(r, wire.MaxBundleSize+1))
+			objs, b, err := a.readBundle(args[0])
 			if err != nil {
-				return fmt.Errorf("import: %w", err)
-			}
-			now := a.env.Now()
-			b, err := wire.DecodeBundle(raw)
-			if err != nil {
-				return bundleError("import "+args[0], err)
-			}
-			if err := b.Verify(now); err != nil {
-				return bundleError("import "+args[0], err)
-			}
-			objs, err := b.OpenObjects(now)
-			if err != nil {
-				return bundleError("import "+args[0], err)
+				return err
 			}
 			return a.withSession(cmd.Context(), func(s *session) error {
 				added, err := s.store.Put(cmd.Context(), objs...)
@@ -134,4 +113,35 @@ func bundleError(op string, err error) error {
 		return hinted{fmt.Sprintf("%s: not a kith bundle, or a damaged one (%s); nothing was imported", op, we.Err), err}
 	}
 	return hinted{fmt.Sprintf("%s: refused, nothing was imported: %s", op, wireMessage(we)), err}
+}
+
+// readBundle reads, decodes and verifies a bundle from a file ("-" is
+// standard input) and returns its objects, each verified.
+func (a *app) readBundle(name string) ([]wire.Object, *wire.Bundle, error) {
+	var r io.Reader = a.env.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, wire.MaxBundleSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: %w", err)
+	}
+	now := a.env.Now()
+	b, err := wire.DecodeBundle(raw)
+	if err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	if err := b.Verify(now); err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	objs, err := b.OpenObjects(now)
+	if err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	return objs, b, nil
 }

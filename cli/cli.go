@@ -78,6 +78,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	// After SetOut: the completion command binds its writer when made.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	typeUsageErrors(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -144,10 +148,7 @@ view only. Nothing private leaves the node.`,
 		a.consentCommand(),
 		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
-		a.versionCommand(), a.manCommand(),
+		a.versionCommand(), a.manCommand(), a.keyCommand(),
 	)
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
-	typeUsageErrors(root)
 	return root
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // maxResponseBytes caps a response body the Client reads.
-const maxResponseBytes = 64 << 20
+const maxResponseBytes = MaxBundleBytes/3*4 + 1<<20
 
 // Client is a Service over HTTP: each method is one request to a Server. An
 // error response comes back as an *Error with the server's status, code and

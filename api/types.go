@@ -39,6 +39,19 @@ type Service interface {
 	// Metrics returns the node's metrics by name (Prometheus-style names,
 	// such as kith_peers_connected).
 	Metrics(ctx context.Context) (map[string]float64, error)
+	// Export returns the store's objects as one bundle signed by the node.
+	Export(ctx context.Context, req ExportRequest) (ExportResult, error)
+	// Import verifies a bundle and stores its objects, all or none.
+	Import(ctx context.Context, req ImportRequest) (ImportResult, error)
+	// VerifyLink checks an account's identity links against its profile.
+	VerifyLink(ctx context.Context, req VerifyRequest) (VerifyResult, error)
+	// Link signs an identity link to the owner's account.
+	Link(ctx context.Context, req LinkRequest) (LinkResult, error)
+	// FediLogin checks an access token and keeps it in the vault.
+	FediLogin(ctx context.Context, req FediLoginRequest) (FediLoginResult, error)
+	// FediImport turns the owner's follows, blocks and mutes into
+	// attestations.
+	FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error)
 }
 
 // Status describes a running node. Field names are stable.

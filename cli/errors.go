@@ -185,3 +185,16 @@ type hinted struct {
 
 func (h hinted) Error() string { return h.msg }
 func (h hinted) Unwrap() error { return h.err }
+
+// ownerError is apiError for the owner's bundle and Fediverse calls: an
+// error that is not already the API's is shown to the owner as it is
+// (unprocessable, exit 1), since it says what went wrong with their
+// instance or file; none carries a secret.
+func ownerError(err error) error {
+	err = apiError(err)
+	var ae *api.Error
+	if err == nil || errors.As(err, &ae) {
+		return err
+	}
+	return api.Errorf(api.CodeUnprocessable, "%s", oneLine(err.Error()))
+}

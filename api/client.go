@@ -232,9 +232,12 @@ func (c *Client) consentAction(ctx context.Context, cid, action string) (Consent
 	return cr, err
 }
 
-// Metrics implements Service.
-func (c *Client) Metrics(ctx context.Context) (map[string]float64, error) {
+// Metrics implements Service. It reads the JSON form, which has names and
+// values only: the help texts and types are in the Prometheus form.
+func (c *Client) Metrics(ctx context.Context) ([]Metric, error) {
 	var m map[string]float64
-	err := c.do(ctx, "GET", "/v1/metrics", url.Values{"format": {"json"}}, nil, &m)
-	return m, err
+	if err := c.do(ctx, "GET", "/v1/metrics", url.Values{"format": {"json"}}, nil, &m); err != nil {
+		return nil, err
+	}
+	return metricsOf(m), nil
 }

@@ -160,11 +160,14 @@ func (f *fakeService) Withdraw(ctx context.Context, cid string) (ConsentRequest,
 	return f.setConsent("Withdraw", cid, ConsentWithdrawn)
 }
 
-func (f *fakeService) Metrics(ctx context.Context) (map[string]float64, error) {
+func (f *fakeService) Metrics(ctx context.Context) ([]Metric, error) {
 	if err := f.record("Metrics", nil, false); err != nil {
 		return nil, err
 	}
-	return map[string]float64{"kith_peers_connected": 2, "kith_objects": 7}, nil
+	return []Metric{
+		{Name: "kith_peers_connected", Help: "Peers connected now.", Kind: Gauge, Value: 2},
+		{Name: "kith_objects_received_total", Help: "Objects stored from the network.", Kind: Counter, Value: 7},
+	}, nil
 }
 
 func (f *fakeService) Export(ctx context.Context, req ExportRequest) (ExportResult, error) {

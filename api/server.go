@@ -539,7 +539,11 @@ func (s *Server) metrics(_ http.ResponseWriter, r *http.Request) (int, any, erro
 		return 0, nil, err
 	}
 	if prom {
-		return http.StatusOK, textBody{"text/plain; version=0.0.4; charset=utf-8", prometheusText(m)}, nil
+		b, err := prometheusText(m)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, textBody{"text/plain; version=0.0.4; charset=utf-8", b}, nil
 	}
-	return http.StatusOK, finiteMetrics(m), nil
+	return http.StatusOK, metricMap(m), nil
 }

@@ -36,9 +36,9 @@ type Service interface {
 	Decline(ctx context.Context, cid string) (ConsentRequest, error)
 	// Withdraw withdraws a consent given earlier to the attestation cid.
 	Withdraw(ctx context.Context, cid string) (ConsentRequest, error)
-	// Metrics returns the node's metrics by name (Prometheus-style names,
-	// such as kith_peers_connected).
-	Metrics(ctx context.Context) (map[string]float64, error)
+	// Metrics returns the node's metrics (Prometheus names, such as
+	// kith_peers_connected, each with its help text and type).
+	Metrics(ctx context.Context) ([]Metric, error)
 	// Export returns the store's objects as one bundle signed by the node.
 	Export(ctx context.Context, req ExportRequest) (ExportResult, error)
 	// Import verifies a bundle and stores its objects, all or none.

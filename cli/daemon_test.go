@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +83,32 @@ func TestEveryCommandWhileTheDaemonRuns(t *testing.T) {
 	b.ok("export", "--out", bobBundle)
 
 	startDaemon(t, a)
+	// Its metrics, in Prometheus form, are typed and explained.
+	d, err := api.ReadDiscovery(a.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := api.LoadToken(a.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", d.URL+"/v1/metrics?format=prometheus", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"# TYPE kith_peers_connected gauge", "# HELP kith_peers_connected Peers connected now.",
+		"# TYPE kith_objects_received_total counter", "# TYPE kith_store_objects gauge"} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("metrics lack %q:\n%s", want, prom)
+		}
+	}
+	if strings.Contains(string(prom), "untyped") {
+		t.Errorf("untyped metrics:\n%s", prom)
+	}
 	// The commands must not open the store: prove it by giving them no
 	// passphrase at all.
 	pass := a.vars["KITH_PASSPHRASE"]

@@ -434,33 +434,39 @@ func (l *localService) Withdraw(ctx context.Context, s string) (api.ConsentReque
 		})
 }
 
-func (l *localService) Metrics(ctx context.Context) (map[string]float64, error) {
+func (l *localService) Metrics(ctx context.Context) ([]api.Metric, error) {
 	n, err := l.s.store.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := map[string]float64{
-		"kith_store_objects":       float64(n),
-		"kith_goroutines":          float64(runtime.NumGoroutine()),
-		"kith_go_heap_inuse_bytes": float64(ms.HeapInuse),
-		"kith_go_sys_bytes":        float64(ms.Sys),
+	gauge := func(name, help string, v float64) api.Metric { return api.Metric{Name: name, Help: help, Kind: api.Gauge, Value: v} }
+	counter := func(name, help string, v int64) api.Metric {
+		return api.Metric{Name: name, Help: help, Kind: api.Counter, Value: float64(v)}
+	}
+	m := []api.Metric{
+		gauge("kith_store_objects", "Objects in the store.", float64(n)),
+		gauge("kith_goroutines", "Goroutines of the daemon.", float64(runtime.NumGoroutine())),
+		gauge("kith_go_heap_inuse_bytes", "Bytes of the Go heap in use.", float64(ms.HeapInuse)),
+		gauge("kith_go_sys_bytes", "Bytes of memory the Go runtime holds from the system.", float64(ms.Sys)),
 	}
 	if l.n != nil {
 		st := l.n.Stats()
-		m["kith_peers_connected"] = float64(st.Peers)
-		m["kith_gossip_mesh_peers"] = float64(st.MeshPeers)
-		m["kith_public_set_objects"] = float64(st.PublicSet)
-		m["kith_objects_received_total"] = float64(st.Stored)
-		m["kith_gossip_rejected_total"] = float64(st.Rejected)
-		m["kith_gossip_ignored_total"] = float64(st.Ignored)
-		m["kith_gossip_published_total"] = float64(st.Published)
-		m["kith_gossip_validated_total"] = float64(st.Validated)
-		m["kith_gossip_throttled_total"] = float64(st.Throttled)
-		m["kith_gossip_gated_rpcs_total"] = float64(st.Gated)
-		m["kith_streams_open"] = float64(st.HostStreamsOpen)
-		m["kith_uptime_seconds"] = l.a.env.Now().Sub(l.started).Seconds()
+		m = append(m,
+			gauge("kith_peers_connected", "Peers connected now.", float64(st.Peers)),
+			gauge("kith_gossip_mesh_peers", "Peers in the gossip topic's mesh.", float64(st.MeshPeers)),
+			gauge("kith_public_set_objects", "Consented public objects the node offers to peers.", float64(st.PublicSet)),
+			counter("kith_objects_received_total", "Objects stored from the network.", st.Stored),
+			counter("kith_gossip_rejected_total", "Gossip messages rejected (their sender penalised).", st.Rejected),
+			counter("kith_gossip_ignored_total", "Gossip messages ignored.", st.Ignored),
+			counter("kith_gossip_published_total", "Gossip messages this node published.", st.Published),
+			counter("kith_gossip_validated_total", "Gossip messages that entered validation.", st.Validated),
+			counter("kith_gossip_throttled_total", "Gossip messages dropped unvalidated because validation was full.", st.Throttled),
+			counter("kith_gossip_gated_rpcs_total", "Gossip RPCs the peer gater dropped.", st.Gated),
+			gauge("kith_streams_open", "libp2p streams open now.", float64(st.HostStreamsOpen)),
+			gauge("kith_uptime_seconds", "Seconds since the daemon started.", l.a.env.Now().Sub(l.started).Seconds()),
+		)
 	}
 	return m, nil
 }

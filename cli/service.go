@@ -441,7 +441,9 @@ func (l *localService) Metrics(ctx context.Context) ([]api.Metric, error) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	gauge := func(name, help string, v float64) api.Metric { return api.Metric{Name: name, Help: help, Kind: api.Gauge, Value: v} }
+	gauge := func(name, help string, v float64) api.Metric {
+		return api.Metric{Name: name, Help: help, Kind: api.Gauge, Value: v}
+	}
 	counter := func(name, help string, v int64) api.Metric {
 		return api.Metric{Name: name, Help: help, Kind: api.Counter, Value: float64(v)}
 	}

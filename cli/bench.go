@@ -66,6 +66,12 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 				return err
 			}
 			if a.json {
+				if trustRows == nil {
+					trustRows = []trustRow{}
+				}
+				if netRows == nil {
+					netRows = []networkRow{}
+				}
 				return a.printJSON(map[string]any{"cases": results, "trust": trustRows, "network": netRows})
 			}
 			fmt.Fprintf(a.env.Stdout, "kith bench: %d cores (GOMAXPROCS %d), %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)

@@ -51,6 +51,9 @@ attestations unless --public-only: keep the file as private as the store.
 				if err != nil {
 					return fmt.Errorf("export: %w", err)
 				}
+				if a.json && out != "" && out != "-" {
+					return a.printJSON(map[string]any{"file": out, "cid": res.CID, "objects": res.Objects, "skipped": res.Skipped})
+				}
 				fmt.Fprintf(a.env.Stderr, "exported %d objects (bundle %s)\n", res.Objects, res.CID)
 				if res.Skipped > 0 {
 					fmt.Fprintf(a.env.Stderr, "left out %d expired objects\n", res.Skipped)

@@ -148,7 +148,7 @@ view only. Nothing private leaves the node.`,
 		a.consentCommand(),
 		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
-		a.versionCommand(), a.manCommand(), a.keyCommand(),
+		a.versionCommand(), a.manCommand(), a.keyCommand(), a.schemaCommand(),
 	)
 	return root
 }

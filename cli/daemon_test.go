@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,9 +20,10 @@ import (
 	"github.com/kith-net/kith/vault"
 )
 
-// startDaemon runs `kith run` for n in-process on loopback until the test
-// ends, and waits until the other commands find it.
-func startDaemon(t *testing.T, n *node) {
+// startDaemon runs `kith run` for n in-process on loopback until stop is
+// called or the test ends, and waits until the other commands find it.
+// stop returns what the daemon printed on standard output.
+func startDaemon(t *testing.T, n *node) (stop func() string) {
 	t.Helper()
 	vars := maps.Clone(n.vars) // the daemon reads its own copy: the test keeps changing n's
 	vars["KITH_HOME"] = n.home
@@ -38,18 +40,23 @@ func startDaemon(t *testing.T, n *node) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, []string{"run", "--no-mdns", "--api", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"}, env)
+		done <- cli.Main(ctx, []string{"--json", "run", "--no-mdns", "--api", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"}, env)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("kith run exited %d: %s", code, errb.String())
-		}
-	})
+	var once sync.Once
+	stop = func() string {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("kith run exited %d: %s", code, errb.String())
+			}
+		})
+		return out.String()
+	}
+	t.Cleanup(func() { stop() })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := api.Discover(context.Background(), n.home); err == nil {
-			return
+			return stop
 		}
 		select {
 		case code := <-done:

@@ -322,10 +322,10 @@ func (l *localService) Retract(ctx context.Context, req api.RetractRequest) (api
 	}
 	att, ok := o.(*wire.Attestation)
 	if !ok {
-		return api.Retraction{}, apiError(fmt.Errorf("%w: retract %s: it is a %s, not an attestation", errInvalidRequest, id, o.Type()))
+		return api.Retraction{}, apiError(hinted{fmt.Sprintf("retract %s: it is a %s, not an attestation", id, o.Type()), errInvalidRequest})
 	}
 	if att.Issuer != l.s.key.Public() {
-		return api.Retraction{}, apiError(fmt.Errorf("%w: retract %s: issued by %s, not by this node", errInvalidRequest, id, att.Issuer))
+		return api.Retraction{}, apiError(hinted{fmt.Sprintf("retract %s: issued by %s, not by you; only its issuer can retract it", id, att.Issuer), errInvalidRequest})
 	}
 	st, err := l.s.store.Status(ctx, id)
 	if err != nil {

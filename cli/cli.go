@@ -28,11 +28,12 @@ type Env struct {
 	// Rand is the source of keys and nonces.
 	Rand io.Reader
 	// IsTerminal reports whether standard input is a terminal, and
-	// ReadPassword reads a passphrase from it without echo, returning
-	// ctx's cause as soon as ctx ends (Ctrl-C at the prompt). Both may be
-	// nil (no interactive prompt).
+	// ReadPassword shows prompt and reads a passphrase from it without
+	// echo (turned off before the prompt shows), returning ctx's cause as
+	// soon as ctx ends (Ctrl-C at the prompt). Both may be nil (no
+	// interactive prompt).
 	IsTerminal   func() bool
-	ReadPassword func(ctx context.Context) ([]byte, error)
+	ReadPassword func(ctx context.Context, prompt string) ([]byte, error)
 	// KDF sets the vault's key derivation cost for `kith init`; the zero
 	// value means vault.DefaultParams. Only tests lower it.
 	KDF vault.Params
@@ -45,12 +46,14 @@ func OSEnv() Env {
 	fd := int(os.Stdin.Fd())
 	return Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		LookupEnv:    os.LookupEnv,
-		Now:          time.Now,
-		Rand:         rand.Reader,
-		IsTerminal:   func() bool { return term.IsTerminal(fd) },
-		ReadPassword: func(ctx context.Context) ([]byte, error) { return readPassword(ctx, fd) },
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		LookupEnv:  os.LookupEnv,
+		Now:        time.Now,
+		Rand:       rand.Reader,
+		IsTerminal: func() bool { return term.IsTerminal(fd) },
+		ReadPassword: func(ctx context.Context, prompt string) ([]byte, error) {
+			return readPassword(ctx, fd, prompt, os.Stderr)
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
 

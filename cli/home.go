@@ -52,18 +52,18 @@ func (a *app) passphraseSource(ctx context.Context) vault.Source {
 	if isTerminal == nil {
 		isTerminal = func() bool { return false }
 	}
-	var readPassword func() ([]byte, error)
+	var promptPassword func(string) ([]byte, error)
 	if a.env.ReadPassword != nil {
-		readPassword = func() ([]byte, error) { return a.env.ReadPassword(ctx) }
+		promptPassword = func(label string) ([]byte, error) { return a.env.ReadPassword(ctx, label) }
 	}
 	return vault.Source{
-		Env:          "KITH_PASSPHRASE",
-		LookupEnv:    a.env.LookupEnv,
-		File:         a.passphraseFile,
-		Prompt:       a.env.Stdin,
-		PromptOut:    a.env.Stderr,
-		IsTerminal:   isTerminal,
-		ReadPassword: readPassword,
+		Env:            "KITH_PASSPHRASE",
+		LookupEnv:      a.env.LookupEnv,
+		File:           a.passphraseFile,
+		Prompt:         a.env.Stdin,
+		PromptOut:      a.env.Stderr,
+		IsTerminal:     isTerminal,
+		PromptPassword: promptPassword,
 	}
 }
 

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"io"
 
 	"golang.org/x/term"
 )
@@ -11,7 +12,9 @@ import (
 // readPassword reads a passphrase without echo. On this system the read
 // cannot be interrupted: ctx's end returns at once, and the read goes on
 // until the process exits, which it does right after.
-func readPassword(ctx context.Context, fd int) ([]byte, error) {
+func readPassword(ctx context.Context, fd int, prompt string, out io.Writer) ([]byte, error) {
+	io.WriteString(out, prompt)     //nolint:errcheck // a prompt
+	defer io.WriteString(out, "\n") //nolint:errcheck // the newline typed is not echoed
 	type result struct {
 		b   []byte
 		err error

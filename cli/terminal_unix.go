@@ -6,17 +6,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// readPassword reads one line from the terminal fd without echo, as
-// golang.org/x/term's ReadPassword does, but returns as soon as ctx ends
-// (Ctrl-C, SIGTERM), restoring the terminal's settings on every path. It
-// waits in poll(2) on the terminal and on a pipe that ctx's end writes to,
-// so nothing is left blocked in a read.
-func readPassword(ctx context.Context, fd int) ([]byte, error) {
+// readPassword turns the terminal fd's echo off, writes prompt to out, and
+// reads one line, as golang.org/x/term's ReadPassword does, but returns as
+// soon as ctx ends (Ctrl-C, SIGTERM), restoring the terminal's settings on
+// every path. It waits in poll(2) on the terminal and on a pipe that ctx's
+// end writes to, so nothing is left blocked in a read.
+func readPassword(ctx context.Context, fd int, prompt string, out io.Writer) ([]byte, error) {
 	old, err := unix.IoctlGetTermios(fd, ioctlReadTermios)
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
@@ -29,6 +30,10 @@ func readPassword(ctx context.Context, fd int) ([]byte, error) {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
 	defer unix.IoctlSetTermios(fd, ioctlWriteTermios, old) //nolint:errcheck // best effort on the way out
+	if _, err := io.WriteString(out, prompt); err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	defer io.WriteString(out, "\n") //nolint:errcheck // the newline the user typed is not echoed
 
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -39,7 +44,7 @@ func readPassword(ctx context.Context, fd int) ([]byte, error) {
 	stop := context.AfterFunc(ctx, func() { w.Write([]byte{0}) }) //nolint:errcheck // a wake-up only
 	defer stop()
 
-	var line []byte
+	line := make([]byte, 0, maxPassphrase) // never grows: no copy of the secret is left behind
 	buf := make([]byte, 256)
 	defer clear(buf)
 	for {
@@ -79,19 +84,16 @@ func readPassword(ctx context.Context, fd int) ([]byte, error) {
 					line = line[:len(line)-1]
 				}
 			default:
-				line = appendSecretByte(line, c)
+				if len(line) == cap(line) {
+					clear(line)
+					return nil, fmt.Errorf("terminal: passphrase longer than %d bytes", maxPassphrase)
+				}
+				line = append(line, c)
 			}
 		}
 	}
 }
 
-// appendSecretByte appends c, zeroing the old array when it has to grow.
-func appendSecretByte(b []byte, c byte) []byte {
-	if len(b) < cap(b) {
-		return append(b, c)
-	}
-	g := make([]byte, len(b), 2*cap(b)+16)
-	copy(g, b)
-	clear(b)
-	return append(g, c)
-}
+// maxPassphrase is the longest passphrase the prompt takes, as the vault
+// package's.
+const maxPassphrase = 4096

@@ -87,10 +87,10 @@ func TestRunBootstrapErrors(t *testing.T) {
 	if out := string(kith(t, home, "status")); !strings.Contains(out, "warning  bootstrap nonsense") {
 		t.Fatalf("status:\n%s", out)
 	}
+	d.stop(t) // then its standard error is complete, and no longer written
 	if !strings.Contains(d.stderr.String(), "--bootstrap nonsense") {
 		t.Fatalf("the daemon did not say so at start: %s", d.stderr)
 	}
-	d.stop(t)
 }
 
 // TestRunConfig: kith run reads its flags from a TOML file, a flag on the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/trust"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/training"
 	"github.com/kith-net/kith/trust"

@@ -40,14 +40,14 @@ func TrustCases(g *trust.Graph, q trust.NodeID) []Case {
 		{Name: "full personalised recompute", Items: 1, Run: func(b *testing.B) {
 			for b.Loop() {
 				if _, err := trust.NewView(ctx, g, q, trust.PropagationParams{}); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 			}
 		}},
 		{Name: "query with explanation (warm)", Items: 1, Run: func(b *testing.B) {
 			v, err := e.View(ctx, g, q)
 			if err != nil {
-				b.Fatal(err)
+				fail(b, err)
 			}
 			rng := rand.New(rand.NewPCG(1, 1))
 			b.ResetTimer()
@@ -60,7 +60,7 @@ func TrustCases(g *trust.Graph, q trust.NodeID) []Case {
 		{Name: "incremental update (one new vouch)", Items: 1, Run: func(b *testing.B) {
 			v, err := trust.NewView(ctx, g, q, trust.PropagationParams{})
 			if err != nil {
-				b.Fatal(err)
+				fail(b, err)
 			}
 			to, _ := g.Out(q)
 			u := q
@@ -78,7 +78,7 @@ func TrustCases(g *trust.Graph, q trust.NodeID) []Case {
 					edits = append(edits, trust.Edit{To: x, Weight: 0.5})
 				}
 				if err := v.SetOut(ctx, u, edits); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 			}
 		}},

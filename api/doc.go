@@ -23,6 +23,8 @@
 //	POST /v1/fedi/link                   LinkRequest -> 201 LinkResult
 //	POST /v1/fedi/login                  FediLoginRequest -> FediLoginResult (the token is never sent back)
 //	POST /v1/fedi/import                 FediImportRequest -> FediImportResult
+//	GET  /v1/model[?context=C]           ModelInfo (the model that answers queries in C)
+//	POST /v1/model/train                 ModelRequest -> ModelInfo (refines on the owner's judgements)
 //
 // An error is {"error": {"code": "...", "message": "..."}} with an HTTP error
 // status; codes are the append-only Code constants. A Service chooses what a

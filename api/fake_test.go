@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kith-net/kith/trust"
 	"sync"
 	"time"
 )
@@ -210,4 +211,18 @@ func (f *fakeService) FediImport(ctx context.Context, req FediImportRequest) (Fe
 		return FediImportResult{}, err
 	}
 	return FediImportResult{Account: "@alice@example.social", Context: "general", Relations: map[string]int{"follow": 2}, Added: 2}, nil
+}
+
+func (f *fakeService) Model(ctx context.Context, req ModelRequest) (ModelInfo, error) {
+	if err := f.record("Model", req, false); err != nil {
+		return ModelInfo{}, err
+	}
+	return ModelInfo{Context: req.Context, Kind: "shipped", Model: trust.DefaultModel()}, nil
+}
+
+func (f *fakeService) TrainModel(ctx context.Context, req ModelRequest) (ModelInfo, error) {
+	if err := f.record("TrainModel", req, true); err != nil {
+		return ModelInfo{}, err
+	}
+	return ModelInfo{Context: req.Context, Kind: "refined", Model: trust.DefaultModel(), Refinement: &Refinement{Judgements: 12, Used: true}}, nil
 }

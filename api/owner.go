@@ -284,3 +284,6 @@ func (c *Client) FediImport(ctx context.Context, req FediImportRequest) (FediImp
 // fediTimeout bounds the Fediverse routes, which wait on an instance
 // (every page of a long follow list).
 const fediTimeout = 10 * time.Minute
+
+// trainTimeout bounds refining the model on the owner's judgements.
+const trainTimeout = 10 * time.Minute

@@ -86,6 +86,8 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/v1/fedi/link", Mutates: true, Timeout: fediTimeout, handle: (*Server).link},
 	{Method: "POST", Pattern: "/v1/fedi/login", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediLogin},
 	{Method: "POST", Pattern: "/v1/fedi/import", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediImport},
+	{Method: "GET", Pattern: "/v1/model", handle: (*Server).model},
+	{Method: "POST", Pattern: "/v1/model/train", Mutates: true, Timeout: trainTimeout, handle: (*Server).trainModel},
 }
 
 // Routes returns the API's endpoints. There is no unauthenticated route.

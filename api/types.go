@@ -52,6 +52,11 @@ type Service interface {
 	// FediImport turns the owner's follows, blocks and mutes into
 	// attestations.
 	FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error)
+	// Model describes the model that answers queries in a context.
+	Model(ctx context.Context, req ModelRequest) (ModelInfo, error)
+	// TrainModel refines the model on the owner's judgements in a context
+	// and keeps the refined one only if it predicts them better.
+	TrainModel(ctx context.Context, req ModelRequest) (ModelInfo, error)
 }
 
 // Status describes a running node. Field names are stable.

@@ -202,18 +202,28 @@ func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *Own
 }
 
 // refine returns the engine's model refined on the owner's judgements in
-// own (the model itself when there are none).
+// own, or the model itself when refining does not predict them better
+// (Refine).
 func (e *Engine) refine(own *OwnCrowd) (*Model, error) {
-	base := e.model()
-	ex := own.Examples()
-	if len(ex) == 0 {
-		return base, nil
+	m, _, err := Refine(own.Examples(), e.model(), e.personalL2())
+	return m, err
+}
+
+func (e *Engine) personalL2() float64 {
+	if e.PersonalL2 == 0 {
+		return DefaultPersonalL2
 	}
-	l2 := e.PersonalL2
-	if l2 == 0 {
-		l2 = DefaultPersonalL2
+	return e.PersonalL2
+}
+
+// Refine refines the engine's model on the owner's judgements in v
+// (Refine), for kith model train.
+func (e *Engine) Refine(ctx context.Context, v *View) (*Model, RefineReport, error) {
+	own, err := v.OwnCrowd(ctx, e.Linked)
+	if err != nil {
+		return nil, RefineReport{}, err
 	}
-	return Train(ex, base, TrainParams{L2: l2, Iterations: 20}, base.Provenance+"; refined on the owner's judgements")
+	return Refine(own.Examples(), e.model(), e.personalL2())
 }
 
 // TrustMass fills dst with the share of q's trust that settles on each

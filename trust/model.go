@@ -584,3 +584,79 @@ func CalibrationError(m *Model, examples []Example, bins int) float64 {
 	}
 	return e
 }
+
+// RefineFolds is the number of folds Refine cross-validates with, and
+// RefineMin the fewest judgements it refines on.
+const (
+	RefineFolds = 5
+	RefineMin   = 10
+)
+
+// RefineReport says what refining a model on an owner's judgements did.
+type RefineReport struct {
+	Judgements int
+	// SharedLogLoss and RefinedLogLoss are the mean log loss, on the
+	// owner's judgements, of the model as shipped and of the model refined
+	// on the other folds (RefineFolds-fold cross-validation): the refined
+	// model is used only if it predicts the owner's own judgements better.
+	SharedLogLoss, RefinedLogLoss float64
+	Used                          bool
+	// Why says, in a sentence, why the refined model is or is not used.
+	Why string
+}
+
+// Refine refines base on an owner's judgements (Train with base as the
+// prior, pulled toward it by l2) and returns the refined model if, in
+// cross-validation on those judgements, it predicts them better than base;
+// otherwise base itself. An owner with fewer than RefineMin judgements
+// keeps base. Refining thus never makes the model worse on the owner's own
+// judgements, as far as they can tell.
+func Refine(ex []Example, base *Model, l2 float64) (*Model, RefineReport, error) {
+	r := RefineReport{Judgements: len(ex)}
+	if len(ex) < RefineMin {
+		r.Why = fmt.Sprintf("%d judgements, fewer than the %d refining needs", len(ex), RefineMin)
+		return base, r, nil
+	}
+	p := TrainParams{L2: l2, Iterations: 20}
+	var shared, refined float64
+	for k := range RefineFolds {
+		var train, test []Example
+		for i, e := range ex {
+			if i%RefineFolds == k {
+				test = append(test, e)
+			} else {
+				train = append(train, e)
+			}
+		}
+		m, err := Train(train, base, p, "fold")
+		if err != nil {
+			return nil, r, err
+		}
+		for i := range test {
+			shared += logLoss(base.Predict(&test[i].Features), test[i].Vouch)
+			refined += logLoss(m.Predict(&test[i].Features), test[i].Vouch)
+		}
+	}
+	r.SharedLogLoss, r.RefinedLogLoss = shared/float64(len(ex)), refined/float64(len(ex))
+	if !(r.RefinedLogLoss < r.SharedLogLoss) {
+		r.Why = fmt.Sprintf("refined on the other folds, it predicted your own judgements no better (log loss %.3f against the shipped model's %.3f)", r.RefinedLogLoss, r.SharedLogLoss)
+		return base, r, nil
+	}
+	m, err := Train(ex, base, p, base.Provenance+"; refined on the owner's judgements")
+	if err != nil {
+		return nil, r, err
+	}
+	r.Used = true
+	r.Why = fmt.Sprintf("refined on the other folds, it predicted your own judgements better (log loss %.3f against the shipped model's %.3f)", r.RefinedLogLoss, r.SharedLogLoss)
+	return m, r, nil
+}
+
+// logLoss is one judgement's negative log-likelihood under probability p,
+// kept finite.
+func logLoss(p float64, vouch bool) float64 {
+	p = min(max(p, 1e-12), 1-1e-12)
+	if vouch {
+		return -math.Log(p)
+	}
+	return -math.Log(1 - p)
+}

@@ -26,7 +26,7 @@ var FeatureNames = []string{
 	"balance",           // (P − W) / (P + W + 0.05): in (−1, 1)
 	"vouchers",          // log(1 + number of vouchers the owner trusts, τ(u) ≥ TrustedLevel)
 	"warners",           // log(1 + number of warners the owner trusts, τ(u) ≥ TrustedLevel)
-	"known_balance",     // (V − N) / (V + N + 1), V and N the numbers of vouchers and warners the owner's trust reaches at all (τ ≥ KnownLevel)
+	"known_balance",     // (V − N) / (V + N + 1), V and N the vouchers and warners the owner's trust reaches, each counting min(1, τ/CountLevel)
 	"crowd_balance",     // (V − N) / (V + N + 1), V and N the weights of all vouches and warnings about t, only while the owner vouches for nobody
 	"crowd_vouches",     // log(1 + number of vouchers of t), only while the owner vouches for nobody
 	"crowd_warnings",    // log(1 + number of warners of t), only while the owner vouches for nobody
@@ -76,8 +76,16 @@ const (
 )
 
 // KnownLevel is the owner's trust from which a rater counts as someone the
-// owner's trust reaches at all (known_balance).
+// owner's trust reaches at all: statements by people below it are no
+// evidence (Evidence.counts).
 const KnownLevel = 0.001
+
+// CountLevel is the owner's trust from which a rater counts as a whole
+// person in known_balance; one trusted less counts τ/CountLevel of one, so
+// that however many people a contact vouches into reach, together they
+// count no more than the trust the contact passes on allows (at most
+// Σ τ / CountLevel).
+const CountLevel = 0.01
 
 // TrustedLevel is the owner's trust from which a person counts as someone
 // the owner trusts, in the counts of features and of plain summaries ("2 of
@@ -151,7 +159,7 @@ func FeaturesOf(e Evidence) Features {
 		allPos, allNeg     float64 // all weights
 		vouchers, warners  int
 		trustedV, trustedW int
-		knownV, knownW     int
+		knownV, knownW     float64
 		recentP, recentN   float64
 		first              = int64(math.MaxInt64)
 	)
@@ -170,7 +178,7 @@ func FeaturesOf(e Evidence) Features {
 				trustedV++
 			}
 			if s.Trust >= KnownLevel {
-				knownV++
+				knownV += min(1, s.Trust/CountLevel)
 				if s.Time > 0 {
 					first = min(first, s.Time)
 				}
@@ -184,7 +192,7 @@ func FeaturesOf(e Evidence) Features {
 				trustedW++
 			}
 			if s.Trust >= KnownLevel {
-				knownW++
+				knownW += min(1, s.Trust/CountLevel)
 			}
 			recentN += s.Trust * -s.Weight * decay(s)
 		}
@@ -196,7 +204,7 @@ func FeaturesOf(e Evidence) Features {
 	x[FBalance] = (pos - neg) / (pos + neg + balanceFloor)
 	x[FVouchers] = math.Log1p(float64(trustedV))
 	x[FWarners] = math.Log1p(float64(trustedW))
-	x[FKnownBalance] = float64(knownV-knownW) / float64(knownV+knownW+1)
+	x[FKnownBalance] = (knownV - knownW) / (knownV + knownW + 1)
 	x[FOwnerVouchShare] = float64(e.OwnerVouches+1) / float64(e.OwnerVouches+e.OwnerWarnings+2)
 	if e.Now > 0 && first < math.MaxInt64 {
 		x[FMemberAge] = math.Log1p(max(0, float64(e.Now-first)) / 86400 / 30)

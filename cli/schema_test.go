@@ -119,6 +119,13 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	check(a, "link", f.acct("alice"))
 	check(a, "verify", f.acct("bob"), "--link", filepath.Join(dir, "bob-link.kith"))
 	check(a, "fedi import")
+	check(a, "query", b.id())
+	check(a, "query", "@mallory@example.social")
+	check(a, "query", "@nobody@example.social")
+	check(a, "rank")
+	check(a, "rank", "--bottom")
+	check(a, "model show")
+	check(a, "model train")
 	if !testing.Short() {
 		check(a, "bench", "--run", "^CID of")
 	}

@@ -142,13 +142,33 @@ func TestFloodRejected(t *testing.T) {
 // the host's ID, its topic handle and a context cancelled when the test
 // ends.
 func (tn *testNet) attacker(key *wire.PrivateKey, victims ...*Node) (peer.ID, *pubsub.Topic, context.Context) {
+	ga := tn.gossipAttacker(key, victims...)
+	return ga.id, ga.topic, ga.ctx
+}
+
+// gossipAttacker is a plain gossipsub peer on the topic: no validator, so
+// it relays and publishes whatever it likes.
+type gossipAttacker struct {
+	id    peer.ID
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription // what the attacker receives
+	ctx   context.Context      // cancelled when the test ends
+}
+
+// gossipAttacker adds such a peer with key to the network, on an address
+// of its own, connected to victims.
+func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossipAttacker {
 	t := tn.t
 	t.Helper()
 	priv, _, err := Identity(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := tn.mn.AddPeer(priv, ma.StringCast("/ip4/100.65.0.1/tcp/4001"))
+	tn.mu.Lock()
+	tn.attackers++
+	addr := ma.StringCast(fmt.Sprintf("/ip4/100.65.0.%d/tcp/4001", tn.attackers))
+	tn.mu.Unlock()
+	h, err := tn.mn.AddPeer(priv, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,5 +195,5 @@ func (tn *testNet) attacker(key *wire.PrivateKey, victims ...*Node) (peer.ID, *p
 		t.Fatal(err)
 	}
 	t.Cleanup(sub.Cancel)
-	return h.ID(), et, ctx
+	return &gossipAttacker{id: h.ID(), topic: et, sub: sub, ctx: ctx}
 }

@@ -1,9 +1,7 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -158,58 +156,15 @@ func (n *Node) startGossip() error {
 	return nil
 }
 
-// GossipID is the message ID of a gossip message: the CID of its last
-// object (the consent of a proof, or the lone retraction or withdrawal).
-// pubsub computes it for every copy received, so it reads the canonical
-// framing directly instead of decoding; a payload that does not parse gets
-// a hash of its bytes, so it is still seen once (and then rejected).
+// GossipID is the message ID of a gossip message: the bytes of the CID
+// (CIDv1, dag-cbor, sha2-256) of the whole message data, whatever it holds.
+// pubsub marks an ID seen before the message is validated, so the ID must
+// commit to every byte: were it to cover only part of the message, a peer
+// could send a forgery sharing that part ahead of the honest message, and
+// the honest one would be dropped as a duplicate (and its relays penalised
+// for delivering a duplicate of an invalid message).
 func GossipID(m *pb.Message) string {
-	data := m.GetData()
-	if last, ok := lastObject(data); ok {
-		return string(wire.CIDOf(last).Bytes())
-	}
-	h := sha256.Sum256(data)
-	return "invalid:" + string(h[:])
-}
-
-// gossipPrefix is the canonical encoding of {"v": 1, "objs": ...} up to the
-// array: map(2), "v", 1, "objs".
-var gossipPrefix = []byte{0xa2, 0x61, 'v', 0x01, 0x64, 'o', 'b', 'j', 's'}
-
-// lastObject returns the last byte string of a canonically framed gossip
-// message, or false if the framing is not exactly that.
-func lastObject(b []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(b, gossipPrefix) || len(b) <= len(gossipPrefix) {
-		return nil, false
-	}
-	b = b[len(gossipPrefix):]
-	count := int(b[0]) - 0x80
-	if count < 1 || count > MaxGossipObjects {
-		return nil, false
-	}
-	b = b[1:]
-	var last []byte
-	for range count {
-		if len(b) == 0 {
-			return nil, false
-		}
-		var n, hdr int
-		switch h := b[0]; {
-		case h >= 0x40 && h < 0x58:
-			n, hdr = int(h-0x40), 1
-		case h == 0x58 && len(b) >= 2 && b[1] >= 24:
-			n, hdr = int(b[1]), 2
-		case h == 0x59 && len(b) >= 3 && int(b[1])<<8|int(b[2]) > 0xff:
-			n, hdr = int(b[1])<<8|int(b[2]), 3
-		default:
-			return nil, false
-		}
-		if n == 0 || len(b) < hdr+n {
-			return nil, false
-		}
-		last, b = b[hdr:hdr+n], b[hdr+n:]
-	}
-	return last, len(b) == 0
+	return string(wire.CIDOf(m.GetData()).Bytes())
 }
 
 // validate is the topic validator: accept, reject (the sender is

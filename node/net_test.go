@@ -34,9 +34,10 @@ type testNet struct {
 	keys  []*wire.PrivateKey
 	rng   *rand.Rand
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced whenever any node stores something
-	tapped  []tapped
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced whenever any node stores something
+	tapped    []tapped
+	attackers int // attacker hosts added (each gets an address of its own)
 }
 
 type tapped struct {
@@ -58,6 +59,9 @@ type netOptions struct {
 	resync time.Duration
 	// configure, if set, adjusts node i's configuration before it starts.
 	configure func(i int, c *Config)
+	// links, if set, lists the pairs of nodes to connect instead of the
+	// random graph of degree.
+	links [][2]int
 }
 
 func newTestNet(t *testing.T, n int, o netOptions) *testNet {
@@ -111,6 +115,14 @@ func newTestNet(t *testing.T, n int, o netOptions) *testNet {
 	}
 	if err := tn.mn.LinkAll(); err != nil {
 		t.Fatal(err)
+	}
+	if o.links != nil {
+		for _, l := range o.links {
+			if _, err := tn.mn.ConnectPeers(tn.nodes[l[0]].ID(), tn.nodes[l[1]].ID()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tn
 	}
 	tn.connect(o.degree)
 	return tn

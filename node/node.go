@@ -184,6 +184,7 @@ type Node struct {
 	validated, throttled, gated atomic.Int64
 	undelivered, droppedRPCs    atomic.Int64
 	mesh                        atomic.Int64 // peers in the topic mesh
+	resyncs                     atomic.Int64 // resyncs run (ended, with or without error)
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,
@@ -549,9 +550,12 @@ type Stats struct {
 	// are repaired by resync, from any peer that stored the message.
 	Undelivered, DroppedRPCs int64
 	MeshPeers                int // peers in the gossip mesh
-	PendingConsent           int
-	HostStreamsOpen          int
-	HostConnectionsTotal     int
+	// Resyncs counts the reconciliations this node ran with its peers
+	// (Resync calls that ended, with or without an error).
+	Resyncs              int64
+	PendingConsent       int
+	HostStreamsOpen      int
+	HostConnectionsTotal int
 }
 
 // Stats returns the node's counters.
@@ -566,7 +570,7 @@ func (n *Node) Stats() Stats {
 		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
 		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
 		Undelivered: n.undelivered.Load(), DroppedRPCs: n.droppedRPCs.Load(),
-		MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
+		MeshPeers: int(n.mesh.Load()), Resyncs: n.resyncs.Load(), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
 	}
 }
 

@@ -34,6 +34,7 @@ func (n *Node) handleSync(s network.Stream) {
 // Resync reconciles the public set with peer p and fetches what p has and
 // this node lacks. It returns how many objects were new.
 func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
+	defer n.resyncs.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	s, release, err := n.openStream(ctx, p, SyncProtocol)

@@ -170,9 +170,9 @@ func GossipID(m *pb.Message) string {
 // validate is the topic validator: accept, reject (the sender is
 // penalised) or ignore.
 func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-	if d := n.cfg.slowValidate; d > 0 && from != n.host.ID() {
+	if hold := n.cfg.holdValidate; hold != nil && from != n.host.ID() {
 		select {
-		case <-time.After(d):
+		case <-hold:
 		case <-ctx.Done():
 			return pubsub.ValidationIgnore
 		}
@@ -382,7 +382,9 @@ func (n *Node) readLoop() {
 		if !ok {
 			continue
 		}
-		if _, err := n.ingest(n.runCtx, objs); err != nil && n.runCtx.Err() == nil {
+		added, err := n.ingest(n.runCtx, objs)
+		n.gossiped.Add(int64(added))
+		if err != nil && n.runCtx.Err() == nil {
 			n.log.Warn("storing gossip failed", "err", err)
 		}
 	}

@@ -134,9 +134,10 @@ type Config struct {
 	// tap, if set, sees every byte the node writes on its own streams
 	// (tests use it to look for private canaries).
 	tap func(proto string, to peer.ID, b []byte)
-	// slowValidate, if set, delays the validation of every gossip message
-	// from another peer (tests use it to saturate validation).
-	slowValidate time.Duration
+	// holdValidate, if set, holds the validation of every gossip message
+	// from another peer until it is closed (tests use it to saturate
+	// validation).
+	holdValidate chan struct{}
 }
 
 // ErrClosed is returned by calls on a closed (or never started) Node.
@@ -185,6 +186,7 @@ type Node struct {
 	undelivered, droppedRPCs    atomic.Int64
 	mesh                        atomic.Int64 // peers in the topic mesh
 	resyncs                     atomic.Int64 // resyncs run (ended, with or without error)
+	gossiped                    atomic.Int64 // objects stored from gossip messages
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,
@@ -535,6 +537,7 @@ type Stats struct {
 	Peers     int
 	PublicSet int
 	Stored    int64 // objects stored from the network
+	Gossiped  int64 // of those, objects stored from gossip messages
 	Rejected  int64 // gossip messages rejected (sender penalised)
 	Ignored   int64 // gossip messages ignored
 	Published int64 // gossip messages published by this node
@@ -567,7 +570,7 @@ func (n *Node) Stats() Stats {
 	}
 	return Stats{
 		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
-		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
+		Stored: n.stored.Load(), Gossiped: n.gossiped.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
 		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
 		Undelivered: n.undelivered.Load(), DroppedRPCs: n.droppedRPCs.Load(),
 		MeshPeers: int(n.mesh.Load()), Resyncs: n.resyncs.Load(), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),

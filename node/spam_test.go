@@ -238,7 +238,7 @@ func (sp *spamPeer) quiet(idle, max time.Duration, f func(*pb.RPC)) {
 // well within the heartbeat interval was handled within one heartbeat.
 func (sp *spamPeer) window() (got []*pb.RPC, last time.Time) {
 	sp.t.Helper()
-	marked := sp.until(3*time.Second, func(r *pb.RPC) bool {
+	marked := sp.until(10*time.Second, func(r *pb.RPC) bool {
 		if len(r.GetControl().GetIhave()) > 0 {
 			return true
 		}
@@ -247,7 +247,7 @@ func (sp *spamPeer) window() (got []*pb.RPC, last time.Time) {
 		return false
 	})
 	if !marked {
-		sp.t.Fatal("no heartbeat gossip (IHAVE) from the node within 3 s")
+		sp.t.Fatal("no heartbeat gossip (IHAVE) from the node within 10 s")
 	}
 	return got, last
 }
@@ -258,7 +258,7 @@ func (sp *spamPeer) join(ctl *pb.ControlMessage) {
 	sp.t.Helper()
 	yes, topic := true, TopicName
 	sp.send(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{Subscribe: &yes, Topicid: &topic}}, Control: ctl})
-	pollUntil(sp.t, 5*time.Second, "the node to list the attacker on its topic", func() bool {
+	pollUntil(sp.t, 30*time.Second, "the node to list the attacker on its topic", func() bool {
 		return slices.Contains(sp.n.topic.ListPeers(), sp.h.ID())
 	})
 }
@@ -339,7 +339,7 @@ func freshScore(t *testing.T, n *Node, p peer.ID) float64 {
 	t.Helper()
 	prev := n.board.get()
 	for changes := 0; changes < 2; {
-		pollUntil(t, 3*time.Second, "a peer score snapshot", func() bool {
+		pollUntil(t, 10*time.Second, "a peer score snapshot", func() bool {
 			cur := n.board.get()
 			if reflect.ValueOf(cur).Pointer() == reflect.ValueOf(prev).Pointer() {
 				return false
@@ -584,7 +584,7 @@ func TestSpamGraftDuringBackoff(t *testing.T) {
 	}
 
 	graftInBackoff()
-	s, took := scoreWhen(t, sp.n, id, 3*time.Second, "the score to turn negative", func(s float64) bool { return s < 0 })
+	s, took := scoreWhen(t, sp.n, id, 10*time.Second, "the score to turn negative", func(s float64) bool { return s < 0 })
 	most := params.BehaviourPenaltyWeight * (penalty() - params.BehaviourPenaltyThreshold) * (penalty() - params.BehaviourPenaltyThreshold)
 	t.Logf("%d GRAFTs in backoff: %d PRUNEs, score %.2f within %v (P7 at most %.0f; gossip threshold %d)", grafts, prunes, s, took.Round(10*time.Millisecond), most, GossipThreshold)
 	if s < most-0.5 {
@@ -592,7 +592,7 @@ func TestSpamGraftDuringBackoff(t *testing.T) {
 	}
 
 	graftInBackoff()
-	s, took = scoreWhen(t, sp.n, id, 3*time.Second, "the score to fall below the graylist threshold", func(s float64) bool { return s < GraylistThreshold })
+	s, took = scoreWhen(t, sp.n, id, 10*time.Second, "the score to fall below the graylist threshold", func(s float64) bool { return s < GraylistThreshold })
 	t.Logf("%d GRAFTs in backoff: %d PRUNEs, score %.2f within %v (graylist threshold %d)", grafts, prunes, s, took.Round(10*time.Millisecond), GraylistThreshold)
 
 	// Graylisted: the node drops the attacker's RPCs, GRAFT included.

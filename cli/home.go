@@ -21,6 +21,9 @@ const (
 	vaultFile = "vault" // encrypted secrets (vault package)
 	idFile    = "id"    // the node's peer ID in text form, readable without the passphrase
 	storeDir  = "store" // the encrypted badger store
+	// publicSetDir holds the daemon's public-set keys (a cache rebuilt at
+	// every start; node.Config.PublicSetKeys).
+	publicSetDir = "publicset"
 )
 
 // errDaemonRunning says a daemon holds the store this command needs.

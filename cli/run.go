@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
+	"github.com/kith-net/kith/node/recon"
+	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -89,8 +92,15 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	debug.FreeOSMemory()
 	svc := &localService{a: a, s: s, started: a.env.Now()}
 	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
+	// The public set's keys, on disk so that memory does not grow with the
+	// public objects held: a cache the node rebuilds at every start.
+	keys, err := badgerstore.OpenKeySet[recon.Key](ctx, filepath.Join(s.home, publicSetDir), log)
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
 	n, err := node.Start(ctx, node.Config{
-		Key: s.key, Store: s.store, DataDir: s.home,
+		Key: s.key, Store: s.store, DataDir: s.home, PublicSetKeys: keys,
 		Listen: o.listen, Bootstrap: o.bootstrap, NoMDNS: o.noMDNS,
 		PeerTrust: trustCache.get, Now: a.env.Now, Logger: log,
 	})

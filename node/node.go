@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +29,6 @@ import (
 
 	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store"
-	storebadger "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -65,14 +62,19 @@ type Config struct {
 	Key *wire.PrivateKey
 	// Store holds the node's objects. Required; the node never closes it.
 	Store store.Store
-	// DataDir keeps the peer book, the owner's consent decisions and the
-	// public set's keys (in DataDir/publicset, a cache rebuilt from Store at
-	// every start). "" keeps them all in memory.
+	// DataDir keeps the peer book and the owner's consent decisions. ""
+	// keeps them in memory.
 	DataDir string
-	// SetInMemory keeps the public set's keys in memory even with a
-	// DataDir: about 85 bytes a key (two keys a proof), where the database
-	// on disk costs a fixed 16 goroutines and about 6 MB of heap.
-	// Simulations of many small nodes set it.
+	// PublicSetKeys, if set, keeps the public set's keys outside memory (the
+	// daemon passes a badger key set, store/badger.OpenKeySet, under its
+	// home). The node rebuilds the set from Store at every start, so it
+	// must be empty then; the node never closes it. nil keeps the keys in
+	// memory: about 85 bytes a key (two keys a proof), where badger's key
+	// set costs a fixed 16 goroutines and about 6 MB of heap, and memory
+	// then grows with the public objects held.
+	PublicSetKeys recon.KeyStore
+	// SetInMemory has no effect (the set is in memory unless PublicSetKeys
+	// is set); it remains for the callers that set it before.
 	SetInMemory bool
 	// Listen lists multiaddrs to listen on; empty means DefaultListen.
 	Listen []string
@@ -155,7 +157,6 @@ type Node struct {
 	topic  *pubsub.Topic
 	sub    *pubsub.Subscription
 	set    *recon.Set
-	keys   io.Closer // the public set's key store; nil in memory
 	limits *peerLimits
 	book   *peerBook
 	inbox  *Decisions
@@ -246,23 +247,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.inbox, err = OpenDecisions(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if cfg.DataDir != "" && !cfg.SetInMemory {
-		ks, err := storebadger.OpenKeySet[recon.Key](ctx, filepath.Join(cfg.DataDir, publicSetDir), cfg.Logger)
-		if err != nil {
+	if cfg.PublicSetKeys != nil {
+		if n.set, err = recon.NewStoreSet(cfg.PublicSetKeys); err != nil {
 			return nil, fmt.Errorf("node: public set: %w", err)
 		}
-		n.keys = ks
-		if n.set, err = recon.NewStoreSet(ks); err != nil {
-			ks.Close()
-			return nil, fmt.Errorf("node: public set: %w", err)
+		if n.set.Len() != 0 {
+			return nil, fmt.Errorf("node: public set: Config.PublicSetKeys holds %d keys, want an empty key store", n.set.Len())
 		}
 	}
-	started := false
-	defer func() {
-		if !started && n.keys != nil {
-			n.keys.Close()
-		}
-	}()
 	if err := n.loadSet(ctx); err != nil {
 		return nil, err
 	}
@@ -313,7 +305,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.Addrs(), "public_set", n.set.Len())
-	started = true
 	return n, nil
 }
 
@@ -459,9 +450,6 @@ func (n *Node) Close() error {
 	}
 	if n.cfg.Host == nil {
 		errs = append(errs, n.host.Close())
-	}
-	if n.keys != nil {
-		errs = append(errs, n.keys.Close())
 	}
 	n.log.Info("node stopped")
 	return errors.Join(errs...)

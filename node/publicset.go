@@ -55,10 +55,6 @@ func targetOf(o wire.Object) (cid.Cid, bool) {
 	return cid.Undef, false
 }
 
-// publicSetDir is the directory, under Config.DataDir, of the public set's
-// keys.
-const publicSetDir = "publicset"
-
 // loadBatch is how many keys loadSet adds to the public set at a time (one
 // key-store transaction).
 const loadBatch = 4096

@@ -166,7 +166,7 @@ func (l *localService) Rank(ctx context.Context, req api.RankRequest) (json.RawM
 }
 
 func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([]api.Attestation, error) {
-	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All}
+	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All, Withdrawn: req.All}
 	if req.Kind != "" && q.Kind != wire.Vouch && q.Kind != wire.Warn {
 		return nil, apiError(usagef("kind %q: want vouch or warn", req.Kind))
 	}

@@ -124,7 +124,7 @@ func readJSONFile(path string, v any) error {
 // owner's decision on each, oldest first. It works on a store without a
 // running node.
 func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *Decisions) ([]ConsentRequest, error) {
-	atts, err := st.Attestations(ctx, store.Query{SubjectKey: &me})
+	atts, err := st.Attestations(ctx, store.Query{SubjectKey: &me, Withdrawn: true})
 	if err != nil {
 		return nil, fmt.Errorf("node: consent requests: %w", err)
 	}

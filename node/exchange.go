@@ -69,7 +69,7 @@ func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wi
 	var out []wire.Object
 	switch req.Op {
 	case opQuery:
-		q := store.Query{Retracted: true}
+		q := store.Query{Retracted: true, Withdrawn: true}
 		if req.Subject != "" {
 			s, _ := wire.ParseSubject(req.Subject) // validated by decodeRequest
 			q.SubjectKey, q.Acct = s.Key, s.Acct

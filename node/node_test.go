@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -169,6 +170,27 @@ func TestWithdrawalPropagates(t *testing.T) {
 	ctx := context.Background()
 	a, c := tn.proof(2, 9, "good trade")
 	tn.waitFor(time.Minute, "the proof", func() bool { return tn.has(c.CID()) == len(tn.nodes) })
+	// scored reports how many nodes count a in their owner's scoring: the
+	// statements of its context that a store query returns by default,
+	// which is what the owner's trust graph is built from (cli/query.go).
+	scored := func() int {
+		k := 0
+		for _, nd := range tn.nodes {
+			atts, err := nd.cfg.Store.Attestations(ctx, store.Query{Context: a.Context})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range atts {
+				if b.CID().Equals(a.CID()) {
+					k++
+				}
+			}
+		}
+		return k
+	}
+	if n := scored(); n != len(tn.nodes) {
+		t.Fatalf("%d of %d nodes count the consented proof", n, len(tn.nodes))
+	}
 	w, err := tn.nodes[9].Withdraw(ctx, a.CID())
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +210,11 @@ func TestWithdrawalPropagates(t *testing.T) {
 		if !nd.InPublicSet(w.CID()) {
 			t.Errorf("node %d does not offer the withdrawal", i)
 		}
+	}
+	// The withdrawal takes the statement out of every node's scoring, not
+	// only out of circulation (issue 22, item 9).
+	if n := scored(); n != 0 {
+		t.Errorf("%d nodes still count the withdrawn statement in their scoring", n)
 	}
 	// A replay of the old proof is ignored by every node (not forwarded,
 	// not stored), without penalising whoever relays it.
@@ -220,6 +247,9 @@ func TestWithdrawalPropagates(t *testing.T) {
 		if !nd.InPublicSet(a.CID()) {
 			t.Errorf("node %d: renewed proof not offered", i)
 		}
+	}
+	if n := scored(); n != len(tn.nodes) {
+		t.Errorf("%d of %d nodes count the renewed proof", n, len(tn.nodes))
 	}
 }
 

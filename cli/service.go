@@ -329,7 +329,7 @@ func (l *localService) Consents(ctx context.Context) ([]api.ConsentRequest, erro
 	} else {
 		var d *node.Decisions
 		if d, err = l.decisions(); err == nil {
-			rs, err = node.ConsentRequests(ctx, l.s.store, l.s.key.Public(), d)
+			rs, err = node.ConsentRequests(ctx, l.s.store, l.s.key.Public(), d, l.a.env.Now())
 		}
 	}
 	if err != nil {

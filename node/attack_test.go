@@ -194,3 +194,72 @@ func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossi
 	t.Cleanup(sub.Cancel)
 	return &gossipAttacker{id: h.ID(), topic: et, sub: sub, ctx: ctx}
 }
+
+// stale returns a validly signed proof by a fresh issuer about a fresh
+// subject that expired at expired.
+func staleProof(t *testing.T, expired time.Time) []byte {
+	t.Helper()
+	issuer, subject := mustKey(t), mustKey(t)
+	a := &wire.Attestation{
+		Subject: wire.KeySubject(subject.Public()), Kind: wire.Vouch, Context: "general", Strength: 80, Audience: wire.PublicAudience,
+		Created: uint64(expired.Add(-time.Hour).Unix()), Expires: uint64(expired.Unix()), Nonce: make([]byte, wire.NonceSize),
+	}
+	if err := a.Sign(issuer); err != nil {
+		t.Fatal(err)
+	}
+	c := &wire.Consent{Target: wire.LinkTo(a.CID()), Created: a.Created}
+	if err := c.Sign(subject); err != nil {
+		t.Fatal(err)
+	}
+	return encodeGossip(a, c)
+}
+
+// Issue 24, item 8: validly signed proofs that expired, from many
+// identities, cost the victim no signature check; those expired just now
+// (a clock difference) are ignored without penalty, those expired long ago
+// (which the relay validated, so knew) are rejected: one takes the sender
+// below the graylist threshold.
+func TestStaleProofsPenalised(t *testing.T) {
+	tn := newTestNet(t, 2, netOptions{})
+	victim := tn.nodes[0]
+	ea := tn.gossipAttacker(mustKey(t), victim)
+	tn.waitMeshes()
+	waitTopicPeer(t, victim, ea.id)
+	ctx := context.Background()
+
+	// One at a time, each once the victim has taken the one before (the
+	// attacker's own queue to the victim would drop a burst).
+	publish := func(n int, expired time.Time) {
+		for range n {
+			seen := victim.Stats().Validated
+			if err := ea.topic.Publish(ea.ctx, staleProof(t, expired)); err != nil {
+				t.Fatal(err)
+			}
+			pollUntil(t, time.Minute, "the victim to take the proof", func() bool { return victim.Stats().Validated > seen })
+		}
+	}
+	checks := victim.sigChecks.Load()
+	before := victim.Stats()
+	publish(100, time.Now().Add(-time.Minute)) // within the grace: ignored
+	if got := victim.Stats().Ignored - before.Ignored; got != 100 {
+		t.Errorf("the victim ignored %d of 100 proofs that expired a minute ago", got)
+	}
+	s := freshScore(t, victim, ea.id)
+	t.Logf("100 proofs expired a minute ago: ignored, score %.1f", s)
+	if s < 0 {
+		t.Errorf("the victim penalised proofs expired within the grace (score %.1f)", s)
+	}
+	publish(1, time.Now().Add(-time.Hour)) // long expired: rejected
+	if got := victim.Stats().Rejected - before.Rejected; got != 1 {
+		t.Errorf("the victim rejected %d proofs that expired an hour ago, want 1", got)
+	}
+	s, _ = scoreWhen(t, victim, ea.id, time.Minute, "the sender below the graylist threshold", func(s float64) bool { return s < GraylistThreshold })
+	after := victim.Stats()
+	t.Logf("a proof expired an hour ago: %d rejected, score %.1f; signature checks for all 101: %d", after.Rejected-before.Rejected, s, victim.sigChecks.Load()-checks)
+	if got := victim.sigChecks.Load() - checks; got != 0 {
+		t.Errorf("the victim checked %d signatures of expired proofs", got)
+	}
+	if n, _ := victim.cfg.Store.Count(ctx); n != 0 {
+		t.Errorf("the victim stored %d objects of expired proofs", n)
+	}
+}

@@ -104,6 +104,9 @@ type Config struct {
 	// defaults.
 	RateLimit float64
 	RateBurst int
+	// Budget bounds what one peer may make the node store and serve, per
+	// minute (spec/node-v1.md §8); zero fields take DefaultBudget's.
+	Budget Budget
 	// ConnLow and ConnHigh are the connection manager's watermarks; 0
 	// means the defaults.
 	ConnLow, ConnHigh int
@@ -157,7 +160,7 @@ type Node struct {
 	topic  *pubsub.Topic
 	sub    *pubsub.Subscription
 	set    *recon.Set
-	limits *peerLimits
+	lim    limits
 	book   *peerBook
 	inbox  *Decisions
 	mdns   mdns.Service
@@ -170,7 +173,7 @@ type Node struct {
 	verifier *verifier
 	dht      *dht.IpfsDHT // nil with NoDHT
 	outbox   outbox       // consent requests not delivered yet
-	orphans  orphans      // withdrawals and retractions that came before their proof
+	expiring expiring     // public-set groups that expire
 
 	groupMu sync.Mutex // serialises refreshGroup (public-set updates)
 
@@ -188,6 +191,9 @@ type Node struct {
 	mesh                        atomic.Int64 // peers in the topic mesh
 	resyncs                     atomic.Int64 // resyncs run (ended, with or without error)
 	gossiped                    atomic.Int64 // objects stored from gossip messages
+	fetched                     atomic.Int64 // objects received in exchange responses
+	sigChecks                   atomic.Int64 // objects whose signatures open verified
+	overBudget                  atomic.Int64 // requests and objects refused over a peer's budget
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,
@@ -227,7 +233,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.PeerTrust == nil {
 		cfg.PeerTrust = func(wire.PublicKey) float64 { return 0 }
 	}
-	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow || cfg.MinPeers < 0 || cfg.PeerCheckInterval < 0 {
+	cfg.Budget = cfg.Budget.withDefaults()
+	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow || cfg.MinPeers < 0 || cfg.PeerCheckInterval < 0 || !cfg.Budget.valid() {
 		return nil, errors.New("node: negative interval or limit, or ConnHigh below ConnLow")
 	}
 	n := &Node{
@@ -235,11 +242,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log:    cfg.Logger,
 		me:     cfg.Key.Public(),
 		set:    new(recon.Set),
-		limits: newPeerLimits(cfg.RateLimit, cfg.RateBurst),
 		kick:   make(chan peer.ID, 64),
 		recent: recentSet{now: cfg.Now},
 		rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(cfg.Key.Public()[0])<<8|uint64(cfg.Key.Public()[1]))),
 	}
+	n.lim = newLimits(cfg)
 	var err error
 	if n.book, err = openPeerBook(cfg.DataDir); err != nil {
 		return nil, err
@@ -526,6 +533,7 @@ type Stats struct {
 	PublicSet int
 	Stored    int64 // objects stored from the network
 	Gossiped  int64 // of those, objects stored from gossip messages
+	Fetched   int64 // objects received in exchange responses (fetch, resync), new or not
 	Rejected  int64 // gossip messages rejected (sender penalised)
 	Ignored   int64 // gossip messages ignored
 	Published int64 // gossip messages published by this node
@@ -543,7 +551,11 @@ type Stats struct {
 	MeshPeers                int // peers in the gossip mesh
 	// Resyncs counts the reconciliations this node ran with its peers
 	// (Resync calls that ended, with or without an error).
-	Resyncs              int64
+	Resyncs int64
+	// OverBudget counts what the node refused because a peer (or an
+	// issuer) was over its budget (spec/node-v1.md §8): requests and
+	// sessions refused, object groups not stored, proofs ignored.
+	OverBudget           int64
 	PendingConsent       int
 	HostStreamsOpen      int
 	HostConnectionsTotal int
@@ -558,10 +570,10 @@ func (n *Node) Stats() Stats {
 	}
 	return Stats{
 		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
-		Stored: n.stored.Load(), Gossiped: n.gossiped.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
+		Stored: n.stored.Load(), Gossiped: n.gossiped.Load(), Fetched: n.fetched.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
 		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
 		Undelivered: n.undelivered.Load(), DroppedRPCs: n.droppedRPCs.Load(),
-		MeshPeers: int(n.mesh.Load()), Resyncs: n.resyncs.Load(), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
+		MeshPeers: int(n.mesh.Load()), Resyncs: n.resyncs.Load(), OverBudget: n.overBudget.Load(), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // Budget is what one peer may make a node do, per minute: the per-peer
-// budget table of spec/node-v1.md §8. Each per-minute figure is a token
+// budget table of spec/node-v1.md §7. Each per-minute figure is a token
 // bucket that holds a minute's worth (so a peer may spend it at once, then
 // at the steady rate). Zero fields take the defaults (DefaultBudget).
 type Budget struct {
@@ -39,7 +39,7 @@ type Budget struct {
 	SyncSessions, SyncAtOnce, SyncInAll int
 }
 
-// DefaultBudget is the budget of spec/node-v1.md §8. The gossip row of the
+// DefaultBudget is the budget of spec/node-v1.md §7. The gossip row of the
 // table is Config.RateLimit and RateBurst.
 var DefaultBudget = Budget{
 	Objects:          4096,

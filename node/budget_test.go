@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +24,7 @@ import (
 	"github.com/kith-net/kith/wire"
 )
 
-// The per-peer budget (spec/node-v1.md §8, issue 24 items 2-4), each row
+// The per-peer budget (spec/node-v1.md §7, issue 24 items 2-4), each row
 // checked by the attack it answers. The victim's clock is a test clock that
 // moves only when the test moves it, so no bucket refills by itself: what a
 // peer gets is exactly its budget, whatever the machine's speed.
@@ -489,5 +492,41 @@ func TestSyncSessionFlood(t *testing.T) {
 	clock.add(time.Minute)
 	if !session() {
 		t.Error("no session served after a minute")
+	}
+}
+
+// The budget table of spec/node-v1.md §7 states the defaults the code
+// enforces.
+func TestBudgetTableMatchesSpec(t *testing.T) {
+	b, err := os.ReadFile("../spec/node-v1.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(b)
+	d := DefaultBudget
+	n := func(v int) string { // 4096 -> "4,096"
+		s := strconv.Itoa(v)
+		for i := len(s) - 3; i > 0; i -= 3 {
+			s = s[:i] + "," + s[i:]
+		}
+		return s
+	}
+	rows := []string{
+		fmt.Sprintf("| gossip messages validated | %s (%d/s, burst %s) | — |", n(DefaultRateLimit*60), DefaultRateLimit, n(DefaultRateBurst)),
+		fmt.Sprintf("tombstones from its gossip | %s | — |", n(d.Objects)),
+		fmt.Sprintf("| bytes of those objects | %d MiB | — |", d.Bytes>>20),
+		fmt.Sprintf("stored, by any path | %d (burst %d) | — |", d.Attestations, d.AttestationBurst),
+		fmt.Sprintf("response from their issuer) | %d | %d pending from one issuer |", d.ConsentRequests, d.PendingPerIssuer),
+		fmt.Sprintf("| exchange requests served (`query`, `get`) | %d | %d (%d for all peers) |", d.Queries, d.QueriesAtOnce, d.QueriesInAll),
+		fmt.Sprintf("| sync sessions served (§6) | %d | %d (%d for all peers) |", d.SyncSessions, d.SyncAtOnce, d.SyncInAll),
+		fmt.Sprintf("A node greets at most %d new peers at once", greetsAtOnce),
+	}
+	for _, r := range rows {
+		if !strings.Contains(strings.ReplaceAll(spec, "\n", " "), r) {
+			t.Errorf("spec/node-v1.md §7 does not say %q", r)
+		}
+	}
+	if ConsentRequestTTL != 30*24*time.Hour || !strings.Contains(spec, "30 days after its creation") {
+		t.Errorf("ConsentRequestTTL is %v; the spec says 30 days", ConsentRequestTTL)
 	}
 }

@@ -203,7 +203,7 @@ func (n *Node) pendingFrom(ctx context.Context, issuer wire.PublicKey) (int, err
 }
 
 // errOverBudget: a peer (or an issuer) is over its budget (spec/node-v1.md
-// §8).
+// §7).
 var errOverBudget = errors.New("over budget")
 
 // admitConsentRequest applies the consent-request rows of the budget to a

@@ -250,7 +250,7 @@ func (t tapW) Write(b []byte) (int, error) {
 // request sends an exchange request to p and returns the raw objects of the
 // response. It reads at most maxBytes of objects (and one more object):
 // past that, it stops and returns what it read, since the node would not
-// store more from p (its budget, spec/node-v1.md §8).
+// store more from p (its budget, spec/node-v1.md §7).
 func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) ([][]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
@@ -351,7 +351,7 @@ func (n *Node) storeFrom(ctx context.Context, p peer.ID, raws [][]byte) (int, er
 }
 
 // withinBudget keeps the objects of a response from p that p's budget lets
-// this node store (spec/node-v1.md §8): new objects count against p's
+// this node store (spec/node-v1.md §7): new objects count against p's
 // objects and bytes, new attestations against their issuer's. Objects are
 // kept by group (an attestation with the objects that target it), a group
 // whole or not at all, in the order of the response; what is left out is

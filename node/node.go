@@ -105,7 +105,7 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 	// Budget bounds what one peer may make the node store and serve, per
-	// minute (spec/node-v1.md §8); zero fields take DefaultBudget's.
+	// minute (spec/node-v1.md §7); zero fields take DefaultBudget's.
 	Budget Budget
 	// ConnLow and ConnHigh are the connection manager's watermarks; 0
 	// means the defaults.
@@ -553,7 +553,7 @@ type Stats struct {
 	// (Resync calls that ended, with or without an error).
 	Resyncs int64
 	// OverBudget counts what the node refused because a peer (or an
-	// issuer) was over its budget (spec/node-v1.md §8): requests and
+	// issuer) was over its budget (spec/node-v1.md §7): requests and
 	// sessions refused, object groups not stored, proofs ignored.
 	OverBudget           int64
 	PendingConsent       int

@@ -184,4 +184,7 @@ type ConsentRequest struct {
 	Reason   string       `json:"reason,omitempty"`
 	Created  time.Time    `json:"created"`
 	State    ConsentState `json:"state"`
+	// Superseded counts the older pending requests of the same issuer in
+	// the same context that this one stands for (not listed).
+	Superseded int `json:"superseded,omitempty"`
 }

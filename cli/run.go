@@ -317,10 +317,18 @@ circulation again. Statements you never approve stay with their author.`,
 				}
 				tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID")
+				superseded := 0
 				for _, r := range rs {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer, r.Created.Format("2006-01-02"), r.CID)
+					superseded += r.Superseded
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if superseded > 0 {
+					_, err = fmt.Fprintf(a.env.Stdout, "and %d older pending requests, each superseded by a newer one from the same issuer in the same context\n", superseded)
+				}
+				return err
 			})
 		},
 	}

@@ -318,6 +318,7 @@ func consentView(r node.ConsentRequest) api.ConsentRequest {
 	return api.ConsentRequest{
 		CID: a.CID().String(), Issuer: a.Issuer.String(), Kind: string(a.Kind), Context: a.Context,
 		Strength: a.Strength, Reason: a.Reason, Created: a.CreatedAt().UTC(), State: api.ConsentState(r.State),
+		Superseded: r.Superseded,
 	}
 }
 

@@ -51,6 +51,9 @@ type Status struct {
 	Peers   int       `json:"peers"`   // connected peers
 	Objects int       `json:"objects"` // objects in the store
 	Topic   string    `json:"topic"`   // the gossip topic's name
+	// StoreError says why the store cannot be written (a full disk, its
+	// directory gone); "" while it can. Nothing new is stored meanwhile.
+	StoreError string `json:"store_error,omitempty"`
 }
 
 // Peer is one peer the node knows. Field names are stable.

@@ -60,6 +60,7 @@ func (a *app) initCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			secrets.Extra[storeMarker] = st.ID()
 			if err := st.Close(); err != nil {
 				return err
 			}

@@ -247,6 +247,9 @@ func (a *app) statusCommand() *cobra.Command {
 				for _, ad := range st.Addrs {
 					fmt.Fprintf(w, "addr     %s\n", ad)
 				}
+				if st.StoreError != "" {
+					fmt.Fprintf(w, "STORE    cannot be written, nothing new is stored: %s\n", st.StoreError)
+				}
 				return nil
 			})
 		},

@@ -69,6 +69,8 @@ func apiError(err error) error {
 		return api.Errorf(api.CodeConflict, "%s", oneLine(err.Error()))
 	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.As(err, &ue), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
 		return api.Errorf(api.CodeInvalid, "%s", oneLine(err.Error()))
+	case errors.Is(err, store.ErrUnwritable):
+		return api.Errorf(api.CodeUnavailable, "%s", oneLine(err.Error()))
 	}
 	return err
 }
@@ -85,6 +87,11 @@ func (l *localService) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	st := api.Status{PeerID: l.s.key.Public().String(), Addrs: []string{}, Version: version, Objects: n, Topic: node.TopicName}
+	if h, ok := l.s.store.(interface{ Err() error }); ok {
+		if err := h.Err(); err != nil {
+			st.StoreError = err.Error()
+		}
+	}
 	if l.n != nil {
 		st.Addrs = l.n.Addrs()
 		st.Started = l.started
@@ -270,10 +277,10 @@ func (l *localService) Attest(ctx context.Context, req api.AttestRequest) (api.A
 // them where they go (consent requests, gossip).
 func (l *localService) submit(ctx context.Context, objs ...wire.Object) error {
 	if l.n != nil {
-		return l.n.Submit(ctx, objs...)
+		return apiError(l.n.Submit(ctx, objs...))
 	}
 	_, err := l.s.store.Put(ctx, objs...)
-	return err
+	return apiError(err)
 }
 
 func (l *localService) Retract(ctx context.Context, req api.RetractRequest) (api.Retraction, error) {

@@ -234,7 +234,7 @@ func (n *Node) keepTombstone(ctx context.Context, from peer.ID, o wire.Object) {
 		return
 	}
 	if _, err := n.cfg.Store.Put(ctx, o); err != nil && n.runCtx.Err() == nil {
-		n.log.Warn("storing a tombstone failed", "cid", o.CID(), "err", err)
+		n.storeFailed("storing a tombstone failed", err)
 	}
 }
 
@@ -451,6 +451,22 @@ func (n *Node) open(raws [][]byte, gossip bool) ([]wire.Object, error) {
 	return objs, nil
 }
 
+// storeFailed logs a failure to store what the network sent. A store that
+// cannot be written (store.ErrUnwritable: a full disk, its directory gone)
+// is logged once, at Error; the store logs it too, and refuses every write
+// meanwhile.
+func (n *Node) storeFailed(msg string, err error) {
+	if errors.Is(err, store.ErrUnwritable) {
+		if n.unwritable.CompareAndSwap(false, true) {
+			n.log.Error(msg+"; the store cannot be written, so nothing more from the network is stored", "err", err)
+		} else {
+			n.log.Debug(msg, "err", err)
+		}
+		return
+	}
+	n.log.Warn(msg, "err", err)
+}
+
 // subscriptionBuffer is how many gossip messages wait for readLoop before
 // pubsub drops them for this node (Stats.Undelivered): about five seconds
 // of a topic carrying 200 messages a second.
@@ -470,7 +486,7 @@ func (n *Node) readLoop() {
 		added, err := n.ingest(n.runCtx, objs)
 		n.gossiped.Add(int64(added))
 		if err != nil && n.runCtx.Err() == nil {
-			n.log.Warn("storing gossip failed", "err", err)
+			n.storeFailed("storing gossip failed", err)
 		}
 	}
 }

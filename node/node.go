@@ -194,6 +194,7 @@ type Node struct {
 	fetched                     atomic.Int64 // objects received in exchange responses
 	sigChecks                   atomic.Int64 // objects whose signatures open verified
 	overBudget                  atomic.Int64 // requests and objects refused over a peer's budget
+	unwritable                  atomic.Bool  // a write failure of the store was logged
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,

@@ -29,6 +29,15 @@ var (
 	// ErrInvalid: the caller passed an invalid argument (a bundle, a nil or
 	// unsigned object, an invalid query).
 	ErrInvalid = errors.New("store: invalid argument")
+	// ErrWrongStore: the store opened is not the one expected (a persistent
+	// store missing, empty, or another store's): nothing was written.
+	ErrWrongStore = errors.New("store: not the expected store")
+	// ErrUnwritable: writes to the store fail (a full disk, a failing
+	// device, its directory gone); reads may still work. The store refuses
+	// every later write until it is reopened.
+	ErrUnwritable = errors.New("store: writes failing")
+	// ErrInUse: another process holds the store.
+	ErrInUse = errors.New("store: in use by another process")
 )
 
 // Query selects attestations. Set fields are combined with AND; the zero

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,10 @@ import (
 	"github.com/kith-net/kith/vault"
 	"github.com/kith-net/kith/wire"
 )
+
+// minPassphrase is the shortest passphrase init accepts (issue 24: a
+// one-character passphrase was accepted).
+const minPassphrase = 8
 
 func (a *app) initCommand() *cobra.Command {
 	return &cobra.Command{
@@ -38,6 +43,9 @@ func (a *app) initCommand() *cobra.Command {
 				return passphraseHint(err)
 			}
 			defer clear(pass)
+			if n := utf8.RuneCount(pass); n < minPassphrase {
+				return usagef("the passphrase has %d characters; it protects the node's key and store, so give it at least %d", n, minPassphrase)
+			}
 			secrets, err := vault.NewSecrets(a.env.Rand)
 			if err != nil {
 				return err

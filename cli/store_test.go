@@ -108,3 +108,16 @@ func TestStoreHeldBriefly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Issue 24, item 8: init refuses a passphrase too short to protect the
+// node's key, and creates nothing.
+func TestInitShortPassphrase(t *testing.T) {
+	a := newNode(t, "alice")
+	a.vars["KITH_PASSPHRASE"] = "x"
+	a.fail("at least 8", "init")
+	if _, err := os.Stat(filepath.Join(a.home, "vault")); !os.IsNotExist(err) {
+		t.Fatalf("a vault was written: %v", err)
+	}
+	a.vars["KITH_PASSPHRASE"] = "eight ch"
+	a.ok("init")
+}

@@ -53,6 +53,7 @@ func TestGossipFrontRunning(t *testing.T) {
 		}, false},
 	} {
 		t.Run(v.name, func(t *testing.T) {
+			t.Parallel() // mostly waiting: for meshes over the slow link, for scores
 			const latency = time.Second // of the R-V link
 			order := &orderTracer{}
 			tn := newTestNet(t, 3, netOptions{links: [][2]int{{0, 1}, {1, 2}}, resync: time.Hour, configure: func(i int, c *Config) {

@@ -127,7 +127,10 @@ func TestGreetStoreFilling(t *testing.T) {
 	var victimKey wire.PublicKey
 	made := 0
 	offered := map[int][]wire.Object{} // by attacker
-	tn := newTestNet(t, 4, netOptions{degree: 0, configure: func(i int, c *Config) {
+	// A star around the victim, so that what it holds of the relay's
+	// objects came from the relay (its other peers would otherwise pass
+	// them on, each within a budget of its own).
+	tn := newTestNet(t, 4, netOptions{links: [][2]int{{0, 1}, {0, 2}, {0, 3}}, configure: func(i int, c *Config) {
 		var objs []wire.Object
 		switch i {
 		case 0:
@@ -276,6 +279,7 @@ func sendConsentRequest(ctx context.Context, h host.Host, p peer.ID, a *wire.Att
 // 32 pending at once from one issuer, lists them coalesced by issuer and
 // context, and forgets them after ConsentRequestTTL.
 func TestConsentRequestSpam(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	clock := newTestClock()
 	tn := newTestNet(t, 1, netOptions{configure: func(_ int, c *Config) { c.Now = clock.now }})
 	victim := tn.nodes[0]
@@ -469,6 +473,7 @@ func TestExchangeQueryFlood(t *testing.T) {
 // TestSyncSessionFlood: one peer opens sync session after sync session;
 // the node serves its budget's worth a minute, then refuses.
 func TestSyncSessionFlood(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	clock := newTestClock()
 	tn := newTestNet(t, 1, netOptions{configure: func(_ int, c *Config) { c.Now = clock.now }})
 	victim := tn.nodes[0]

@@ -29,6 +29,7 @@ import (
 // sends the forgery to V at once, well before R's copy arrives. Resync is
 // off, so the proof can reach V only by gossip.
 func TestGossipFrontRunning(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	for _, v := range []struct {
 		name string
 		// forge builds the forgery from the honest proof.

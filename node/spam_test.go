@@ -375,6 +375,7 @@ func scoreWhen(t *testing.T, n *Node, p peer.ID, timeout time.Duration, what str
 // plus GossipRetransmission (3) answers to IWANT, however many IWANTs it
 // sends.
 func TestSpamIWant(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	if got := 1 + pubsub.GossipSubGossipRetransmission; got != planIWantCopies {
 		t.Fatalf("pubsub's default retransmission gives %d copies, the plan says %d", got, planIWantCopies)
 	}
@@ -412,6 +413,7 @@ func TestSpamIWant(t *testing.T) {
 // every heartbeat; and a peer that does not deliver what it advertised is
 // penalised (P7) once the IWANT follow-up time has passed.
 func TestSpamIHave(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	if pubsub.GossipSubMaxIHaveLength != planIHaveIDs || pubsub.GossipSubMaxIHaveMessages != planIHaveMsgs {
 		t.Fatalf("pubsub's defaults are %d IDs and %d IHAVEs per heartbeat, the plan says %d and %d",
 			pubsub.GossipSubMaxIHaveLength, pubsub.GossipSubMaxIHaveMessages, planIHaveIDs, planIHaveMsgs)
@@ -542,6 +544,7 @@ func TestSpamIHave(t *testing.T) {
 // gossip threshold), the 5th takes it below the graylist threshold (about
 // -160), and from then on the node drops the peer's RPCs: no more PRUNE.
 func TestSpamGraftDuringBackoff(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Second)
 	defer cancel()
 	params, _ := scoreParams(func(peer.ID) float64 { return 0 })
@@ -621,6 +624,7 @@ func TestSpamGraftDuringBackoff(t *testing.T) {
 // the attacker stays out of the node's mesh, so as to see its heartbeats,
 // and the node, which does not flood-publish, sends it no message unasked.)
 func TestSpamIDontWant(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	if pubsub.GossipSubMaxIDontWantMessages != planIDontWantMsgs {
 		t.Fatalf("pubsub's default is %d IDONTWANTs per heartbeat, the plan says %d", pubsub.GossipSubMaxIDontWantMessages, planIDontWantMsgs)
 	}

@@ -26,6 +26,7 @@ func gossipFrom(n *Node, from *wire.PrivateKey, data []byte) pubsub.ValidationRe
 // proof comes) and cancels nothing. The protocol-level simulator found
 // this race.
 func TestWithdrawalBeforeProof(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	tn := newTestNet(t, 1, netOptions{})
 	n := tn.nodes[0]
 	ctx := context.Background()
@@ -95,6 +96,7 @@ func TestWithdrawalBeforeProof(t *testing.T) {
 // tombstone: a replay of the retracted proof is then ignored, and the next
 // resyncs fetch nothing again.
 func TestRetractionReachesLateNode(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	// Nodes 0, 1 and 2 connected; the late node 3 later connects to node 0
 	// only, which is neither the issuer (1) nor the subject (2) of the
 	// proof, so nothing but the public set brings it anything.
@@ -149,6 +151,7 @@ func TestRetractionReachesLateNode(t *testing.T) {
 // Issue 24, item 6: an expired proof leaves the public set, so a fresh node
 // does not fetch (and drop) it at every resync.
 func TestExpiredLeavesPublicSet(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	clock := newTestClock()
 	tn := newTestNet(t, 2, netOptions{links: [][2]int{}, resync: time.Hour, configure: func(_ int, c *Config) { c.Now = clock.now }})
 	ctx := context.Background()

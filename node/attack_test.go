@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -152,9 +153,9 @@ type gossipAttacker struct {
 	ctx   context.Context      // cancelled when the test ends
 }
 
-// gossipAttacker adds such a peer with key to the network, on an address
-// of its own, connected to victims.
-func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossipAttacker {
+// addHost adds a plain host with key to the network, on an address of its
+// own, connected to victims.
+func (tn *testNet) addHost(key *wire.PrivateKey, victims ...*Node) host.Host {
 	t := tn.t
 	t.Helper()
 	priv, _, err := Identity(key)
@@ -163,7 +164,7 @@ func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossi
 	}
 	tn.mu.Lock()
 	tn.attackers++
-	addr := ma.StringCast(fmt.Sprintf("/ip4/100.65.0.%d/tcp/4001", tn.attackers))
+	addr := ma.StringCast(fmt.Sprintf("/ip4/100.65.%d.%d/tcp/4001", tn.attackers/250, tn.attackers%250+1))
 	tn.mu.Unlock()
 	h, err := tn.mn.AddPeer(priv, addr)
 	if err != nil {
@@ -177,6 +178,15 @@ func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossi
 			t.Fatal(err)
 		}
 	}
+	return h
+}
+
+// gossipAttacker adds such a peer with key to the network, on an address
+// of its own, connected to victims.
+func (tn *testNet) gossipAttacker(key *wire.PrivateKey, victims ...*Node) *gossipAttacker {
+	t := tn.t
+	t.Helper()
+	h := tn.addHost(key, victims...)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	eps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(), pubsub.WithMessageIdFn(GossipID))

@@ -49,7 +49,7 @@ var DefaultBudget = Budget{
 	ConsentRequests:  16,
 	PendingPerIssuer: 32,
 	Queries:          60,
-	QueriesAtOnce:    2,
+	QueriesAtOnce:    4,
 	QueriesInAll:     8,
 	SyncSessions:     12,
 	SyncAtOnce:       2,
@@ -217,4 +217,20 @@ func newLimits(cfg Config) limits {
 		greets:          make(chan struct{}, greetsAtOnce),
 		pendingPerIssue: b.PendingPerIssuer,
 	}
+}
+
+// serveWithin takes a slot and a token for serving one request of peer
+// from, or counts a refusal and reports false (the caller resets the
+// stream). When ok, release gives the slot back.
+func (n *Node) serveWithin(from peer.ID, sl *slots[peer.ID], b *buckets[peer.ID]) (release func(), ok bool) {
+	if !sl.acquire(from) {
+		n.overBudget.Add(1)
+		return nil, false
+	}
+	if !b.allow(from, 1) {
+		sl.release(from)
+		n.overBudget.Add(1)
+		return nil, false
+	}
+	return func() { sl.release(from) }, true
 }

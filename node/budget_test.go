@@ -16,7 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store"
@@ -235,27 +234,8 @@ func TestGreetStoreFilling(t *testing.T) {
 // rawHost adds a plain libp2p host with key to the test network, connected
 // to victim: a client of the kith stream protocols, driven by hand.
 func (tn *testNet) rawHost(key *wire.PrivateKey, victim *Node) host.Host {
-	t := tn.t
-	t.Helper()
-	priv, _, err := Identity(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn.mu.Lock()
-	tn.attackers++
-	addr := ma.StringCast(fmt.Sprintf("/ip4/100.65.1.%d/tcp/4001", tn.attackers))
-	tn.mu.Unlock()
-	h, err := tn.mn.AddPeer(priv, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tn.mn.ConnectPeers(h.ID(), victim.ID()); err != nil {
-		t.Fatal(err)
-	}
-	return h
+	tn.t.Helper()
+	return tn.addHost(key, victim)
 }
 
 // sendConsentRequest delivers a as a consent request from h to p; it
@@ -402,7 +382,7 @@ func exchangeQuery(ctx context.Context, h host.Host, p peer.ID, req request) (in
 
 // TestExchangeQueryFlood (item 4): one peer sends 16 parallel queries for
 // everything, five times over, to a node holding 1,500 consented proofs,
-// then small queries one at a time. The node serves at most 2 at once and
+// then small queries one at a time. The node serves at most 4 at once and
 // its budget's worth a minute, and each query reads the store a page at a
 // time, never the whole of it.
 func TestExchangeQueryFlood(t *testing.T) {

@@ -189,17 +189,12 @@ func (n *Node) handleExchange(s network.Stream) {
 		s.Reset()
 		return
 	}
-	if !n.lim.querySlots.acquire(from) {
-		n.overBudget.Add(1)
+	release, ok := n.serveWithin(from, n.lim.querySlots, n.lim.queries)
+	if !ok {
 		s.Reset()
 		return
 	}
-	defer n.lim.querySlots.release(from)
-	if !n.lim.queries.allow(from, 1) {
-		n.overBudget.Add(1)
-		s.Reset()
-		return
-	}
+	defer release()
 	b, err := readFrame(bufio.NewReader(s), MaxRequestSize)
 	if err != nil {
 		s.Reset()

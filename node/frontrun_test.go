@@ -54,7 +54,8 @@ func TestGossipFrontRunning(t *testing.T) {
 		}, false},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			t.Parallel() // mostly waiting: for meshes over the slow link, for scores
+			// Mostly waiting: for meshes over the slow link, for scores.
+			t.Parallel()
 			const latency = time.Second // of the R-V link
 			order := &orderTracer{}
 			tn := newTestNet(t, 3, netOptions{links: [][2]int{{0, 1}, {1, 2}}, resync: time.Hour, configure: func(i int, c *Config) {

@@ -26,17 +26,12 @@ func (n *Node) handleSync(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	from := s.Conn().RemotePeer()
-	if !n.lim.syncSlots.acquire(from) {
-		n.overBudget.Add(1)
+	release, ok := n.serveWithin(from, n.lim.syncSlots, n.lim.syncs)
+	if !ok {
 		s.Reset()
 		return
 	}
-	defer n.lim.syncSlots.release(from)
-	if !n.lim.syncs.allow(from, 1) {
-		n.overBudget.Add(1)
-		s.Reset()
-		return
-	}
+	defer release()
 	if err := n.sweepExpired(n.runCtx); err != nil {
 		n.log.Warn("sync: updating the public set failed", "err", err)
 		s.Reset()

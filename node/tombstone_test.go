@@ -100,7 +100,14 @@ func TestRetractionReachesLateNode(t *testing.T) {
 	// Nodes 0, 1 and 2 connected; the late node 3 later connects to node 0
 	// only, which is neither the issuer (1) nor the subject (2) of the
 	// proof, so nothing but the public set brings it anything.
-	tn := newTestNet(t, 4, netOptions{links: [][2]int{{0, 1}, {1, 2}, {0, 2}}, resync: time.Hour})
+	// Nodes 0 to 2 resync every second (the proof must reach node 0,
+	// gossip or not); the late node only when it connects.
+	tn := newTestNet(t, 4, netOptions{links: [][2]int{{0, 1}, {1, 2}, {0, 2}}, configure: func(i int, c *Config) {
+		c.ResyncInterval = time.Second
+		if i == 3 {
+			c.ResyncInterval = time.Hour
+		}
+	}})
 	ctx := context.Background()
 	tn.waitFor(time.Minute, "nodes 0 to 2 on the topic", func() bool {
 		for _, nd := range tn.nodes[:3] {

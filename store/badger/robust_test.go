@@ -295,17 +295,17 @@ func (h *countingHandler) count() int {
 
 // closeWithin runs Close and fails the test if it has not returned after
 // limit (a hang: the bound is far above closeGrace).
-func closeWithin(t *testing.T, s *Store, limit time.Duration) (error, time.Duration) {
+func closeWithin(t *testing.T, s *Store, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- s.Close() }() // joined below, or the test fails
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(limit):
 		t.Fatalf("Close has not returned after %v", limit)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -334,7 +334,7 @@ func TestDirectoryRemoved(t *testing.T) {
 	if _, err := s.Count(ctx); err != nil {
 		t.Errorf("reads fail too: %v", err)
 	}
-	err, took := closeWithin(t, s, time.Minute)
+	took, err := closeWithin(t, s, time.Minute)
 	t.Logf("Close after %v: %v; logged %d times", took.Round(time.Millisecond), err, h.count())
 	if !errors.Is(err, store.ErrUnwritable) {
 		t.Errorf("Close: %v, want the write failure", err)
@@ -428,7 +428,7 @@ func TestDiskFull(t *testing.T) {
 	if h.count() != 1 {
 		t.Errorf("the full disk was logged %d times, want once", h.count())
 	}
-	err, took := closeWithin(t, s, time.Minute)
+	took, err := closeWithin(t, s, time.Minute)
 	t.Logf("Close after %v: %v", took.Round(time.Millisecond), err)
 	if err != nil {
 		t.Errorf("Close on a nearly full disk: %v", err)

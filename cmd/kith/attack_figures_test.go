@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -369,12 +370,16 @@ func watchRSS(t *testing.T, pid int) func() float64 {
 	return func() float64 { mu.Lock(); defer mu.Unlock(); return peak }
 }
 
+// dirMiB is the disk space the files under dir take (allocated blocks:
+// badger's memtable and value log files are sparse).
 func dirMiB(dir string) float64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if info, err := d.Info(); err == nil {
-				n += info.Size()
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				}
 			}
 		}
 		return nil

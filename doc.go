@@ -3,19 +3,28 @@
 // private-by-default attestations, computes subjective trust on the device,
 // and gossips only proofs whose subjects consented.
 //
-// The code is organised by what it is:
+// The tree, by what each part is:
 //
-//	wire/         signed, content-addressed objects and their canonical encoding
-//	vault/        the node's secret keys at rest, encrypted with a passphrase
-//	store/        the attestation store: interface, conformance suite, badger and memory implementations
-//	trust/        the trust engine a node runs: graph, propagation, features, model, explanations
-//	node/         the running peer: libp2p host, gossip, exchange, consent, resync
-//	api/          the daemon's local HTTP API: server, client, discovery
-//	fedi/         the Mastodon/GoToSocial client API and identity-link checks
-//	cli/          the kith command's subcommands (cmd/kith is its thin main)
-//	simulations/  the research lab: evaluation harness, baselines, data sets,
-//	              model training, generators and the network simulator
-//	spec/         the normative specifications with their test vectors
+//	wire/               signed, content-addressed objects and their canonical encoding
+//	vault/              the node's secret keys at rest, encrypted with a passphrase
+//	store/              the attestation store: interface, rules (store/internal/rules),
+//	                    conformance suite (store/storetest), badger and memory implementations
+//	trust/              the trust engine a node runs: graph, propagation, features,
+//	                    model (trust/model holds the shipped one), explanations;
+//	                    trust/trusttest is the conformance suite of every scorer
+//	node/               the running peer: libp2p host, gossip, exchange, consent, resync;
+//	                    node/recon (set reconciliation), node/netsim (many nodes on a mock network)
+//	api/                the daemon's local HTTP API: server, client, discovery, token
+//	fedi/               the Mastodon/GoToSocial client API and identity-link checks
+//	cli/                the kith command: subcommands, the owner service, output schemas
+//	cmd/kith/           the thin main around cli.Main, and the tests that run the binary
+//	internal/atomicfile crash-safe writes of small files
+//	internal/perf       performance cases shared by go test -bench and kith bench
+//	internal/netnstest  tests in a network namespace of their own
+//	simulations/        the research lab: evaluation harness, baselines, data sets,
+//	                    model training, generators and the network simulator
+//	spec/               the normative specifications with their test vectors
+//	contrib/            service files for systemd (user unit) and launchd
 //
 // The engine (wire, store, vault, trust, node, api, fedi) never imports the
 // lab; repo_test.go holds that direction.

@@ -15,7 +15,7 @@ import (
 )
 
 // maxResponseBytes caps a response body the Client reads.
-const maxResponseBytes = 64 << 20
+const maxResponseBytes = MaxBundleBytes/3*4 + 1<<20
 
 // Client is a Service over HTTP: each method is one request to a Server. An
 // error response comes back as an *Error with the server's status, code and
@@ -232,9 +232,12 @@ func (c *Client) consentAction(ctx context.Context, cid, action string) (Consent
 	return cr, err
 }
 
-// Metrics implements Service.
-func (c *Client) Metrics(ctx context.Context) (map[string]float64, error) {
+// Metrics implements Service. It reads the JSON form, which has names and
+// values only: the help texts and types are in the Prometheus form.
+func (c *Client) Metrics(ctx context.Context) ([]Metric, error) {
 	var m map[string]float64
-	err := c.do(ctx, "GET", "/v1/metrics", url.Values{"format": {"json"}}, nil, &m)
-	return m, err
+	if err := c.do(ctx, "GET", "/v1/metrics", url.Values{"format": {"json"}}, nil, &m); err != nil {
+		return nil, err
+	}
+	return metricsOf(m), nil
 }

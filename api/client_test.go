@@ -120,7 +120,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(m, map[string]float64{"kith_peers_connected": 2, "kith_objects": 7}) {
+	if !reflect.DeepEqual(m, []Metric{{Name: "kith_objects_received_total", Value: 7}, {Name: "kith_peers_connected", Value: 2}}) {
 		t.Errorf("Metrics: %v", m)
 	}
 
@@ -331,13 +331,18 @@ func TestMetricsPrometheus(t *testing.T) {
 		r.host = strp(ts.addr)
 		r.headers = append(r.headers, [2]string{"Authorization", "Bearer " + ts.token})
 		resp, b := send(t, "tcp", ts.addr, r)
-		want := "# TYPE kith_objects untyped\nkith_objects 7\n# TYPE kith_peers_connected untyped\nkith_peers_connected 2\n"
+		want := "# HELP kith_objects_received_total Objects stored from the network.\n# TYPE kith_objects_received_total counter\nkith_objects_received_total 7\n" +
+			"# HELP kith_peers_connected Peers connected now.\n# TYPE kith_peers_connected gauge\nkith_peers_connected 2\n"
 		if resp.StatusCode != 200 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%s: %d %q", r.target, resp.StatusCode, b)
 		}
 	}
-	got := string(prometheusText(map[string]float64{"a-b": nan(), "9x": 1.5, "ok:c": -2}))
-	want := "# TYPE _x untyped\n_x 1.5\n# TYPE a_b untyped\na_b NaN\n# TYPE ok:c untyped\nok:c -2\n"
+	b, err := prometheusText([]Metric{{Name: "a-b", Value: nan()}, {Name: "9x", Value: 1.5, Kind: Counter}, {Name: "ok:c", Value: -2, Help: "A colon."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	want := "# HELP _x kith metric _x.\n# TYPE _x counter\n_x 1.5\n# HELP a_b kith metric a_b.\n# TYPE a_b gauge\na_b NaN\n# HELP ok:c A colon.\n# TYPE ok:c gauge\nok:c -2\n"
 	if got != want {
 		t.Errorf("prometheusText:\n%s\nwant\n%s", got, want)
 	}

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 )
 
 // DiscoveryFile is the name of the file, in the data directory, where a

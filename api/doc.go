@@ -17,6 +17,14 @@
 //	GET  /v1/consents                    []ConsentRequest
 //	POST /v1/consents/{cid}/approve      -> ConsentRequest (also decline, withdraw)
 //	GET  /v1/metrics[?format=json|prometheus]  map of name to value, or Prometheus text
+//	GET  /v1/export[?public_only=true]   ExportResult (a bundle signed by the node)
+//	POST /v1/import                      ImportRequest -> ImportResult (body up to MaxBundleBytes, base64)
+//	POST /v1/fedi/verify                 VerifyRequest -> VerifyResult
+//	POST /v1/fedi/link                   LinkRequest -> 201 LinkResult
+//	POST /v1/fedi/login                  FediLoginRequest -> FediLoginResult (the token is never sent back)
+//	POST /v1/fedi/import                 FediImportRequest -> FediImportResult
+//	GET  /v1/model[?context=C]           ModelInfo (the model that answers queries in C)
+//	POST /v1/model/train                 ModelRequest -> ModelInfo (refines on the owner's judgements)
 //
 // An error is {"error": {"code": "...", "message": "..."}} with an HTTP error
 // status; codes are the append-only Code constants. A Service chooses what a
@@ -61,6 +69,6 @@
 // (RemoveDiscovery) when it stops; Discover finds the daemon for the CLI or
 // returns ErrNoDaemon.
 //
-// The package uses only the standard library and imports no other kith
-// package.
+// The package imports no other kith package but internal/atomicfile, and
+// of outside code only the Prometheus client library (metrics).
 package api

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kith-net/kith/trust"
 	"sync"
 	"time"
 )
@@ -160,9 +161,68 @@ func (f *fakeService) Withdraw(ctx context.Context, cid string) (ConsentRequest,
 	return f.setConsent("Withdraw", cid, ConsentWithdrawn)
 }
 
-func (f *fakeService) Metrics(ctx context.Context) (map[string]float64, error) {
+func (f *fakeService) Metrics(ctx context.Context) ([]Metric, error) {
 	if err := f.record("Metrics", nil, false); err != nil {
 		return nil, err
 	}
-	return map[string]float64{"kith_peers_connected": 2, "kith_objects": 7}, nil
+	return []Metric{
+		{Name: "kith_peers_connected", Help: "Peers connected now.", Kind: Gauge, Value: 2},
+		{Name: "kith_objects_received_total", Help: "Objects stored from the network.", Kind: Counter, Value: 7},
+	}, nil
+}
+
+func (f *fakeService) Export(ctx context.Context, req ExportRequest) (ExportResult, error) {
+	if err := f.record("Export", req, false); err != nil {
+		return ExportResult{}, err
+	}
+	return ExportResult{Bundle: []byte{0xa1, 0x01, 0x02}, CID: "bafyreibundle", Objects: 1}, nil
+}
+
+func (f *fakeService) Import(ctx context.Context, req ImportRequest) (ImportResult, error) {
+	if err := f.record("Import", req, true); err != nil {
+		return ImportResult{}, err
+	}
+	return ImportResult{Bundle: "bafyreibundle", Signer: "12D3KooWOther", Objects: 1, Added: 1}, nil
+}
+
+func (f *fakeService) VerifyLink(ctx context.Context, req VerifyRequest) (VerifyResult, error) {
+	if err := f.record("VerifyLink", req, true); err != nil {
+		return VerifyResult{}, err
+	}
+	return VerifyResult{Acct: req.Acct, PeerID: "12D3KooWOther", Verified: true, Checked: "2026-11-22T04:00:00Z"}, nil
+}
+
+func (f *fakeService) Link(ctx context.Context, req LinkRequest) (LinkResult, error) {
+	if err := f.record("Link", req, true); err != nil {
+		return LinkResult{}, err
+	}
+	return LinkResult{Acct: req.Acct, PeerID: "12D3KooWSelf", FieldName: "kith", Link: "bafyreilink"}, nil
+}
+
+func (f *fakeService) FediLogin(ctx context.Context, req FediLoginRequest) (FediLoginResult, error) {
+	if err := f.record("FediLogin", req.Acct, true); err != nil {
+		return FediLoginResult{}, err
+	}
+	return FediLoginResult{Acct: req.Acct, Instance: "https://example.social", AccountID: "1"}, nil
+}
+
+func (f *fakeService) FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error) {
+	if err := f.record("FediImport", req, true); err != nil {
+		return FediImportResult{}, err
+	}
+	return FediImportResult{Account: "@alice@example.social", Context: "general", Relations: map[string]int{"follow": 2}, Added: 2}, nil
+}
+
+func (f *fakeService) Model(ctx context.Context, req ModelRequest) (ModelInfo, error) {
+	if err := f.record("Model", req, false); err != nil {
+		return ModelInfo{}, err
+	}
+	return ModelInfo{Context: req.Context, Kind: "shipped", Model: trust.DefaultModel()}, nil
+}
+
+func (f *fakeService) TrainModel(ctx context.Context, req ModelRequest) (ModelInfo, error) {
+	if err := f.record("TrainModel", req, true); err != nil {
+		return ModelInfo{}, err
+	}
+	return ModelInfo{Context: req.Context, Kind: "refined", Model: trust.DefaultModel(), Refinement: &Refinement{Judgements: 12, Used: true}}, nil
 }

@@ -132,6 +132,18 @@ func routeTarget(rt Route) (target, body string) {
 		return "/v1/attestations?by=me", ""
 	case "/v1/retractions":
 		return rt.Pattern, `{"cid":"bafyreitarget","reason":"mistake"}`
+	case "/v1/export":
+		return "/v1/export?public_only=true", ""
+	case "/v1/import":
+		return rt.Pattern, `{"bundle":"oQEC"}`
+	case "/v1/fedi/verify":
+		return rt.Pattern, `{"acct":"@bob@example.social"}`
+	case "/v1/fedi/link":
+		return rt.Pattern, `{"acct":"@alice@example.social","set_field":true}`
+	case "/v1/fedi/login":
+		return rt.Pattern, `{"acct":"@alice@example.social","token":"secret-token"}`
+	case "/v1/fedi/import":
+		return rt.Pattern, `{"context":"general","follow":"vouch:30","dry_run":true}`
 	}
 	if strings.Contains(rt.Pattern, "{cid}") {
 		return strings.Replace(rt.Pattern, "{cid}", "bafyreiconsent", 1), `{}`

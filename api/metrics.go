@@ -4,35 +4,75 @@ import (
 	"bytes"
 	"math"
 	"sort"
-	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 )
 
-// prometheusText renders metrics in the Prometheus text exposition format
-// (version 0.0.4), sorted by name, each as an untyped sample. Characters a
-// Prometheus name cannot hold become '_'.
-func prometheusText(m map[string]float64) []byte {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b bytes.Buffer
-	seen := make(map[string]bool, len(names))
-	for _, k := range names {
-		name := promName(k)
+// MetricKind is a metric's Prometheus type.
+type MetricKind int
+
+// Metric kinds.
+const (
+	Gauge   MetricKind = iota // a value that goes up and down
+	Counter                   // a count since the daemon started; its name ends in _total
+)
+
+// Metric is one of the node's metrics. Name is a Prometheus name
+// (kith_peers_connected); Help says in a sentence what it measures.
+type Metric struct {
+	Name  string
+	Help  string
+	Kind  MetricKind
+	Value float64
+}
+
+// metricSet is a prometheus.Collector of a fixed set of values.
+type metricSet []Metric
+
+func (ms metricSet) Describe(chan<- *prometheus.Desc) {} // unchecked: the set is built per request
+
+func (ms metricSet) Collect(ch chan<- prometheus.Metric) {
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		name := promName(m.Name)
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		b.WriteString("# TYPE ")
-		b.WriteString(name)
-		b.WriteString(" untyped\n")
-		b.WriteString(name)
-		b.WriteByte(' ')
-		b.WriteString(promValue(m[k]))
-		b.WriteByte('\n')
+		help := m.Help
+		if help == "" {
+			help = "kith metric " + name + "."
+		}
+		vt := prometheus.GaugeValue
+		if m.Kind == Counter {
+			vt = prometheus.CounterValue
+		}
+		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, nil, nil), vt, m.Value)
 	}
-	return b.Bytes()
+}
+
+// prometheusText renders metrics in the Prometheus text exposition format
+// (version 0.0.4) with the Prometheus client library: sorted by name, each
+// with its HELP and TYPE (counter or gauge). Characters a Prometheus name
+// cannot hold become '_'.
+func prometheusText(ms []Metric) ([]byte, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(metricSet(ms)); err != nil {
+		return nil, err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
 }
 
 func promName(s string) string {
@@ -49,25 +89,25 @@ func promName(s string) string {
 	return string(b)
 }
 
-func promValue(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-// finiteMetrics drops the values JSON cannot hold (NaN and infinities).
-func finiteMetrics(m map[string]float64) map[string]float64 {
-	out := make(map[string]float64, len(m))
-	for k, v := range m {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			out[k] = v
+// metricMap is the JSON form of metrics: name to value, without the values
+// JSON cannot hold (NaN and infinities).
+func metricMap(ms []Metric) map[string]float64 {
+	out := make(map[string]float64, len(ms))
+	for _, m := range ms {
+		if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
+			out[m.Name] = m.Value
 		}
 	}
+	return out
+}
+
+// metricsOf turns the JSON form back into metrics, sorted by name (Help and
+// Kind are not in it).
+func metricsOf(m map[string]float64) []Metric {
+	out := make([]Metric, 0, len(m))
+	for k, v := range m {
+		out = append(out, Metric{Name: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

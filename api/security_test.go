@@ -23,7 +23,9 @@ func TestRoutesCoverService(t *testing.T) {
 		"POST /v1/attestations": "Attest", "POST /v1/retractions": "Retract",
 		"GET /v1/consents": "Consents", "POST /v1/consents/{cid}/approve": "Approve",
 		"POST /v1/consents/{cid}/decline": "Decline", "POST /v1/consents/{cid}/withdraw": "Withdraw",
-		"GET /v1/metrics": "Metrics",
+		"GET /v1/metrics": "Metrics", "GET /v1/export": "Export", "POST /v1/import": "Import",
+		"POST /v1/fedi/verify": "VerifyLink", "POST /v1/fedi/link": "Link", "POST /v1/fedi/login": "FediLogin",
+		"POST /v1/fedi/import": "FediImport", "GET /v1/model": "Model", "POST /v1/model/train": "TrainModel",
 	}
 	covered := map[string]bool{}
 	for _, rt := range Routes() {

@@ -62,6 +62,12 @@ type Route struct {
 	Method  string // GET or POST
 	Pattern string // path, with {cid} for a path parameter
 	Mutates bool   // changes state (POST); every GET is read-only
+	// MaxBody caps this route's request body; 0 means
+	// ServerOptions.MaxBodyBytes.
+	MaxBody int64
+	// Timeout bounds this route's Service call; 0 means
+	// ServerOptions.RequestTimeout.
+	Timeout time.Duration
 	handle  func(s *Server, w http.ResponseWriter, r *http.Request) (int, any, error)
 }
 
@@ -78,6 +84,14 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/v1/consents/{cid}/decline", Mutates: true, handle: consentAction(Service.Decline)},
 	{Method: "POST", Pattern: "/v1/consents/{cid}/withdraw", Mutates: true, handle: consentAction(Service.Withdraw)},
 	{Method: "GET", Pattern: "/v1/metrics", handle: (*Server).metrics},
+	{Method: "GET", Pattern: "/v1/export", handle: (*Server).export},
+	{Method: "POST", Pattern: "/v1/import", Mutates: true, MaxBody: maxImportBody, handle: (*Server).importBundle},
+	{Method: "POST", Pattern: "/v1/fedi/verify", Mutates: true, Timeout: fediTimeout, handle: (*Server).verifyLink},
+	{Method: "POST", Pattern: "/v1/fedi/link", Mutates: true, Timeout: fediTimeout, handle: (*Server).link},
+	{Method: "POST", Pattern: "/v1/fedi/login", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediLogin},
+	{Method: "POST", Pattern: "/v1/fedi/import", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediImport},
+	{Method: "GET", Pattern: "/v1/model", handle: (*Server).model},
+	{Method: "POST", Pattern: "/v1/model/train", Mutates: true, Timeout: trainTimeout, handle: (*Server).trainModel},
 }
 
 // Routes returns the API's endpoints. There is no unauthenticated route.
@@ -247,13 +261,21 @@ func (s *Server) dispatch(rts []Route) http.Handler {
 			s.writeError(w, r, Errorf(CodeMethodNotAllowed, "method %s not allowed on %s", truncate(r.Method, 16), r.URL.Path))
 			return
 		}
+		limit := s.opts.MaxBodyBytes
+		if rt.MaxBody > 0 {
+			limit = rt.MaxBody
+		}
 		if rt.Mutates {
-			if err := s.checkPost(r); err != nil {
+			if err := s.checkPost(r, limit); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		timeout := s.opts.RequestTimeout
+		if rt.Timeout > 0 {
+			timeout = rt.Timeout
+		}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), bodyLimitKey{}, limit), timeout)
 		defer cancel()
 		status, v, err := rt.handle(s, w, r.WithContext(ctx))
 		if err != nil {
@@ -283,7 +305,10 @@ type textBody struct {
 	b     []byte
 }
 
-func (s *Server) checkPost(r *http.Request) error {
+// bodyLimitKey carries a request's body cap to readBody.
+type bodyLimitKey struct{}
+
+func (s *Server) checkPost(r *http.Request, limit int64) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" || len(r.Header.Values("Content-Type")) != 1 {
 		return Errorf(CodeUnsupportedMedia, "Content-Type must be application/json")
@@ -291,19 +316,24 @@ func (s *Server) checkPost(r *http.Request) error {
 	if r.URL.RawQuery != "" {
 		return Errorf(CodeInvalid, "a POST takes no query parameters")
 	}
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return Errorf(CodeTooLarge, "request body over %d bytes", s.opts.MaxBodyBytes)
+	if r.ContentLength > limit {
+		return Errorf(CodeTooLarge, "request body over %d bytes", limit)
 	}
 	return nil
 }
 
-// readBody reads a request body of at most MaxBodyBytes.
+// readBody reads a request body of at most the route's cap (MaxBodyBytes
+// unless the route says otherwise).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	limit := s.opts.MaxBodyBytes
+	if l, ok := r.Context().Value(bodyLimitKey{}).(int64); ok {
+		limit = l
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, Errorf(CodeTooLarge, "request body over %d bytes", s.opts.MaxBodyBytes)
+			return nil, Errorf(CodeTooLarge, "request body over %d bytes", limit)
 		}
 		return nil, Errorf(CodeInvalid, "reading request body: %v", err)
 	}
@@ -377,6 +407,9 @@ func (s *Server) status(_ http.ResponseWriter, r *http.Request) (int, any, error
 	}
 	if st.Addrs == nil {
 		st.Addrs = []string{}
+	}
+	if st.Warnings == nil {
+		st.Warnings = []string{}
 	}
 	return http.StatusOK, st, nil
 }
@@ -518,7 +551,11 @@ func (s *Server) metrics(_ http.ResponseWriter, r *http.Request) (int, any, erro
 		return 0, nil, err
 	}
 	if prom {
-		return http.StatusOK, textBody{"text/plain; version=0.0.4; charset=utf-8", prometheusText(m)}, nil
+		b, err := prometheusText(m)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, textBody{"text/plain; version=0.0.4; charset=utf-8", b}, nil
 	}
-	return http.StatusOK, finiteMetrics(m), nil
+	return http.StatusOK, metricMap(m), nil
 }

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 )
 
 // TokenFile is the name of the bearer token file in the data directory.

@@ -36,9 +36,27 @@ type Service interface {
 	Decline(ctx context.Context, cid string) (ConsentRequest, error)
 	// Withdraw withdraws a consent given earlier to the attestation cid.
 	Withdraw(ctx context.Context, cid string) (ConsentRequest, error)
-	// Metrics returns the node's metrics by name (Prometheus-style names,
-	// such as kith_peers_connected).
-	Metrics(ctx context.Context) (map[string]float64, error)
+	// Metrics returns the node's metrics (Prometheus names, such as
+	// kith_peers_connected, each with its help text and type).
+	Metrics(ctx context.Context) ([]Metric, error)
+	// Export returns the store's objects as one bundle signed by the node.
+	Export(ctx context.Context, req ExportRequest) (ExportResult, error)
+	// Import verifies a bundle and stores its objects, all or none.
+	Import(ctx context.Context, req ImportRequest) (ImportResult, error)
+	// VerifyLink checks an account's identity links against its profile.
+	VerifyLink(ctx context.Context, req VerifyRequest) (VerifyResult, error)
+	// Link signs an identity link to the owner's account.
+	Link(ctx context.Context, req LinkRequest) (LinkResult, error)
+	// FediLogin checks an access token and keeps it in the vault.
+	FediLogin(ctx context.Context, req FediLoginRequest) (FediLoginResult, error)
+	// FediImport turns the owner's follows, blocks and mutes into
+	// attestations.
+	FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error)
+	// Model describes the model that answers queries in a context.
+	Model(ctx context.Context, req ModelRequest) (ModelInfo, error)
+	// TrainModel refines the model on the owner's judgements in a context
+	// and keeps the refined one only if it predicts them better.
+	TrainModel(ctx context.Context, req ModelRequest) (ModelInfo, error)
 }
 
 // Status describes a running node. Field names are stable.
@@ -51,9 +69,13 @@ type Status struct {
 	Peers   int       `json:"peers"`   // connected peers
 	Objects int       `json:"objects"` // objects in the store
 	Topic   string    `json:"topic"`   // the gossip topic's name
+	// Warnings are what the owner should know about the node's
+	// connectivity: unusable or unreachable bootstrap peers, no peers at
+	// all. Empty when all is well.
+	Warnings []string `json:"warnings"`
 	// StoreError says why the store cannot be written (a full disk, its
 	// directory gone); "" while it can. Nothing new is stored meanwhile.
-	StoreError string `json:"store_error,omitempty"`
+	StoreError string `json:"store_error"`
 }
 
 // Peer is one peer the node knows. Field names are stable.
@@ -66,25 +88,40 @@ type Peer struct {
 }
 
 // Attestation is the JSON form of an attestation, the same object as one
-// element of `kith list --json`. Field names are stable.
+// element of `kith list --json`. Field names are stable, and every field is
+// always present: a string the attestation does not have is "".
 type Attestation struct {
 	CID         string `json:"cid"`
 	Kind        string `json:"kind"`
 	Issuer      string `json:"issuer"`
 	Subject     string `json:"subject"`
-	SubjectKey  string `json:"subject_key,omitempty"`
-	SubjectAcct string `json:"subject_acct,omitempty"`
+	SubjectKey  string `json:"subject_key"`  // the subject's peer ID, "" for an account alone
+	SubjectAcct string `json:"subject_acct"` // the subject's account, "" for a key alone
 	Context     string `json:"context"`
 	Strength    uint64 `json:"strength"`
-	Reason      string `json:"reason,omitempty"`
-	Evidence    string `json:"evidence,omitempty"`
+	Reason      string `json:"reason"`
+	Evidence    string `json:"evidence"`
 	Created     string `json:"created"` // RFC 3339
-	Expires     string `json:"expires,omitempty"`
+	Expires     string `json:"expires"` // RFC 3339, "" for none
 	Audience    string `json:"audience"`
 	Retracted   bool   `json:"retracted"`
 	Expired     bool   `json:"expired"`
-	Consents    int    `json:"consents"`
+	// Superseded: the issuer made a later statement about the same subject
+	// in the same context, which is the one that counts.
+	Superseded bool `json:"superseded"`
+	// State sums the three up: AttestationActive, AttestationRetracted,
+	// AttestationExpired or AttestationSuperseded, in that precedence.
+	State    string `json:"state"`
+	Consents int    `json:"consents"`
 }
+
+// Attestation states (Attestation.State).
+const (
+	AttestationActive     = "active"
+	AttestationRetracted  = "retracted"
+	AttestationExpired    = "expired"
+	AttestationSuperseded = "superseded"
+)
 
 // Attestation kinds, as AttestRequest.Kind and Attestation.Kind spell them.
 const (
@@ -184,10 +221,10 @@ type ConsentRequest struct {
 	Kind     string       `json:"kind"`
 	Context  string       `json:"context"`
 	Strength uint64       `json:"strength"`
-	Reason   string       `json:"reason,omitempty"`
+	Reason   string       `json:"reason"` // "" for none
 	Created  time.Time    `json:"created"`
 	State    ConsentState `json:"state"`
 	// Superseded counts the older pending requests of the same issuer in
 	// the same context that this one stands for (not listed).
-	Superseded int `json:"superseded,omitempty"`
+	Superseded int `json:"superseded"`
 }

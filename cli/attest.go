@@ -45,7 +45,7 @@ nobody).`,
 				if err != nil {
 					return err
 				}
-				return a.printViews([]api.Attestation{v}, false)
+				return a.printViews([]api.Attestation{v}, false, "")
 			})
 		},
 	}
@@ -105,12 +105,12 @@ func (a *app) retractCommand() *cobra.Command {
 		Short: "Withdraw one of your attestations",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := wire.ParseCID(args[0])
+			id, err := parseCID(args[0])
 			if err != nil {
 				return err
 			}
 			if err := (&wire.Retraction{Target: wire.LinkTo(id), Created: 1, Reason: reason}).Sign(wire.NewPrivateKey([32]byte{1})); err != nil {
-				return err
+				return badInput("--reason", err)
 			}
 			return a.withService(cmd.Context(), func(svc api.Service) error {
 				r, err := svc.Retract(cmd.Context(), api.RetractRequest{CID: args[0], Reason: reason})

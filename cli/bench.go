@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/perf"
+	"github.com/kith-net/kith/internal/perf"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/trusttest"
@@ -51,9 +51,12 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 					cases = append(cases, c)
 				}
 			}
-			results := perf.Run(cases, testing.Benchmark, func(name string) {
+			results, err := perf.Run(cmd.Context(), cases, testing.Benchmark, func(name string) {
 				fmt.Fprintf(a.env.Stderr, "measuring %s...\n", name)
 			})
+			if err != nil {
+				return err
+			}
 			trustRows, err := a.trustBench(cmd.Context(), re, dir)
 			if err != nil {
 				return err
@@ -63,6 +66,12 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 				return err
 			}
 			if a.json {
+				if trustRows == nil {
+					trustRows = []trustRow{}
+				}
+				if netRows == nil {
+					netRows = []networkRow{}
+				}
 				return a.printJSON(map[string]any{"cases": results, "trust": trustRows, "network": netRows})
 			}
 			fmt.Fprintf(a.env.Stdout, "kith bench: %d cores (GOMAXPROCS %d), %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
@@ -120,6 +129,9 @@ func (a *app) trustBench(ctx context.Context, re *regexp.Regexp, dir string) ([]
 		g    *trust.Graph
 	}
 	var graphs []graph
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	if re.MatchString("trust synthetic") {
 		fmt.Fprintln(a.env.Stderr, "building the synthetic 100k-node, 1M-edge graph...")
 		graphs = append(graphs, graph{"synthetic 100k/1M", trusttest.Synthetic(100_000, 1_000_000, 1)})
@@ -132,9 +144,12 @@ func (a *app) trustBench(ctx context.Context, re *regexp.Regexp, dir string) ([]
 	var rows []trustRow
 	for _, gr := range graphs {
 		q := perf.ActiveQuerier(gr.g)
-		res := perf.Run(perf.TrustCases(gr.g, q), testing.Benchmark, func(name string) {
+		res, err := perf.Run(ctx, perf.TrustCases(gr.g, q), testing.Benchmark, func(name string) {
 			fmt.Fprintf(a.env.Stderr, "measuring %s on %s...\n", name, gr.name)
 		})
+		if err != nil {
+			return nil, err
+		}
 		var recompute float64
 		for _, r := range res {
 			row := trustRow{Name: r.Name, Graph: gr.name, Millis: r.MicrosPerItem / 1000}
@@ -150,6 +165,9 @@ func (a *app) trustBench(ctx context.Context, re *regexp.Regexp, dir string) ([]
 				row.P99 = float64(lat[len(lat)*99/100].Microseconds()) / 1000
 			}
 			rows = append(rows, row)
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
 		}
 		if rss := residentMiB(); rss > 0 {
 			rows[len(rows)-1].Note = fmt.Sprintf("process RSS %.0f MiB", rss)

@@ -1,62 +1,62 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/api"
+	"github.com/kith-net/kith/internal/atomicfile"
+	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
 
 func (a *app) exportCommand() *cobra.Command {
 	var out string
-	var publicOnly bool
+	var publicOnly, force bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the store's objects as one signed bundle",
 		Long: `Write every object in the store (your attestations, retractions, and what you
 received) to one bundle signed by this node. Expired objects are left out. The bundle includes private
-attestations unless --public-only: keep the file as private as the store.`,
+attestations unless --public-only: keep the file as private as the store.
+--out never replaces an existing file unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd.Context(), func(s *session) error {
-				var objs []wire.Object
-				skipped := 0
-				now := a.env.Now()
-				err := s.store.All(cmd.Context(), func(o wire.Object) error {
-					if att, ok := o.(*wire.Attestation); ok && publicOnly && att.Audience.Scope != wire.Public {
-						return nil
-					}
-					// An importer refuses expired objects, so a bundle
-					// carrying one could never be imported.
-					if err := o.Verify(now); err != nil {
-						skipped++
-						return nil
-					}
-					objs = append(objs, o)
-					return nil
-				})
+			if out != "" && out != "-" && !force {
+				if _, err := os.Lstat(out); err == nil {
+					return fmt.Errorf("export: %s exists; pass --force to replace it", out)
+				}
+			}
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				res, err := svc.Export(cmd.Context(), api.ExportRequest{PublicOnly: publicOnly})
 				if err != nil {
 					return err
 				}
-				b := wire.NewBundle(a.env.Now(), objs...)
-				if err := b.Sign(s.key); err != nil {
-					return err
-				}
-				if out == "" || out == "-" {
-					_, err = a.env.Stdout.Write(b.Raw())
-				} else {
-					err = atomicfile.Write(out, b.Raw(), 0o600)
+				switch {
+				case out == "" || out == "-":
+					_, err = a.env.Stdout.Write(res.Bundle)
+				case force:
+					err = atomicfile.Write(out, res.Bundle, 0o600)
+				default:
+					if err = atomicfile.Create(out, res.Bundle, 0o600); errors.Is(err, fs.ErrExist) {
+						return fmt.Errorf("export: %s exists; pass --force to replace it", out)
+					}
 				}
 				if err != nil {
 					return fmt.Errorf("export: %w", err)
 				}
-				fmt.Fprintf(a.env.Stderr, "exported %d objects (bundle %s)\n", len(objs), b.CID())
-				if skipped > 0 {
-					fmt.Fprintf(a.env.Stderr, "left out %d expired objects\n", skipped)
+				if a.json && out != "" && out != "-" {
+					return a.printJSON(map[string]any{"file": out, "cid": res.CID, "objects": res.Objects, "skipped": res.Skipped})
+				}
+				fmt.Fprintf(a.env.Stderr, "exported %d objects (bundle %s)\n", res.Objects, res.CID)
+				if res.Skipped > 0 {
+					fmt.Fprintf(a.env.Stderr, "left out %d expired objects\n", res.Skipped)
 				}
 				return nil
 			})
@@ -64,7 +64,39 @@ attestations unless --public-only: keep the file as private as the store.`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file (default standard output)")
 	cmd.Flags().BoolVar(&publicOnly, "public-only", false, "leave out attestations that are not public")
+	cmd.Flags().BoolVar(&force, "force", false, "replace --out if it exists")
 	return cmd
+}
+
+// Export implements api.Service.
+func (l *localService) Export(ctx context.Context, req api.ExportRequest) (api.ExportResult, error) {
+	var objs []wire.Object
+	skipped := 0
+	now := l.a.env.Now()
+	err := l.s.store.All(ctx, func(o wire.Object) error {
+		if att, ok := o.(*wire.Attestation); ok && req.PublicOnly && att.Audience.Scope != wire.Public {
+			return nil
+		}
+		// An importer refuses expired objects, so a bundle carrying one
+		// could never be imported.
+		if err := o.Verify(now); err != nil {
+			skipped++
+			return nil
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	if err != nil {
+		return api.ExportResult{}, err
+	}
+	b := wire.NewBundle(now, objs...)
+	if err := b.Sign(l.s.key); err != nil {
+		return api.ExportResult{}, ownerError(fmt.Errorf("export: %w", err))
+	}
+	if len(b.Raw()) > api.MaxBundleBytes && l.n != nil {
+		return api.ExportResult{}, api.Errorf(api.CodeTooLarge, "export: the bundle is %d bytes, over the API's %d", len(b.Raw()), api.MaxBundleBytes)
+	}
+	return api.ExportResult{Bundle: b.Raw(), CID: b.CID().String(), Objects: len(objs), Skipped: skipped}, nil
 }
 
 func (a *app) importCommand() *cobra.Command {
@@ -73,42 +105,107 @@ func (a *app) importCommand() *cobra.Command {
 		Short: "Verify a signed bundle and store its objects (all or nothing)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = a.env.Stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("import: %w", err)
-				}
-				defer f.Close()
-				r = f
-			}
-			raw, err := io.ReadAll(io.LimitReader(r, wire.MaxBundleSize+1))
+			_, b, err := a.readBundle(args[0]) // checked here, to say which file is wrong
 			if err != nil {
-				return fmt.Errorf("import: %w", err)
+				return err
 			}
-			now := a.env.Now()
-			b, err := wire.DecodeBundle(raw)
-			if err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
-			}
-			if err := b.Verify(now); err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
-			}
-			objs, err := b.OpenObjects(now)
-			if err != nil {
-				return fmt.Errorf("import %s: %w", args[0], err)
-			}
-			return a.withSession(cmd.Context(), func(s *session) error {
-				added, err := s.store.Put(cmd.Context(), objs...)
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				res, err := svc.Import(cmd.Context(), api.ImportRequest{Bundle: b.Raw()})
 				if err != nil {
 					return fmt.Errorf("import %s: %w", args[0], err)
 				}
 				if a.json {
-					return a.printJSON(map[string]any{"bundle": b.CID().String(), "signer": b.Issuer.String(), "objects": len(objs), "added": added})
+					return a.printJSON(res)
 				}
-				_, err = fmt.Fprintf(a.env.Stdout, "imported %d objects (%d new) from bundle %s signed by %s\n", len(objs), added, b.CID(), b.Issuer)
+				_, err = fmt.Fprintf(a.env.Stdout, "imported %d objects (%d new) from bundle %s signed by %s\n", res.Objects, res.Added, res.Bundle, res.Signer)
 				return err
 			})
 		},
 	}
+}
+
+// Import implements api.Service. The owner's own objects that are new to
+// the store go to the node as the owner's (consent requests, gossip), the
+// rest to the store; all are stored in one write.
+func (l *localService) Import(ctx context.Context, req api.ImportRequest) (api.ImportResult, error) {
+	now := l.a.env.Now()
+	b, err := wire.DecodeBundle(req.Bundle)
+	if err == nil {
+		err = b.Verify(now)
+	}
+	var objs []wire.Object
+	if err == nil {
+		objs, err = b.OpenObjects(now)
+	}
+	if err != nil {
+		return api.ImportResult{}, ownerError(bundleError("import", err))
+	}
+	var mine []wire.Object
+	if l.n != nil {
+		me := l.s.key.Public()
+		for _, o := range objs {
+			if o.Signer() != me {
+				continue
+			}
+			if _, err := l.s.store.Get(ctx, o.CID()); errors.Is(err, store.ErrNotFound) {
+				mine = append(mine, o)
+			}
+		}
+	}
+	added, err := l.s.store.Put(ctx, objs...)
+	if err != nil {
+		return api.ImportResult{}, ownerError(fmt.Errorf("import: %w (nothing was imported)", err))
+	}
+	if len(mine) > 0 {
+		if err := l.n.Submit(ctx, mine...); err != nil {
+			return api.ImportResult{}, ownerError(fmt.Errorf("import: stored, but sending your statements on: %w", err))
+		}
+	}
+	return api.ImportResult{Bundle: b.CID().String(), Signer: b.Issuer.String(), Objects: len(objs), Added: added}, nil
+}
+
+// bundleError says why a bundle was refused, in words: a file that is not
+// a bundle at all, or which object of it failed which check.
+func bundleError(op string, err error) error {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case errors.Is(err, wire.ErrMalformed), errors.Is(err, wire.ErrWrongType), errors.Is(err, wire.ErrUnknownField),
+		errors.Is(err, wire.ErrNotCanonical), errors.Is(err, wire.ErrUnsupportedVersion):
+		return hinted{fmt.Sprintf("%s: not a kith bundle, or a damaged one (%s); nothing was imported", op, we.Err), err}
+	}
+	return hinted{fmt.Sprintf("%s: refused, nothing was imported: %s", op, wireMessage(we)), err}
+}
+
+// readBundle reads, decodes and verifies a bundle from a file ("-" is
+// standard input) and returns its objects, each verified.
+func (a *app) readBundle(name string) ([]wire.Object, *wire.Bundle, error) {
+	var r io.Reader = a.env.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, wire.MaxBundleSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: %w", err)
+	}
+	now := a.env.Now()
+	b, err := wire.DecodeBundle(raw)
+	if err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	if err := b.Verify(now); err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	objs, err := b.OpenObjects(now)
+	if err != nil {
+		return nil, nil, bundleError("import "+name, err)
+	}
+	return objs, b, nil
 }

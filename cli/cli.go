@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,10 +28,12 @@ type Env struct {
 	// Rand is the source of keys and nonces.
 	Rand io.Reader
 	// IsTerminal reports whether standard input is a terminal, and
-	// ReadPassword reads a passphrase from it without echo. Both may be nil
-	// (no interactive prompt).
+	// ReadPassword shows prompt and reads a passphrase from it without
+	// echo (turned off before the prompt shows), returning ctx's cause as
+	// soon as ctx ends (Ctrl-C at the prompt). Both may be nil (no
+	// interactive prompt).
 	IsTerminal   func() bool
-	ReadPassword func() ([]byte, error)
+	ReadPassword func(ctx context.Context, prompt string) ([]byte, error)
 	// KDF sets the vault's key derivation cost for `kith init`; the zero
 	// value means vault.DefaultParams. Only tests lower it.
 	KDF vault.Params
@@ -45,22 +46,16 @@ func OSEnv() Env {
 	fd := int(os.Stdin.Fd())
 	return Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		LookupEnv:    os.LookupEnv,
-		Now:          time.Now,
-		Rand:         rand.Reader,
-		IsTerminal:   func() bool { return term.IsTerminal(fd) },
-		ReadPassword: func() ([]byte, error) { return term.ReadPassword(fd) },
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		LookupEnv:  os.LookupEnv,
+		Now:        time.Now,
+		Rand:       rand.Reader,
+		IsTerminal: func() bool { return term.IsTerminal(fd) },
+		ReadPassword: func(ctx context.Context, prompt string) ([]byte, error) {
+			return readPassword(ctx, fd, prompt, os.Stderr)
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
-
-// usageError marks errors in how the command was called (exit code 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // Main runs kith with args (without the program name) and returns the exit
 // code.
@@ -86,30 +81,24 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	// After SetOut: the completion command binds its writer when made.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	typeUsageErrors(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return ExitOK
+	}
+	code := exitCode(ctx, err)
+	if code > 128 {
+		fmt.Fprintln(env.Stderr, "kith: interrupted")
+		return code
 	}
 	fmt.Fprintf(env.Stderr, "kith: %s\n", oneLine(err.Error()))
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		return 2
-	}
-	return 1
+	return code
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// isCobraUsage recognises cobra's own argument and flag errors.
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "required flag"} {
-		if strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // app holds the global flags and the environment of one invocation.
 type app struct {
@@ -128,8 +117,16 @@ your own device, and computes how far you trust someone from your own point of
 view only. Nothing private leaves the node.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// An empty --context never silently means the default.
+			if f := cmd.Flags().Lookup("context"); f != nil && f.Changed && f.Value.String() == "" {
+				return usagef("--context is empty: name a context (general, spam, expertise:go, ...) or leave the flag out")
+			}
+			return nil
+		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.home, "home", "", "kith home directory (default $KITH_HOME, else $XDG_DATA_HOME/kith or ~/.local/share/kith)")
 	pf.StringVar(&a.passphraseFile, "passphrase-file", "", "read the vault passphrase from this file (default $KITH_PASSPHRASE, else prompt)")
@@ -154,6 +151,7 @@ view only. Nothing private leaves the node.`,
 		a.consentCommand(),
 		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
+		a.versionCommand(), a.manCommand(), a.keyCommand(), a.schemaCommand(),
 	)
 	return root
 }

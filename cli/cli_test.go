@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"os"
@@ -221,8 +222,8 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"in the past", []string{"vouch", "@bob@example.social", "--expires", "2001-01-01"}},
 		{"its own issuer", []string{"vouch", self}},
 		{"reason", []string{"vouch", "@bob@example.social", "--reason", strings.Repeat("x", 600)}},
-		{"not found", []string{"retract", "bafyreifks4um5v6eevtzppj2z5aj6rdfzpmzdqjsgfjgln5cjiqmrhtdpa"}},
-		{"parse CID", []string{"retract", "nonsense"}},
+		{"no such attestation", []string{"retract", "bafyreifks4um5v6eevtzppj2z5aj6rdfzpmzdqjsgfjgln5cjiqmrhtdpa"}},
+		{"is not a CID", []string{"retract", "nonsense"}},
 		{"unknown flag", []string{"vouch", "@bob@example.social", "--colour", "red"}},
 		{"accepts 1 arg", []string{"vouch"}},
 		{"import", []string{"import", filepath.Join(t.TempDir(), "missing")}},
@@ -388,14 +389,80 @@ func TestQueryAndRank(t *testing.T) {
 	}
 	a.fail("context", "query", bob, "--context", "Bad Context")
 
-	// On-device training on alice's own judgements; the model is kept in
-	// the vault and used from then on.
+	// On-device training needs judgements, and enough of them.
 	a.fail("no judgements", "model", "train", "--context", "spam")
-	if out := a.ok("model", "train"); !strings.Contains(out, "trained on your 1 judgements") {
+	if out := a.ok("model", "train"); !strings.Contains(out, "kept the shipped model") || !strings.Contains(out, "fewer than the 10") {
 		t.Fatalf("model train: %q", out)
 	}
 	if q := query("@carol@example.social"); !q.Covered || q.Score == nil {
 		t.Fatalf("query with the owner's model: %+v", q)
+	}
+}
+
+// TestModelTrainRefines: an owner who disagrees with the friend she
+// trusts (bob vouches for twelve people, she warns about ten of them)
+// refines the model on her judgements; the refined model predicts them
+// better in cross-validation, so it is kept, model show says it is the one
+// in use, and a thirteenth person bob vouches for scores lower for her than
+// the shipped model would have it.
+func TestModelTrainRefines(t *testing.T) {
+	a, b := newNode(t, "alice"), newNode(t, "bob")
+	a.ok("init")
+	b.ok("init")
+	bob := b.id()
+	a.ok("vouch", bob, "--strength", "90")
+	for i := range 13 {
+		b.ok("vouch", fmt.Sprintf("@p%d@example.social", i), "--strength", "80")
+	}
+	bundle := filepath.Join(t.TempDir(), "bob.kith")
+	b.ok("export", "--out", bundle)
+	a.now = b.now // every command advances a node's clock: alice's catches up with bob's
+	a.ok("import", bundle)
+	for i := range 12 {
+		if i < 2 {
+			a.ok("vouch", fmt.Sprintf("@p%d@example.social", i), "--strength", "60")
+		} else {
+			a.ok("warn", fmt.Sprintf("@p%d@example.social", i), "--strength", "60")
+		}
+	}
+	score := func() float64 {
+		var q struct {
+			Score       *float64 `json:"score"`
+			Explanation struct {
+				Model struct {
+					Kind string `json:"kind"`
+				} `json:"model"`
+			} `json:"explanation"`
+		}
+		if err := json.Unmarshal([]byte(a.ok("query", "@p12@example.social", "--json")), &q); err != nil || q.Score == nil {
+			t.Fatalf("query: %v %+v", err, q)
+		}
+		return *q.Score
+	}
+	before := score()
+	var info struct {
+		Kind       string `json:"kind"`
+		Refinement struct {
+			Judgements     int     `json:"judgements"`
+			SharedLogLoss  float64 `json:"shared_log_loss"`
+			RefinedLogLoss float64 `json:"refined_log_loss"`
+			Used           bool    `json:"used"`
+		} `json:"refinement"`
+	}
+	if err := json.Unmarshal([]byte(a.ok("model", "train", "--json")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if !info.Refinement.Used || info.Kind != "refined" || info.Refinement.Judgements != 13 || !(info.Refinement.RefinedLogLoss < info.Refinement.SharedLogLoss) {
+		t.Fatalf("model train: %+v", info)
+	}
+	if out := a.ok("model", "show"); !strings.Contains(out, "(refined, in use for general)") || !strings.Contains(out, "refined on the owner's judgements") {
+		t.Fatalf("model show:\n%s", out)
+	}
+	if out := a.ok("model", "show", "--context", "spam"); !strings.Contains(out, "(shipped, in use for spam)") {
+		t.Fatalf("model show --context spam:\n%s", out)
+	}
+	if after := score(); !(after < before) {
+		t.Fatalf("p12, vouched by bob: %.3f with the shipped model, %.3f with alice's refined one", before, after)
 	}
 }
 

@@ -4,11 +4,20 @@
 //
 // Names that scripts rely on are stable: the flags --home, --json,
 // --passphrase-file; the environment variables KITH_HOME and
-// KITH_PASSPHRASE; the JSON field names of `kith id --json` and
-// `kith list --json`.
+// KITH_PASSPHRASE; the JSON field names of every --json output, each
+// described by a JSON Schema in cli/schema (kith schema prints them).
 //
 // Exit codes: 0 success, 1 failure (the error is one line on standard
-// error, and nothing was written), 2 bad usage.
+// error, and nothing was written), 2 bad usage (usageError: an unknown
+// command or flag, a wrong argument count, an invalid value; cobra's
+// errors are typed where they arise, never recognised by their text), 128
+// plus the signal's number after SIGINT or SIGTERM (130, 143). The first
+// signal cancels Main's context (SignalContext); a second one ends the
+// process.
+//
+// While a daemon (kith run) serves a home, every command but model train
+// goes through its local API (package api) instead of opening the store;
+// the owner service both answer with (localService) is in this package.
 //
 // Main is safe to call concurrently with distinct Env values; commands that
 // open the store hold its directory lock for their duration.

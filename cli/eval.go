@@ -1,16 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/trust"
@@ -32,6 +33,10 @@ func (a *app) evalCommand() *cobra.Command {
 		tasks, engines, splits    []string
 		seed                      uint64
 		samples, workers, hops    int
+		shuffle                   bool
+		sybils, attackEdges       []int
+		victims                   []string
+		queriers                  int
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -39,7 +44,9 @@ func (a *app) evalCommand() *cobra.Command {
 		Long: `Evaluate kith's engine and the baselines on any signed trust network in the SNAP
 (source,target,rating,time) or KONECT format, from each rater's own viewpoint.
 
-Tasks: A edge sign and weight (splits loo, holdout, temporal), B fraud detection
+Tasks: A edge sign and weight (splits loo, holdout, temporal, and cold: a new
+owner's small view of 1-20 own statements and the statements of the people
+within two hops), B fraud detection
 on node labels with the leaking ratings masked (needs --labels), C Sybil
 injection, D certification level prediction (weights, MAE).
 
@@ -47,7 +54,13 @@ Engines: kith (the engine with on-device learning), kith-shared (the shipped
 model only), and the baselines: ` + engineNames() + `.
 
 Results go to DIR/results.csv and DIR/report.md (beside the reference figures);
-with --json, one JSON object per row on standard output.`,
+with --json, one JSON object per row on standard output. Engines whose score is a
+probability (kith, kith-shared) also get their expected calibration error (ECE)
+and a reliability diagram per split.
+
+--shuffle-signs is the harness's own leakage check: the ratings are permuted
+across the edges (the graph is kept), so every engine's sign AUC must fall to
+0.50 give or take sampling noise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -60,7 +73,21 @@ with --json, one JSON object per row on standard output.`,
 			if hops < 0 {
 				return usagef("--hops %d: want 0 (the whole graph) or more", hops)
 			}
-			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops}
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle,
+				Sybils: sybils, AttackEdges: attackEdges, Victims: victims, Queriers: queriers}
+			for _, s := range sybils {
+				if s < 1 {
+					return usagef("--sybils %d: want at least 1", s)
+				}
+			}
+			for _, g := range attackEdges {
+				if g < 1 {
+					return usagef("--attack-edges %d: want at least 1", g)
+				}
+			}
+			if queriers < 0 {
+				return usagef("--queriers %d: want 0 (the default) or more", queriers)
+			}
 			for _, t := range tasks {
 				for _, x := range strings.Split(t, ",") {
 					cfg.Tasks = append(cfg.Tasks, strings.ToUpper(strings.TrimSpace(x)))
@@ -111,20 +138,17 @@ with --json, one JSON object per row on standard output.`,
 				if err := os.MkdirAll(out, 0o755); err != nil {
 					return err
 				}
-				var csv, md bytes.Buffer
-				if err := eval.WriteCSV(&csv, rows); err != nil {
+				files, err := eval.Report(rows)
+				if err != nil {
 					return err
 				}
-				if err := eval.WriteMarkdown(&md, rows); err != nil {
-					return err
+				names := slices.Sorted(maps.Keys(files))
+				for _, name := range names {
+					if err := atomicfile.Write(filepath.Join(out, name), files[name], 0o644); err != nil {
+						return err
+					}
 				}
-				if err := atomicfile.Write(filepath.Join(out, "results.csv"), csv.Bytes(), 0o644); err != nil {
-					return err
-				}
-				if err := atomicfile.Write(filepath.Join(out, "report.md"), md.Bytes(), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.env.Stderr, "wrote %s and %s\n", filepath.Join(out, "results.csv"), filepath.Join(out, "report.md"))
+				fmt.Fprintf(a.env.Stderr, "wrote %s in %s\n", strings.Join(names, ", "), out)
 			}
 			if a.json {
 				for _, r := range rows {
@@ -146,10 +170,15 @@ with --json, one JSON object per row on standard output.`,
 	f.StringVar(&labels, "labels", "", "node labels for task B (node,+1|-1)")
 	f.StringSliceVar(&tasks, "task", nil, "tasks to run: A, B, C, D (default A and C, and B with --labels)")
 	f.StringSliceVar(&engines, "engine", nil, "engines to evaluate (default all)")
-	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal")
+	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal, cold")
+	f.BoolVar(&shuffle, "shuffle-signs", false, "permute the ratings across edges first (leakage check: every AUC must fall to 0.5)")
 	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
 	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
 	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")
+	f.IntSliceVar(&sybils, "sybils", nil, "task C: Sybil region sizes (default 100,1000)")
+	f.IntSliceVar(&attackEdges, "attack-edges", nil, "task C: attack edge counts (default 1,10,100)")
+	f.StringSliceVar(&victims, "victims", nil, "task C: victim choices: random, targeted, near (default all three)")
+	f.IntVar(&queriers, "queriers", 0, "viewpoints of tasks B and C (default 50 for B, 20 for C)")
 	f.IntVar(&hops, "hops", 0, "task C: each viewpoint sees only the ratings issued within this many hops of it (default 0: the whole graph)")
 	f.StringVar(&out, "out", "", "directory for results.csv and report.md")
 	f.StringVar(&modelFile, "model", "", "ranking model file for the kith engines (default the shipped model)")
@@ -179,6 +208,7 @@ func rowJSON(r eval.Row) map[string]any {
 	put("pcc", r.PCC)
 	put("mae", r.MAE)
 	put("coverage", r.Coverage)
+	put("ece", r.ECE)
 	if r.Task == eval.TaskSybil {
 		m["sybils"], m["attack_edges"] = r.Sybils, r.AttackEdges
 		put("captured_trust", r.CapturedMass)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,8 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/fedi"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )
@@ -284,86 +284,103 @@ kith sets the field itself and checks the link both ways.`,
 				return err
 			}
 			ctx := cmd.Context()
-			return a.withSession(ctx, func(s *session) error {
-				now := a.env.Now()
-				var link *wire.IdentityLink
-				existing, err := s.store.LinksByKey(ctx, s.key.Public())
+			return a.withService(ctx, func(svc api.Service) error {
+				res, err := svc.Link(ctx, api.LinkRequest{Acct: acct, SetField: setField})
 				if err != nil {
 					return err
 				}
-				for _, l := range existing {
-					if l.Acct == acct && l.Verify(now) == nil {
-						link = l
-					}
-				}
-				if link == nil {
-					if link, err = fedi.NewLink(s.key, acct, now); err != nil {
-						return err
-					}
-				}
-				var lg *fediLogin
-				if setField {
-					// Fail before writing anything if the field cannot be
-					// set.
-					if lg, err = s.login(acct); err != nil {
-						return err
-					}
-				}
-				if _, err := s.store.Put(ctx, link); err != nil {
-					return err
-				}
 				if out != "" {
-					b := wire.NewBundle(now, link)
-					if err := b.Sign(s.key); err != nil {
-						return err
-					}
-					if err := atomicfile.Write(out, b.Raw(), 0o644); err != nil {
+					if err := atomicfile.Write(out, res.Bundle, 0o644); err != nil {
 						return fmt.Errorf("link: %w", err)
 					}
 				}
-				text := fedi.ProfileText(s.key.Public())
-				verified := false
-				if setField {
-					c := lg.client()
-					if _, err := c.SetField(ctx, fedi.FieldName, text); err != nil {
-						return fmt.Errorf("link %s: set the profile field: %w (the signed link is stored; put the field in by hand)", handle, err)
-					}
-					v, err := fedi.Verify(ctx, c, acct, link, now)
-					if err != nil {
-						return fmt.Errorf("link %s: the field was set but does not verify: %w", handle, err)
-					}
-					recs, err := s.linkRecords()
-					if err != nil {
-						return err
-					}
-					recs[acct] = linkRecord{Key: v.Key.String(), Link: link.CID().String(), Checked: v.CheckedAt, Verified: true}
-					if err := s.setLinkRecords(recs); err != nil {
-						return err
-					}
-					if err := s.saveSecrets(a.env.Rand); err != nil {
-						return err
-					}
-					verified = true
-				}
 				if a.json {
-					return a.printJSON(map[string]any{"acct": acct, "peer_id": s.key.Public().String(), "did_key": text,
-						"field_name": fedi.FieldName, "field_value": text, "link": link.CID().String(), "field_set": setField, "verified": verified})
+					res.Bundle = nil
+					return a.printJSON(res)
 				}
 				w := a.env.Stdout
-				if setField {
-					fmt.Fprintf(w, "linked %s to this node (%s): profile field %q set and verified both ways\n", handle, s.key.Public(), fedi.FieldName)
+				if res.FieldSet {
+					fmt.Fprintf(w, "linked %s to this node (%s): profile field %q set and verified both ways\n", handle, res.PeerID, res.FieldName)
 				} else {
-					fmt.Fprintf(w, "signed a link from this node (%s) to %s\n", s.key.Public(), handle)
-					fmt.Fprintf(w, "add this profile field to %s:\n  name:  %s\n  value: %s\n", handle, fedi.FieldName, text)
+					fmt.Fprintf(w, "signed a link from this node (%s) to %s\n", res.PeerID, handle)
+					fmt.Fprintf(w, "add this profile field to %s:\n  name:  %s\n  value: %s\n", handle, res.FieldName, res.FieldValue)
 				}
-				fmt.Fprintf(w, "link %s\n", link.CID())
-				return nil
+				_, err = fmt.Fprintf(w, "link %s\n", res.Link)
+				return err
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&setField, "set-field", false, "set the profile field through the instance API (needs kith fedi login)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the link as a signed bundle to this file, for others to kith import")
 	return cmd
+}
+
+// Link implements api.Service: sign (or reuse) the owner's identity link
+// to an account, store it, and with SetField put it in the profile.
+func (l *localService) Link(ctx context.Context, req api.LinkRequest) (api.LinkResult, error) {
+	acct, handle, err := parseAcct(req.Acct)
+	if err != nil {
+		return api.LinkResult{}, apiError(err)
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	a, s := l.a, l.s
+	now := a.env.Now()
+	var link *wire.IdentityLink
+	existing, err := s.store.LinksByKey(ctx, s.key.Public())
+	if err != nil {
+		return api.LinkResult{}, err
+	}
+	for _, lk := range existing {
+		if lk.Acct == acct && lk.Verify(now) == nil {
+			link = lk
+		}
+	}
+	if link == nil {
+		if link, err = fedi.NewLink(s.key, acct, now); err != nil {
+			return api.LinkResult{}, ownerError(err)
+		}
+	}
+	var lg *fediLogin
+	if req.SetField {
+		// Fail before writing anything if the field cannot be set.
+		if lg, err = s.login(acct); err != nil {
+			return api.LinkResult{}, ownerError(err)
+		}
+	}
+	if err := l.submit(ctx, link); err != nil {
+		return api.LinkResult{}, err
+	}
+	b := wire.NewBundle(now, link)
+	if err := b.Sign(s.key); err != nil {
+		return api.LinkResult{}, err
+	}
+	text := fedi.ProfileText(s.key.Public())
+	res := api.LinkResult{Acct: acct, PeerID: s.key.Public().String(), DIDKey: text, FieldName: fedi.FieldName, FieldValue: text,
+		Link: link.CID().String(), Bundle: b.Raw()}
+	if req.SetField {
+		c := lg.client()
+		if _, err := c.SetField(ctx, fedi.FieldName, text); err != nil {
+			return api.LinkResult{}, ownerError(fmt.Errorf("link %s: set the profile field: %w (the signed link is stored; put the field in by hand)", handle, err))
+		}
+		v, err := fedi.Verify(ctx, c, acct, link, now)
+		if err != nil {
+			return api.LinkResult{}, ownerError(fmt.Errorf("link %s: the field was set but does not verify: %w", handle, err))
+		}
+		recs, err := s.linkRecords()
+		if err != nil {
+			return api.LinkResult{}, err
+		}
+		recs[acct] = linkRecord{Key: v.Key.String(), Link: link.CID().String(), Checked: v.CheckedAt, Verified: true}
+		if err := s.setLinkRecords(recs); err != nil {
+			return api.LinkResult{}, err
+		}
+		if err := s.saveSecrets(a.env.Rand); err != nil {
+			return api.LinkResult{}, err
+		}
+		res.FieldSet, res.Verified = true, true
+	}
+	return res, nil
 }
 
 func (a *app) verifyCommand() *cobra.Command {
@@ -383,68 +400,84 @@ kith query; it is checked again after a week, and a removed field revokes it.`,
 				return err
 			}
 			ctx := cmd.Context()
-			var extra []wire.Object
+			req := api.VerifyRequest{Acct: acct}
 			if linkFile != "" {
-				raw, err := os.ReadFile(linkFile)
+				objs, _, err := a.readBundle(linkFile)
 				if err != nil {
-					return fmt.Errorf("verify: %w", err)
-				}
-				now := a.env.Now()
-				b, err := wire.DecodeBundle(raw)
-				if err == nil {
-					err = b.Verify(now)
-				}
-				var objs []wire.Object
-				if err == nil {
-					objs, err = b.OpenObjects(now)
-				}
-				if err != nil {
-					return fmt.Errorf("verify: %s: %w", linkFile, err)
+					return err
 				}
 				for _, o := range objs {
 					if l, ok := o.(*wire.IdentityLink); ok && l.Acct == acct {
-						extra = append(extra, l)
+						req.Links = append(req.Links, l.Raw())
 					}
 				}
-				if len(extra) == 0 {
+				if len(req.Links) == 0 {
 					return fmt.Errorf("verify: %s holds no identity link for %s", linkFile, handle)
 				}
 			}
-			return a.withSession(ctx, func(s *session) error {
-				if len(extra) > 0 {
-					if _, err := s.store.Put(ctx, extra...); err != nil {
-						return err
-					}
-				}
-				rec, v, err := a.checkLinks(ctx, s, acct)
-				if !rec.Checked.IsZero() {
-					recs, rerr := s.linkRecords()
-					if rerr != nil {
-						return rerr
-					}
-					recs[acct] = rec
-					if rerr := s.setLinkRecords(recs); rerr != nil {
-						return rerr
-					}
-					if rerr := s.saveSecrets(a.env.Rand); rerr != nil {
-						return rerr
-					}
-				}
+			return a.withService(ctx, func(svc api.Service) error {
+				v, err := svc.VerifyLink(ctx, req)
 				if err != nil {
 					return err
 				}
 				if a.json {
-					return a.printJSON(map[string]any{"acct": acct, "peer_id": v.Key.String(), "did_key": v.Key.DIDKey(),
-						"verified": true, "checked": v.CheckedAt.UTC().Format(time.RFC3339), "link": rec.Link})
+					return a.printJSON(v)
 				}
-				_, err = fmt.Fprintf(a.env.Stdout, "%s is linked to %s (%s): verified both ways at %s\n",
-					handle, v.Key, v.Key.DIDKey(), v.CheckedAt.UTC().Format(time.RFC3339))
+				_, err = fmt.Fprintf(a.env.Stdout, "%s is linked to %s (%s): verified both ways at %s\n", handle, v.PeerID, v.DIDKey, v.Checked)
 				return err
 			})
 		},
 	}
 	cmd.Flags().StringVar(&linkFile, "link", "", "a bundle holding their identity link (from kith link --out)")
 	return cmd
+}
+
+// VerifyLink implements api.Service: store the links given, check the
+// account's links against its profile and keep the outcome in the vault.
+func (l *localService) VerifyLink(ctx context.Context, req api.VerifyRequest) (api.VerifyResult, error) {
+	acct, handle, err := parseAcct(req.Acct)
+	if err != nil {
+		return api.VerifyResult{}, apiError(err)
+	}
+	a, s := l.a, l.s
+	var extra []wire.Object
+	for _, raw := range req.Links {
+		o, err := wire.Open(raw, a.env.Now())
+		if err != nil {
+			return api.VerifyResult{}, apiError(err)
+		}
+		lk, ok := o.(*wire.IdentityLink)
+		if !ok || lk.Acct != acct {
+			return api.VerifyResult{}, api.Errorf(api.CodeInvalid, "links: %s is not an identity link for %s", o.CID(), handle)
+		}
+		extra = append(extra, lk)
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	if len(extra) > 0 {
+		if _, err := s.store.Put(ctx, extra...); err != nil {
+			return api.VerifyResult{}, err
+		}
+	}
+	rec, v, err := a.checkLinks(ctx, s, acct)
+	if !rec.Checked.IsZero() {
+		recs, rerr := s.linkRecords()
+		if rerr != nil {
+			return api.VerifyResult{}, rerr
+		}
+		recs[acct] = rec
+		if rerr := s.setLinkRecords(recs); rerr != nil {
+			return api.VerifyResult{}, rerr
+		}
+		if rerr := s.saveSecrets(a.env.Rand); rerr != nil {
+			return api.VerifyResult{}, rerr
+		}
+	}
+	if err != nil {
+		return api.VerifyResult{}, ownerError(err)
+	}
+	return api.VerifyResult{Acct: acct, PeerID: v.Key.String(), DIDKey: v.Key.DIDKey(), Verified: true,
+		Checked: v.CheckedAt.UTC().Format(time.RFC3339), Link: rec.Link}, nil
 }
 
 func (a *app) fediCommand() *cobra.Command {
@@ -476,65 +509,91 @@ made yourself (read and write scopes) from standard input instead.`,
 				return err
 			}
 			ctx := cmd.Context()
-			return a.withSession(ctx, func(s *session) error {
-				base, err := a.discover(ctx, acct)
+			// Find the instance first: a wrong account fails before
+			// anything is typed.
+			base, err := a.discover(ctx, acct)
+			if err != nil {
+				return fmt.Errorf("login %s: %w", handle, err)
+			}
+			in := bufio.NewReader(a.env.Stdin)
+			var token string
+			if tokenStdin {
+				if token, err = readLine(in); err != nil {
+					return fmt.Errorf("login %s: reading the token: %w", handle, err)
+				}
+			} else {
+				c := &fedi.Client{BaseURL: base, Domain: acctHost(acct)}
+				app, err := c.RegisterApp(ctx, "kith", fedi.Scopes, "")
 				if err != nil {
 					return fmt.Errorf("login %s: %w", handle, err)
 				}
-				c := &fedi.Client{BaseURL: base, Domain: acctHost(acct)}
-				in := bufio.NewReader(a.env.Stdin)
-				var token string
-				if tokenStdin {
-					if token, err = readLine(in); err != nil {
-						return fmt.Errorf("login %s: reading the token: %w", handle, err)
-					}
-				} else {
-					app, err := c.RegisterApp(ctx, "kith", fedi.Scopes, "")
-					if err != nil {
-						return fmt.Errorf("login %s: %w", handle, err)
-					}
-					fmt.Fprintf(a.env.Stderr, "Open this page, approve kith, and paste the code it shows:\n\n  %s\n\ncode: ", app.AuthorizeURL())
-					code, err := readLine(in)
-					if err != nil {
-						return fmt.Errorf("login %s: reading the code: %w", handle, err)
-					}
-					tok, err := c.ExchangeCode(ctx, app, code)
-					if err != nil {
-						return fmt.Errorf("login %s: %w", handle, err)
-					}
-					token = tok.AccessToken
-				}
-				if token == "" {
-					return fmt.Errorf("login %s: empty token", handle)
-				}
-				c.Token = token
-				me, err := c.VerifyCredentials(ctx)
+				fmt.Fprintf(a.env.Stderr, "Open this page, approve kith, and paste the code it shows:\n\n  %s\n\ncode: ", app.AuthorizeURL())
+				code, err := readLine(in)
 				if err != nil {
-					return fmt.Errorf("login %s: checking the token: %w", handle, err)
+					return fmt.Errorf("login %s: reading the code: %w", handle, err)
 				}
-				got, err := wire.NormalizeAcct(me.FullAcct(acctHost(acct)))
-				if err != nil || got != acct {
-					return fmt.Errorf("login %s: the token belongs to @%s", handle, me.FullAcct(acctHost(acct)))
-				}
-				b, err := json.Marshal(fediLogin{Acct: acct, Base: base, Token: token, AccountID: me.ID})
+				tok, err := c.ExchangeCode(ctx, app, code)
 				if err != nil {
-					return err
+					return fmt.Errorf("login %s: %w", handle, err)
 				}
-				s.secrets.Extra[fediTokenPrefix+acct] = b
-				s.secrets.Extra[fediAccountKey] = []byte(acct)
-				if err := s.saveSecrets(a.env.Rand); err != nil {
+				token = tok.AccessToken
+			}
+			if token == "" {
+				return fmt.Errorf("login %s: empty token", handle)
+			}
+			return a.withService(ctx, func(svc api.Service) error {
+				res, err := svc.FediLogin(ctx, api.FediLoginRequest{Acct: acct, Token: token})
+				if err != nil {
 					return err
 				}
 				if a.json {
-					return a.printJSON(map[string]any{"acct": acct, "instance": base, "account_id": me.ID})
+					return a.printJSON(res)
 				}
-				_, err = fmt.Fprintf(a.env.Stdout, "logged in as %s at %s (the token is kept in the vault)\n", handle, base)
+				_, err = fmt.Fprintf(a.env.Stdout, "logged in as %s at %s (the token is kept in the vault)\n", handle, res.Instance)
 				return err
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&tokenStdin, "token-stdin", false, "read an existing access token from standard input")
 	return cmd
+}
+
+// FediLogin implements api.Service: check that the token is the
+// account's, and keep it in the vault as the default login.
+func (l *localService) FediLogin(ctx context.Context, req api.FediLoginRequest) (api.FediLoginResult, error) {
+	acct, handle, err := parseAcct(req.Acct)
+	if err != nil {
+		return api.FediLoginResult{}, apiError(err)
+	}
+	a, s := l.a, l.s
+	base, err := a.discover(ctx, acct)
+	if err != nil {
+		return api.FediLoginResult{}, ownerError(fmt.Errorf("login %s: %w", handle, err))
+	}
+	c := &fedi.Client{BaseURL: base, Domain: acctHost(acct), Token: req.Token}
+	me, err := c.VerifyCredentials(ctx)
+	if err != nil {
+		return api.FediLoginResult{}, ownerError(fmt.Errorf("login %s: checking the token: %w", handle, err))
+	}
+	got, err := wire.NormalizeAcct(me.FullAcct(acctHost(acct)))
+	if err != nil || got != acct {
+		return api.FediLoginResult{}, ownerError(fmt.Errorf("login %s: the token belongs to @%s", handle, me.FullAcct(acctHost(acct))))
+	}
+	b, err := json.Marshal(fediLogin{Acct: acct, Base: base, Token: req.Token, AccountID: me.ID})
+	if err != nil {
+		return api.FediLoginResult{}, err
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	if s.secrets.Extra == nil {
+		s.secrets.Extra = map[string][]byte{}
+	}
+	s.secrets.Extra[fediTokenPrefix+acct] = b
+	s.secrets.Extra[fediAccountKey] = []byte(acct)
+	if err := s.saveSecrets(a.env.Rand); err != nil {
+		return api.FediLoginResult{}, err
+	}
+	return api.FediLoginResult{Acct: acct, Instance: base, AccountID: me.ID}, nil
 }
 
 func readLine(r *bufio.Reader) (string, error) {
@@ -592,50 +651,26 @@ left alone. Everything is fetched and signed first, then stored at once: an
 import either happens whole or not at all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			mappings := make([]mapping, len(relations))
-			for i, r := range relations {
-				m, err := parseMapping(r.flag, flags[i])
-				if err != nil {
-					return err
-				}
-				mappings[i] = m
-			}
-			if err := wire.ValidateContext(context); err != nil {
-				return usageError{err}
-			}
-			owner := ""
-			if account != "" {
-				n, _, err := parseAcct(account)
-				if err != nil {
-					return err
-				}
-				owner = n
+			req := api.FediImportRequest{Account: account, Context: context, Block: flags[0], Mute: flags[1],
+				Follow: flags[2], Follower: flags[3], DryRun: dryRun}
+			if _, _, err := parseImportRequest(req); err != nil { // before anything is asked
+				return err
 			}
 			ctx := cmd.Context()
-			return a.withSession(ctx, func(s *session) error {
-				lg, err := s.login(owner)
+			return a.withService(ctx, func(svc api.Service) error {
+				res, err := svc.FediImport(ctx, req)
 				if err != nil {
 					return err
 				}
-				res, objs, err := a.planImport(ctx, s, lg, context, mappings)
-				if err != nil {
-					return err
-				}
-				if !dryRun && len(objs) > 0 {
-					if _, err := s.store.Put(ctx, objs...); err != nil {
-						return fmt.Errorf("import: %w (nothing was imported)", err)
-					}
-				}
-				res.DryRun = dryRun
 				if a.json {
 					return a.printJSON(res)
 				}
 				verb := "imported"
-				if dryRun {
+				if res.DryRun {
 					verb = "would import"
 				}
 				fmt.Fprintf(a.env.Stdout, "%s from %s into %s: %d new, %d unchanged, %d retracted, %d left alone (your own statements), %d unusable names\n",
-					verb, res.Account, context, res.Added, res.Unchanged, res.Retracted, res.Skipped, res.Unusable)
+					verb, res.Account, res.Context, res.Added, res.Unchanged, res.Retracted, res.Skipped, res.Unusable)
 				for _, r := range relations {
 					if n, ok := res.Relations[r.name]; ok {
 						fmt.Fprintf(a.env.Stdout, "  %-8s %d\n", r.name, n)
@@ -655,25 +690,72 @@ import either happens whole or not at all.`,
 	return cmd
 }
 
-// importResult is the JSON answer of kith fedi import. Field names are
-// stable.
-type importResult struct {
-	Account   string         `json:"account"`
-	Context   string         `json:"context"`
-	Relations map[string]int `json:"relations"` // accounts per relation, after precedence
-	Added     int            `json:"added"`
-	Unchanged int            `json:"unchanged"`
-	Retracted int            `json:"retracted"`
-	Skipped   int            `json:"skipped"`  // accounts with the owner's own statement
-	Unusable  int            `json:"unusable"` // account names kith cannot store
-	DryRun    bool           `json:"dry_run"`
+// parseImportRequest checks a fedi import request and returns its mappings
+// (in the order of relations) and the owner account ("" = the default).
+func parseImportRequest(req api.FediImportRequest) ([]mapping, string, error) {
+	given := []string{req.Block, req.Mute, req.Follow, req.Follower}
+	mappings := make([]mapping, len(relations))
+	for i, r := range relations {
+		v := given[i]
+		if v == "" {
+			v = r.def
+		}
+		m, err := parseMapping(r.flag, v)
+		if err != nil {
+			return nil, "", err
+		}
+		mappings[i] = m
+	}
+	if req.Context == "" {
+		req.Context = api.DefaultContext
+	}
+	if err := wire.ValidateContext(req.Context); err != nil {
+		return nil, "", badInput("--context", err)
+	}
+	owner := ""
+	if req.Account != "" {
+		n, _, err := parseAcct(req.Account)
+		if err != nil {
+			return nil, "", err
+		}
+		owner = n
+	}
+	return mappings, owner, nil
+}
+
+// FediImport implements api.Service.
+func (l *localService) FediImport(ctx context.Context, req api.FediImportRequest) (api.FediImportResult, error) {
+	mappings, owner, err := parseImportRequest(req)
+	if err != nil {
+		return api.FediImportResult{}, apiError(err)
+	}
+	if req.Context == "" {
+		req.Context = api.DefaultContext
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	lg, err := l.s.login(owner)
+	if err != nil {
+		return api.FediImportResult{}, ownerError(err)
+	}
+	res, objs, err := l.a.planImport(ctx, l.s, lg, req.Context, mappings)
+	if err != nil {
+		return api.FediImportResult{}, ownerError(err)
+	}
+	if !req.DryRun && len(objs) > 0 {
+		if err := l.submit(ctx, objs...); err != nil {
+			return api.FediImportResult{}, ownerError(fmt.Errorf("import: %w (nothing was imported)", err))
+		}
+	}
+	res.DryRun = req.DryRun
+	return res, nil
 }
 
 // planImport fetches the lists and returns the signed objects that bring
 // the store in line with them. It writes nothing.
-func (a *app) planImport(ctx context.Context, s *session, lg *fediLogin, context string, mappings []mapping) (importResult, []wire.Object, error) {
+func (a *app) planImport(ctx context.Context, s *session, lg *fediLogin, context string, mappings []mapping) (api.FediImportResult, []wire.Object, error) {
 	_, handle, _ := parseAcct(lg.Acct)
-	res := importResult{Account: handle, Context: context, Relations: map[string]int{}}
+	res := api.FediImportResult{Account: handle, Context: context, Relations: map[string]int{}}
 	c := lg.client()
 	me, err := c.VerifyCredentials(ctx)
 	if err != nil {

@@ -65,19 +65,23 @@ func (a *app) homeDir() (string, error) {
 	return "", usagef("no home directory: set --home or KITH_HOME")
 }
 
-func (a *app) passphraseSource() vault.Source {
+func (a *app) passphraseSource(ctx context.Context) vault.Source {
 	isTerminal := a.env.IsTerminal
 	if isTerminal == nil {
 		isTerminal = func() bool { return false }
 	}
+	var promptPassword func(string) ([]byte, error)
+	if a.env.ReadPassword != nil {
+		promptPassword = func(label string) ([]byte, error) { return a.env.ReadPassword(ctx, label) }
+	}
 	return vault.Source{
-		Env:          "KITH_PASSPHRASE",
-		LookupEnv:    a.env.LookupEnv,
-		File:         a.passphraseFile,
-		Prompt:       a.env.Stdin,
-		PromptOut:    a.env.Stderr,
-		IsTerminal:   isTerminal,
-		ReadPassword: a.env.ReadPassword,
+		Env:            "KITH_PASSPHRASE",
+		LookupEnv:      a.env.LookupEnv,
+		File:           a.passphraseFile,
+		Prompt:         a.env.Stdin,
+		PromptOut:      a.env.Stderr,
+		IsTerminal:     isTerminal,
+		PromptPassword: promptPassword,
 	}
 }
 
@@ -114,14 +118,14 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 	if _, err := api.Discover(ctx, home); err == nil {
 		return nil, fmt.Errorf("%w: a kith daemon is running for %s and holds the store; this command needs it stopped", errDaemonRunning, home)
 	}
-	pass, err := a.passphraseSource().Passphrase(false)
+	pass, err := a.passphraseSource(ctx).Passphrase(false)
 	if err != nil {
 		return nil, passphraseHint(err)
 	}
 	secrets, err := vault.Open(vpath, pass)
 	if err != nil {
 		clear(pass)
-		return nil, err
+		return nil, vaultError(vpath, err)
 	}
 	key := wire.NewPrivateKey(secrets.Identity)
 	if id, err := os.ReadFile(filepath.Join(home, idFile)); err == nil && strings.TrimSpace(string(id)) != key.Public().String() {
@@ -176,10 +180,43 @@ func (a *app) withSession(ctx context.Context, fn func(*session) error) (err err
 	return fn(s)
 }
 
-// passphraseHint adds what to do when no passphrase source is available.
+// passphraseHint says what to do when no passphrase source is available.
 func passphraseHint(err error) error {
-	if errors.Is(err, vault.ErrNoPassphrase) {
-		return fmt.Errorf("%w: set KITH_PASSPHRASE, pass --passphrase-file, or run in a terminal", err)
+	switch {
+	case errors.Is(err, vault.ErrNoPassphrase):
+		return hinted{"no passphrase: set KITH_PASSPHRASE, pass --passphrase-file FILE, or run kith in a terminal to be asked", err}
+	case errors.Is(err, vault.ErrPassphraseMismatch):
+		return hinted{"the two passphrases differ; nothing was written", err}
 	}
 	return err
+}
+
+// vaultError says what an error opening the vault at path means for the
+// owner, and what to do about it.
+func vaultError(path string, err error) error {
+	switch {
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return hinted{fmt.Sprintf("wrong passphrase for the vault %s", path), err}
+	case errors.Is(err, vault.ErrCorrupt):
+		return hinted{fmt.Sprintf("the vault %s is damaged (%s); the passphrase was not the problem: restore your key from its backup with kith init --restore FILE into a new home (kith key backup makes one)",
+			path, strings.TrimPrefix(err.Error(), vault.ErrCorrupt.Error()+": ")), err}
+	case errors.Is(err, vault.ErrUnsupportedVersion):
+		return hinted{fmt.Sprintf("the vault %s is in a format this kith (%s) does not read (%s): use a newer kith, or restore from a key backup if the file is damaged",
+			path, version, strings.TrimPrefix(err.Error(), vault.ErrUnsupportedVersion.Error()+": ")), err}
+	}
+	return err
+}
+
+// selfID is this node's peer ID from the home's id file, or "" when it
+// cannot be read.
+func (a *app) selfID() string {
+	home, err := a.homeDir()
+	if err != nil {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(home, idFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

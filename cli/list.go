@@ -31,7 +31,40 @@ func viewOf(a *wire.Attestation, st store.Status, now time.Time) api.Attestation
 		v.Expires = a.ExpiresAt().Format(time.RFC3339)
 		v.Expired = !now.Before(a.ExpiresAt())
 	}
+	v.State = api.AttestationActive
+	switch {
+	case v.Retracted:
+		v.State = api.AttestationRetracted
+	case v.Expired:
+		v.State = api.AttestationExpired
+	}
 	return v
+}
+
+// sameSubject reports whether two subjects name the same node as the trust
+// engine sees them: the same key or the same account.
+func sameSubject(x, y wire.Subject) bool {
+	return x.Key != nil && y.Key != nil && *x.Key == *y.Key || x.Acct != "" && x.Acct == y.Acct
+}
+
+// superseded reports whether among later (the issuer's live attestations in
+// att's context, oldest first) one made after att is about the same
+// subject: the trust engine counts only the latest.
+func superseded(att *wire.Attestation, later []*wire.Attestation, now time.Time) bool {
+	after := false
+	for _, o := range later {
+		if o.CID() == att.CID() {
+			after = true // same Created: the later one in the store's order wins
+			continue
+		}
+		if o.Expires != 0 && !now.Before(o.ExpiresAt()) || !sameSubject(o.Subject, att.Subject) {
+			continue
+		}
+		if o.Created > att.Created || o.Created == att.Created && after {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *app) printJSON(v any) error {
@@ -45,7 +78,7 @@ func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
 // printViews prints attestations as a table or, with --json, as a JSON
 // array; one attestation alone prints as a single object when asList is
 // false (the output of vouch and warn).
-func (a *app) printViews(views []api.Attestation, asList bool) error {
+func (a *app) printViews(views []api.Attestation, asList bool, self string) error {
 	if a.json {
 		if !asList && len(views) == 1 {
 			return a.printJSON(views[0])
@@ -63,17 +96,14 @@ func (a *app) printViews(views []api.Attestation, asList bool) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tSUBJECT\tCONTEXT\tSTRENGTH\tAUDIENCE\tCREATED\tSTATE\tCID")
+	fmt.Fprintln(tw, "KIND\tISSUER\tSUBJECT\tCONTEXT\tSTRENGTH\tAUDIENCE\tCREATED\tSTATE\tCID")
 	for _, v := range views {
-		state := "active"
-		switch {
-		case v.Retracted:
-			state = "retracted"
-		case v.Expired:
-			state = "expired"
+		issuer := v.Issuer
+		if issuer == self {
+			issuer = "you"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Kind, v.Subject, v.Context, v.Strength,
-			shortAudience(v.Audience), v.Created[:10], state, v.CID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Kind, issuer, v.Subject, v.Context, v.Strength,
+			shortAudience(v.Audience), v.Created[:10], v.State, v.CID)
 	}
 	return tw.Flush()
 }
@@ -102,7 +132,10 @@ func (a *app) listCommand() *cobra.Command {
 		Long: `List attestations in the local store, oldest first.
 
 --by takes "me", a peer ID or a did:key; --about takes any subject form
-(peer ID, did:key, @user@host). Retracted attestations are hidden unless --all.`,
+(peer ID, did:key, @user@host). Retracted attestations are hidden unless --all.
+The STATE column (and "state" in --json) says whether a statement counts:
+active; retracted or expired; or superseded, when its issuer made a later
+statement about the same subject in the same context (only the latest counts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if kind != "" && kind != api.KindVouch && kind != api.KindWarn {
@@ -113,17 +146,17 @@ func (a *app) listCommand() *cobra.Command {
 			}
 			if context != "" {
 				if err := wire.ValidateContext(context); err != nil {
-					return err
+					return badInput("--context", err)
 				}
 			}
 			if by != "" && by != "me" {
 				if _, err := wire.ParsePublicKey(by); err != nil {
-					return err
+					return usagef("--by %q: want me, a peer ID (12D3KooW...) or a did:key", by)
 				}
 			}
 			if about != "" {
 				if _, err := wire.ParseSubject(about); err != nil {
-					return err
+					return badInput("--about", err)
 				}
 			}
 			return a.withService(cmd.Context(), func(svc api.Service) error {
@@ -134,7 +167,7 @@ func (a *app) listCommand() *cobra.Command {
 				if limit > 0 && len(vs) > limit {
 					vs = vs[:limit]
 				}
-				return a.printViews(vs, true)
+				return a.printViews(vs, true, a.selfID())
 			})
 		},
 	}

@@ -1,14 +1,21 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/api"
+	"github.com/kith-net/kith/internal/atomicfile"
+	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/training"
 	"github.com/kith-net/kith/trust"
+	"github.com/kith-net/kith/wire"
 )
 
 func (a *app) modelCommand() *cobra.Command {
@@ -22,29 +29,39 @@ func (a *app) modelCommand() *cobra.Command {
 
 func (a *app) modelTrainCommand() *cobra.Command {
 	var (
-		synthetic bool
-		context   string
-		seed      uint64
-		out       string
-		markets   int
-		raters    int
+		synthetic, public bool
+		context           string
+		seed              uint64
+		out, report       string
+		markets           int
+		raters            int
+		data              []string
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train the ranking model on your own judgements (--synthetic: the default model)",
+		Short: "Train the ranking model on your own judgements (--public: the shipped model)",
 		Long: `Refine the ranking model on your own judgements in a context: each of your
 vouches and warnings becomes a training example, with that statement hidden from
 its own features, starting from the default model and pulled toward it. The
 refined model stays in your vault and never leaves the node; kith query and
 kith rank use it from then on.
 
-With --synthetic, train the default model from synthetic marketplaces generated
-from --seed (never from an evaluation data set) and write it to --out. This is
-how trust/model/default.json is made:
+With --public, train the model kith ships from public signed networks (--data
+NAME=FILE, repeatable; by default the four in testdata/: Bitcoin OTC, Bitcoin
+Alpha, Wikipedia adminship elections, Epinions) and synthetic marketplaces: the
+model class and its hyperparameters are chosen by leaving one network out at a
+time, and nested validation reports how the choice does on a network it has not
+seen (--report FILE writes it as Markdown). This is how trust/model/default.json
+is made, from the repository's root:
 
-  go run ./cmd/kith model train --synthetic --seed 1 --out trust/model/default.json`,
+  go run ./cmd/kith model train --public --seed 1 --out trust/model/default.json
+
+With --synthetic, train a logistic model on synthetic marketplaces only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if public {
+				return a.trainPublicModel(cmd, seed, raters, markets, data, out, report)
+			}
 			if !synthetic {
 				return a.trainOwnModel(cmd, context)
 			}
@@ -74,83 +91,246 @@ how trust/model/default.json is made:
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&synthetic, "synthetic", false, "train the default model on synthetic marketplaces")
+	f.BoolVar(&public, "public", false, "train the shipped model on public signed networks and synthetic marketplaces")
+	f.BoolVar(&synthetic, "synthetic", false, "train a logistic model on synthetic marketplaces only")
+	f.StringArrayVar(&data, "data", nil, "with --public: a network to learn from, NAME=FILE (repeatable; default the four in testdata/)")
+	f.StringVar(&report, "report", "", "with --public: write how the model was chosen, as Markdown, to this file")
 	f.StringVar(&context, "context", "general", "context whose judgements to learn from")
 	f.Uint64Var(&seed, "seed", 1, "seed of the synthetic marketplaces")
 	f.StringVarP(&out, "out", "o", "", "write the model here (default standard output)")
-	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 6)")
-	f.IntVar(&raters, "raters", 0, "raters per market (default 400)")
+	f.IntVar(&markets, "markets", 0, "synthetic markets to train on (default 6, or 2 with --public)")
+	f.IntVar(&raters, "raters", 0, "raters per market (default 400), or per network with --public (default 300)")
 	return cmd
 }
 
-// trainOwnModel refines the model on the owner's judgements and keeps it in
-// the vault.
+// trainOwnModel refines the model on the owner's judgements, through the
+// daemon when one runs.
 func (a *app) trainOwnModel(cmd *cobra.Command, context string) error {
-	return a.withSession(cmd.Context(), func(s *session) error {
-		tv, err := a.openView(cmd.Context(), s, context)
+	if err := wire.ValidateContext(context); err != nil {
+		return err
+	}
+	return a.withService(cmd.Context(), func(svc api.Service) error {
+		info, err := svc.TrainModel(cmd.Context(), api.ModelRequest{Context: context})
 		if err != nil {
-			return err
-		}
-		ex, _, err := tv.view.Judgements(cmd.Context(), tv.engine.Linked)
-		if err != nil {
-			return err
-		}
-		if len(ex) == 0 {
-			return fmt.Errorf("no judgements of yours in %s to learn from: vouch or warn first", context)
-		}
-		m, err := trust.Train(ex, trust.DefaultModel(), trust.TrainParams{L2: trust.DefaultPersonalL2},
-			trust.DefaultModel().Provenance+"; refined on the owner's judgements")
-		if err != nil {
-			return err
-		}
-		b, err := m.Marshal()
-		if err != nil {
-			return err
-		}
-		if s.secrets.Extra == nil {
-			s.secrets.Extra = map[string][]byte{}
-		}
-		s.secrets.Extra[modelSecret(context)] = b
-		if err := s.saveSecrets(a.env.Rand); err != nil {
 			return err
 		}
 		if a.json {
-			return a.printJSON(map[string]any{"context": context, "judgements": len(ex), "calibration_error": trust.CalibrationError(m, ex, 10)})
+			return a.printJSON(info)
 		}
-		_, err = fmt.Fprintf(a.env.Stdout, "trained on your %d judgements in %s; the model is in your vault\n", len(ex), context)
+		r := info.Refinement
+		if r != nil && r.Used {
+			_, err = fmt.Fprintf(a.env.Stdout, "refined on your %d judgements in %s: %s; the refined model is in your vault and answers from now on\n", r.Judgements, context, r.Why)
+		} else if r != nil {
+			_, err = fmt.Fprintf(a.env.Stdout, "kept the shipped model for %s: %s\n", context, r.Why)
+		}
 		return err
 	})
 }
 
+// trainModel refines the model on the owner's judgements in a context
+// (trust.Refine) and keeps it in the vault only if it predicts them
+// better; otherwise the vault's refined model, if any, is removed and the
+// shipped one answers.
+func (a *app) trainModel(ctx context.Context, s *session, context string) (api.ModelInfo, error) {
+	tv, err := a.openView(ctx, s, context)
+	if err != nil {
+		return api.ModelInfo{}, err
+	}
+	shipped := &trust.Engine{Linked: tv.engine.Linked}
+	m, rep, err := shipped.Refine(ctx, tv.view)
+	if err != nil {
+		return api.ModelInfo{}, err
+	}
+	if rep.Judgements == 0 {
+		return api.ModelInfo{}, usagef("no judgements of yours in %s to learn from: vouch or warn first", context)
+	}
+	if s.secrets.Extra == nil {
+		s.secrets.Extra = map[string][]byte{}
+	}
+	_, had := s.secrets.Extra[modelSecret(context)]
+	if rep.Used {
+		b, err := m.Marshal()
+		if err != nil {
+			return api.ModelInfo{}, err
+		}
+		s.secrets.Extra[modelSecret(context)] = b
+	} else {
+		delete(s.secrets.Extra, modelSecret(context))
+	}
+	if rep.Used || had {
+		if err := s.saveSecrets(a.env.Rand); err != nil {
+			return api.ModelInfo{}, err
+		}
+	}
+	info := modelInfo(s, context)
+	info.Refinement = &api.Refinement{Judgements: rep.Judgements, SharedLogLoss: rep.SharedLogLoss, RefinedLogLoss: rep.RefinedLogLoss, Used: rep.Used, Why: rep.Why}
+	return info, nil
+}
+
+// modelInfo describes the model that answers queries in a context.
+func modelInfo(s *session, context string) api.ModelInfo {
+	m, refined, note := activeModel(s, context)
+	kind := "shipped"
+	if refined {
+		kind = "refined"
+	}
+	return api.ModelInfo{Context: context, Kind: kind, Note: note, Model: m}
+}
+
+func (l *localService) Model(ctx context.Context, req api.ModelRequest) (api.ModelInfo, error) {
+	if req.Context == "" {
+		req.Context = api.DefaultContext
+	}
+	if err := wire.ValidateContext(req.Context); err != nil {
+		return api.ModelInfo{}, apiError(err)
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	return modelInfo(l.s, req.Context), nil
+}
+
+func (l *localService) TrainModel(ctx context.Context, req api.ModelRequest) (api.ModelInfo, error) {
+	if req.Context == "" {
+		req.Context = api.DefaultContext
+	}
+	l.viewMu.Lock()
+	defer l.viewMu.Unlock()
+	info, err := l.a.trainModel(ctx, l.s, req.Context)
+	return info, apiError(err)
+}
+
 func (a *app) modelShowCommand() *cobra.Command {
-	var file string
+	var (
+		file    string
+		context string
+	)
 	cmd := &cobra.Command{
 		Use:   "show",
-		Short: "Show the ranking model: features, weights and where it came from",
+		Short: "Show the model that answers your queries: shipped or refined, its features, weights and provenance",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			m := trust.DefaultModel()
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
 				b, err := os.ReadFile(file)
 				if err != nil {
 					return err
 				}
-				if m, err = trust.ParseModel(b); err != nil {
+				m, err := trust.ParseModel(b)
+				if err != nil {
 					return fmt.Errorf("%s: %w", file, err)
 				}
+				return a.printModel(api.ModelInfo{Kind: "file " + file, Model: m})
 			}
-			if a.json {
-				return a.printJSON(m)
+			if err := wire.ValidateContext(context); err != nil {
+				return err
 			}
-			fmt.Fprintf(a.env.Stdout, "model v%d, %d examples\n%s\n\n", m.Version, m.Examples, m.Provenance)
-			fmt.Fprintf(a.env.Stdout, "%-18s %10s %10s %10s\n", "feature", "weight", "mean", "scale")
-			for i, name := range m.Features {
-				fmt.Fprintf(a.env.Stdout, "%-18s %10.4f %10.4f %10.4f\n", name, m.Weights[i], m.Mean[i], m.Scale[i])
-			}
-			_, err := fmt.Fprintf(a.env.Stdout, "%-18s %10.4f\n", "bias", m.Bias)
-			return err
+			return a.withService(cmd.Context(), func(svc api.Service) error {
+				info, err := svc.Model(cmd.Context(), api.ModelRequest{Context: context})
+				if err != nil {
+					return err
+				}
+				return a.printModel(info)
+			})
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "show this model file instead of the default")
+	cmd.Flags().StringVar(&file, "file", "", "show this model file instead of the one in use")
+	cmd.Flags().StringVar(&context, "context", "general", "the context whose model to show")
 	return cmd
+}
+
+func (a *app) printModel(info api.ModelInfo) error {
+	if a.json {
+		return a.printJSON(info)
+	}
+	m, w := info.Model, a.env.Stdout
+	where := info.Kind
+	if info.Context != "" {
+		where = fmt.Sprintf("%s, in use for %s", info.Kind, info.Context)
+	}
+	fmt.Fprintf(w, "model v%d (%s), %d examples\n%s\n", m.Version, where, m.Examples, m.Provenance)
+	if info.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", info.Note)
+	}
+	if len(m.Figures) > 0 {
+		keys := slices.Sorted(maps.Keys(m.Figures))
+		fmt.Fprintln(w, "measured when it was made:")
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-28s %.4f\n", k, m.Figures[k])
+		}
+	}
+	fmt.Fprintf(w, "\n%-18s %-6s %10s %10s %10s\n", "feature", "shape", "weight", "mean", "scale")
+	for i, name := range m.Features {
+		shape := "linear"
+		if m.Steps != nil && m.Steps[i] != nil {
+			shape = fmt.Sprintf("%d steps", len(m.Steps[i].Values))
+		}
+		fmt.Fprintf(w, "%-18s %-6s %10.4f %10.4f %10.4f\n", name, shape, m.Weights[i], m.Mean[i], m.Scale[i])
+	}
+	_, err := fmt.Fprintf(w, "%-18s %-6s %10.4f\n", "bias", "", m.Bias)
+	return err
+}
+
+// PublicNetworks are the networks kith model train --public learns from by
+// default, as NAME=FILE relative to the repository's root.
+var PublicNetworks = []string{
+	"bitcoin-otc=testdata/bitcoin-otc/soc-sign-bitcoinotc.csv",
+	"bitcoin-alpha=testdata/bitcoin-alpha/soc-sign-bitcoinalpha.csv",
+	"wiki-elec=testdata/wiki-elec/wikiElec.ElecBs3.txt.gz",
+	"epinions=testdata/epinions/soc-sign-epinions.txt.gz",
+}
+
+// trainPublicModel trains the shipped model (training.Public).
+func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, data []string, out, report string) error {
+	if len(data) == 0 {
+		data = PublicNetworks
+	}
+	var sources []training.Source
+	for _, d := range data {
+		name, file, ok := strings.Cut(d, "=")
+		if !ok || name == "" || file == "" {
+			return usagef("--data %q: want NAME=FILE", d)
+		}
+		ds, err := dataset.Load(file, dataset.FormatAuto)
+		if err != nil {
+			return fmt.Errorf("--data %s: %w (run from the repository's root, or give --data NAME=FILE)", name, err)
+		}
+		sources = append(sources, training.Source{Name: name, Graph: ds.Graph})
+	}
+	bar := a.progress("training")
+	phase := ""
+	m, rep, err := training.Public(cmd.Context(), training.PublicOptions{
+		Seed: seed, Sources: sources, Markets: markets, Collect: training.CollectOptions{Raters: raters},
+		Progress: func(done, total int, what string) {
+			if what != phase {
+				phase = what
+				fmt.Fprintln(a.env.Stderr, what)
+			}
+			bar(done, total)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if out == "" || out == "-" {
+		_, err = a.env.Stdout.Write(append(b, '\n'))
+	} else {
+		err = atomicfile.Write(out, append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if report != "" {
+		if err := atomicfile.Write(report, []byte(training.FormatPublic(rep)), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.env.Stderr, "chose %s; on networks held out of the choice and the training:", rep.Chosen)
+	for _, n := range rep.Nested {
+		fmt.Fprintf(a.env.Stderr, " %s AUC %.3f ECE %.3f;", n.Held, n.Quality.All.AUC, n.Quality.All.ECE)
+	}
+	fmt.Fprintln(a.env.Stderr)
+	return nil
 }

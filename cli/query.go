@@ -28,6 +28,25 @@ type trustView struct {
 	view   *trust.View
 	index  *trust.Index
 	model  *trust.Model
+	// refined is true when model is the owner's own, refined on their
+	// judgements; note says why a refined model in the vault is not used.
+	refined bool
+	note    string
+}
+
+// activeModel returns the model kith query uses in a context: the owner's
+// refined model from the vault, or the shipped one. A refined model this
+// build cannot read (an older format) is set aside with a note saying so.
+func activeModel(s *session, context string) (m *trust.Model, refined bool, note string) {
+	b, ok := s.secrets.Extra[modelSecret(context)]
+	if !ok {
+		return trust.DefaultModel(), false, ""
+	}
+	m, err := trust.ParseModel(b)
+	if err != nil {
+		return trust.DefaultModel(), false, fmt.Sprintf("your refined model for %s is not used (%v): run kith model train --context %s", context, err, context)
+	}
+	return m, true, ""
 }
 
 // openView builds the owner's graph of a context from the store and
@@ -48,19 +67,14 @@ func (a *app) openView(ctx context.Context, s *session, context string) (*trustV
 	if err != nil {
 		return nil, err
 	}
-	model := trust.DefaultModel()
-	if b, ok := s.secrets.Extra[modelSecret(context)]; ok {
-		if model, err = trust.ParseModel(b); err != nil {
-			return nil, fmt.Errorf("your trained model for %s: %w (retrain with kith model train)", context, err)
-		}
-	}
+	model, refined, note := activeModel(s, context)
 	eng := &trust.Engine{Model: model, Linked: ix.Linked}
 	self, _ := ix.Key(s.key.Public())
 	v, err := eng.View(ctx, g, self)
 	if err != nil {
 		return nil, err
 	}
-	return &trustView{engine: eng, view: v, index: ix, model: model}, nil
+	return &trustView{engine: eng, view: v, index: ix, model: model, refined: refined, note: note}, nil
 }
 
 func (tv *trustView) name(v trust.NodeID) string {
@@ -74,6 +88,10 @@ func (tv *trustView) name(v trust.NodeID) string {
 	return s.String()
 }
 
+// ScoreMeaning says what kith's trust number is; query prints it and the
+// README repeats it.
+const ScoreMeaning = "the probability that you would judge them positively in this context; 0.5 is neutral"
+
 // queryView is the JSON answer of kith query. Field names are stable.
 type queryView struct {
 	Subject     string       `json:"subject"`
@@ -81,29 +99,47 @@ type queryView struct {
 	Covered     bool         `json:"covered"`
 	Score       *float64     `json:"score"` // null without evidence
 	Confidence  float64      `json:"confidence"`
+	Meaning     string       `json:"meaning"`
 	Explanation *explanation `json:"explanation"`
 }
 
 type explanation struct {
-	Summary      string         `json:"summary"`
-	OwnStatement *ownStatement  `json:"own_statement,omitempty"`
-	LinkVerified bool           `json:"link_verified"`
-	Vouchers     []statementOut `json:"vouchers"`
-	Warners      []statementOut `json:"warners"`
-	Paths        []pathOut      `json:"paths"`
-	Features     []featureOut   `json:"features"`
-	Model        string         `json:"model"`
+	// Summary is the answer in plain words: "warned by you; 2 of the
+	// people you trust warned, 0 vouched".
+	Summary      string        `json:"summary"`
+	OwnStatement *ownStatement `json:"own_statement,omitempty"`
+	// Crowd is what everyone else's evidence alone gives (null: none);
+	// Baseline is the answer for someone nobody in your view spoke about.
+	Crowd           *float64       `json:"crowd"`
+	Baseline        float64        `json:"baseline"`
+	LinkVerified    bool           `json:"link_verified"`
+	TrustedVouchers int            `json:"trusted_vouchers"`
+	TrustedWarners  int            `json:"trusted_warners"`
+	OtherVouchers   int            `json:"other_vouchers"`
+	OtherWarners    int            `json:"other_warners"`
+	Vouchers        []statementOut `json:"vouchers"`
+	Warners         []statementOut `json:"warners"`
+	Paths           []pathOut      `json:"paths"`
+	// Features are what moved the crowd's answer away from Baseline, in
+	// log-odds; their contributions add up to logit(crowd) − logit(baseline).
+	Features []featureOut `json:"features"`
+	Model    modelOut     `json:"model"`
 }
 
 type ownStatement struct {
 	Kind     string `json:"kind"`
 	Strength int    `json:"strength"`
+	// Effect says what the owner's word does to the answer.
+	Effect string `json:"effect"`
 }
 
 type statementOut struct {
-	From   string  `json:"from"`
-	Weight float64 `json:"weight"`
-	Trust  float64 `json:"trust"` // your trust in the author, relative to an average member of your view
+	From string `json:"from"`
+	// Strength is the statement's strength, 1-100.
+	Strength int     `json:"strength"`
+	Weight   float64 `json:"weight"`
+	// YourTrust is your trust in the statement's author, in [0, 1].
+	YourTrust float64 `json:"your_trust"`
 }
 
 type pathOut struct {
@@ -114,7 +150,24 @@ type pathOut struct {
 type featureOut struct {
 	Name         string  `json:"name"`
 	Value        float64 `json:"value"`
-	Contribution float64 `json:"contribution"` // log-odds relative to an average target
+	Contribution float64 `json:"contribution"` // log-odds against the baseline
+}
+
+// modelOut names the model behind an answer.
+type modelOut struct {
+	// Kind is "shipped" or "refined" (on the owner's judgements).
+	Kind       string `json:"kind"`
+	Provenance string `json:"provenance"`
+	Examples   int    `json:"examples"`
+	Note       string `json:"note,omitempty"`
+}
+
+func (tv *trustView) modelOut() modelOut {
+	k := "shipped"
+	if tv.refined {
+		k = "refined"
+	}
+	return modelOut{Kind: k, Provenance: tv.model.Provenance, Examples: tv.model.Examples, Note: tv.note}
 }
 
 func (a *app) queryCommand() *cobra.Command {
@@ -123,9 +176,13 @@ func (a *app) queryCommand() *cobra.Command {
 		Use:   "query <subject>",
 		Short: "How far do I trust someone, and why?",
 		Long: `Answer from your own point of view only: your attestations and the proofs you
-received, in one context. The score is the probability that you would vouch
-for the subject rather than warn about them, given everyone else's evidence as
-you see it; your own statement is shown beside it, not mixed in.`,
+received, in one context. The score is ` + ScoreMeaning + `.
+
+Your own statement decides the side: after a vouch of yours the answer is above
+0.5, after a warning below it, whatever others say; what others say moves it
+within that side. Without a statement of yours, the answer is what the evidence
+of the people in your view gives, weighed by your trust in them. Retract your
+statement (or let it expire) and the answer goes back to the others' evidence.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := wire.ParseSubject(args[0]); err != nil {
@@ -159,13 +216,16 @@ func (a *app) answerQuery(ctx context.Context, s *session, subject, context stri
 	if err != nil {
 		return queryView{}, err
 	}
-	out := queryView{Subject: sub.String(), Context: context}
+	out := queryView{Subject: sub.String(), Context: context, Meaning: ScoreMeaning}
 	t, ok := tv.index.Lookup(sub)
 	if !ok {
-		out.Explanation = &explanation{Summary: "no evidence: nobody in your view has said anything about " + subject + " in " + context}
+		out.Explanation = tv.emptyExplanation("no evidence: nobody in your view has said anything about " + subject + " in " + context)
 		return out, nil
 	}
-	r := tv.engine.Query(tv.view, t)
+	r, err := tv.engine.Query(ctx, tv.view, tv.model, t)
+	if err != nil {
+		return queryView{}, err
+	}
 	out.Subject = tv.name(t)
 	out.Covered = r.Covered
 	out.Explanation = tv.explain(r)
@@ -177,21 +237,36 @@ func (a *app) answerQuery(ctx context.Context, s *session, subject, context stri
 	return out, nil
 }
 
-func (tv *trustView) explain(r trust.Result) *explanation {
-	e := &explanation{Model: tv.model.Provenance, LinkVerified: r.Features.Linked,
+func (tv *trustView) emptyExplanation(summary string) *explanation {
+	f := tv.view.Features(tv.view.Querier(), nil) // the owner's features: no subject
+	return &explanation{Summary: summary, Baseline: trust.Sigmoid(tv.model.Baseline(&f)), Model: tv.modelOut(),
 		Vouchers: []statementOut{}, Warners: []statementOut{}, Paths: []pathOut{}, Features: []featureOut{}}
-	if r.Features.HasDirect {
-		k := "vouch"
-		if r.Features.Direct < 0 {
-			k = "warn"
+}
+
+func (tv *trustView) explain(r trust.Result) *explanation {
+	e := tv.emptyExplanation("")
+	e.Baseline = r.Baseline
+	e.LinkVerified = r.Features.Linked
+	f := r.Features
+	e.TrustedVouchers, e.TrustedWarners = f.TrustedVouchers, f.TrustedWarners
+	e.OtherVouchers, e.OtherWarners = f.OtherVouchers, f.OtherWarners
+	if !math.IsNaN(r.Crowd) {
+		c := r.Crowd
+		e.Crowd = &c
+	}
+	if f.HasDirect {
+		st := int(math.Round(math.Abs(f.Direct) * wire.MaxStrength))
+		if f.Direct > 0 {
+			e.OwnStatement = &ownStatement{Kind: "vouch", Strength: st, Effect: "your vouch puts the answer above 0.5; what others say moves it within 0.5-1"}
+		} else {
+			e.OwnStatement = &ownStatement{Kind: "warn", Strength: st, Effect: "your warning puts the answer below 0.5; what others say moves it within 0-0.5"}
 		}
-		e.OwnStatement = &ownStatement{Kind: k, Strength: int(math.Round(math.Abs(r.Features.Direct) * 100))}
 	}
 	for _, st := range r.Vouchers {
-		e.Vouchers = append(e.Vouchers, statementOut{From: tv.name(st.From), Weight: st.Weight, Trust: st.Trust})
+		e.Vouchers = append(e.Vouchers, tv.statement(st))
 	}
 	for _, st := range r.Warners {
-		e.Warners = append(e.Warners, statementOut{From: tv.name(st.From), Weight: st.Weight, Trust: st.Trust})
+		e.Warners = append(e.Warners, tv.statement(st))
 	}
 	for _, p := range r.Paths {
 		po := pathOut{Strength: p.Strength}
@@ -203,16 +278,61 @@ func (tv *trustView) explain(r trust.Result) *explanation {
 	for _, c := range r.Contributions {
 		e.Features = append(e.Features, featureOut{Name: c.Feature, Value: c.Value, Contribution: c.Logit})
 	}
-	switch {
-	case !r.Covered && r.Features.HasDirect:
-		e.Summary = "only your own statement: nobody else in your view has said anything"
-	case !r.Covered:
-		e.Summary = "no evidence: nobody in your view has said anything"
-	default:
-		e.Summary = fmt.Sprintf("%d vouch(es) and %d warning(s) in your view; %d trusted path(s) from you",
-			len(r.Vouchers), len(r.Warners), len(r.Paths))
-	}
+	e.Summary = Summary(f, r.Covered)
 	return e
+}
+
+func (tv *trustView) statement(st trust.Statement) statementOut {
+	return statementOut{From: tv.name(st.From), Strength: int(math.Round(math.Abs(st.Weight) * wire.MaxStrength)), Weight: st.Weight, YourTrust: st.Trust}
+}
+
+// Summary says in plain words what the answer rests on: "warned by you; 2
+// of the people you trust warned, 0 vouched; 1 other vouched".
+func Summary(f trust.Features, covered bool) string {
+	if !covered {
+		if n := f.OtherVouchers + f.OtherWarners + f.TrustedVouchers + f.TrustedWarners; n > 0 {
+			return fmt.Sprintf("no evidence you can weigh: only %s your trust does not reach spoke (%s)", plural(n, "person", "people"), counts(f.OtherVouchers+f.TrustedVouchers, f.OtherWarners+f.TrustedWarners))
+		}
+		return "no evidence: nobody in your view has said anything"
+	}
+	var parts []string
+	if f.HasDirect {
+		if f.Direct > 0 {
+			parts = append(parts, "vouched for by you")
+		} else {
+			parts = append(parts, "warned by you")
+		}
+	}
+	others := f.TrustedVouchers + f.TrustedWarners + f.OtherVouchers + f.OtherWarners
+	switch {
+	case others == 0 && f.Trust == 0:
+		parts = append(parts, "nobody else in your view has said anything")
+	default:
+		parts = append(parts, "of the people you trust, "+counts(f.TrustedVouchers, f.TrustedWarners))
+		if n := f.OtherVouchers + f.OtherWarners; n > 0 {
+			parts = append(parts, fmt.Sprintf("of %s you do not trust yet, %s", plural(n, "person", "people"), counts(f.OtherVouchers, f.OtherWarners)))
+		}
+	}
+	if f.Trust >= trust.TrustedLevel {
+		parts = append(parts, fmt.Sprintf("your trust in them through others' vouches: %.2f", f.Trust))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// counts says how many vouched and warned, the larger first: "2 warned, 0
+// vouched".
+func counts(vouched, warned int) string {
+	if warned > vouched {
+		return fmt.Sprintf("%d warned, %d vouched", warned, vouched)
+	}
+	return fmt.Sprintf("%d vouched, %d warned", vouched, warned)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func (a *app) printQuery(q queryView) error {
@@ -223,15 +343,16 @@ func (a *app) printQuery(q queryView) error {
 	e := q.Explanation
 	if !q.Covered {
 		fmt.Fprintf(w, "%s (%s): %s\n", q.Subject, q.Context, e.Summary)
-		if e.OwnStatement != nil {
-			fmt.Fprintf(w, "you: %s, strength %d\n", e.OwnStatement.Kind, e.OwnStatement.Strength)
-		}
 		return nil
 	}
 	fmt.Fprintf(w, "%s in %s: trust %.2f (confidence %.2f)\n", q.Subject, q.Context, *q.Score, q.Confidence)
 	fmt.Fprintf(w, "  %s\n", e.Summary)
-	if e.OwnStatement != nil {
-		fmt.Fprintf(w, "  you said: %s, strength %d\n", e.OwnStatement.Kind, e.OwnStatement.Strength)
+	fmt.Fprintf(w, "  the number is %s\n", q.Meaning)
+	if o := e.OwnStatement; o != nil {
+		fmt.Fprintf(w, "  you said: %s, strength %d: %s\n", o.Kind, o.Strength, o.Effect)
+	}
+	if e.Crowd != nil {
+		fmt.Fprintf(w, "  what others say, alone: %.2f (someone nobody in your view spoke about: %.2f)\n", *e.Crowd, e.Baseline)
 	}
 	if e.LinkVerified {
 		fmt.Fprintln(w, "  Fediverse link verified")
@@ -240,16 +361,22 @@ func (a *app) printQuery(q queryView) error {
 		fmt.Fprintf(w, "  path: %s  (%.3f)\n", strings.Join(p.Nodes, " -> "), p.Strength)
 	}
 	for _, s := range e.Vouchers {
-		fmt.Fprintf(w, "  vouch by %s  (strength %.0f, your trust in them %.1f)\n", s.From, 100*s.Weight, s.Trust)
+		fmt.Fprintf(w, "  vouch by %s  (strength %d; your trust in %s: %.2f)\n", s.From, s.Strength, s.From, s.YourTrust)
 	}
 	for _, s := range e.Warners {
-		fmt.Fprintf(w, "  warning by %s  (strength %.0f, your trust in them %.1f)\n", s.From, -100*s.Weight, s.Trust)
+		fmt.Fprintf(w, "  warning by %s  (strength %d; your trust in %s: %.2f)\n", s.From, s.Strength, s.From, s.YourTrust)
 	}
-	fmt.Fprint(w, "  what moved the score:")
-	for _, f := range e.Features[:min(4, len(e.Features))] {
-		fmt.Fprintf(w, " %s %+.2f;", f.Name, f.Contribution)
+	if len(e.Features) > 0 {
+		fmt.Fprintf(w, "  what moved the others' answer from %.2f (log-odds, adding up):", e.Baseline)
+		for _, f := range e.Features[:min(4, len(e.Features))] {
+			fmt.Fprintf(w, " %s %+.2f;", f.Name, f.Contribution)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  model: %s\n", e.Model.Kind)
+	if e.Model.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", e.Model.Note)
+	}
 	return nil
 }
 
@@ -284,9 +411,9 @@ func (a *app) rankCommand() *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "TRUST\tCONFIDENCE\tSUBJECT")
+				fmt.Fprintln(tw, "TRUST\tCONFIDENCE\tSUBJECT\tWHY")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%.2f\t%.2f\t%s\n", r.Score, r.Confidence, r.Subject)
+					fmt.Fprintf(tw, "%.2f\t%.2f\t%s\t%s\n", r.Score, r.Confidence, r.Subject, r.Summary)
 				}
 				return tw.Flush()
 			})
@@ -304,6 +431,7 @@ type rankRow struct {
 	Subject    string  `json:"subject"`
 	Score      float64 `json:"score"`
 	Confidence float64 `json:"confidence"`
+	Summary    string  `json:"summary"`
 	node       trust.NodeID
 }
 
@@ -314,16 +442,23 @@ func (a *app) answerRank(ctx context.Context, s *session, context string, bottom
 	if err != nil {
 		return nil, err
 	}
-	scores := make([]float64, tv.view.N())
-	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
+	own, err := tv.view.OwnCrowd(ctx, tv.engine.Linked)
+	if err != nil {
 		return nil, err
 	}
 	rows := []rankRow{}
-	for v, x := range scores {
-		if !math.IsNaN(x) {
-			f := tv.view.Features(trust.NodeID(v), tv.engine.Linked)
-			rows = append(rows, rankRow{Subject: tv.name(trust.NodeID(v)), Score: x, Confidence: f.Confidence(), node: trust.NodeID(v)})
+	for v := range trust.NodeID(tv.view.N()) {
+		if v == tv.view.Querier() {
+			continue
 		}
+		f, ok := own.Features(v)
+		if !ok {
+			f = tv.view.Features(v, tv.engine.Linked)
+		}
+		if !f.Covered {
+			continue
+		}
+		rows = append(rows, rankRow{Subject: tv.name(v), Score: tv.model.Answer(&f), Confidence: f.Confidence(), Summary: Summary(f, true), node: v})
 	}
 	slices.SortFunc(rows, func(x, y rankRow) int {
 		c := cmp.Compare(y.Score, x.Score)

@@ -14,7 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
@@ -29,9 +32,8 @@ const peerTrustRefresh = 5 * time.Minute
 
 func (a *app) runCommand() *cobra.Command {
 	var (
-		listen, bootstrap  []string
-		apiAddr, logFormat string
-		noMDNS, debug      bool
+		o          daemonOptions
+		configPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -43,26 +45,65 @@ It listens on TCP and QUIC (random ports unless --listen), finds peers from
 gossips the public statements whose subjects consented, answers peers'
 requests with what each statement's audience allows, and serves the local API
 on 127.0.0.1 (bearer token in <home>/api.token). While it runs, the other
-commands talk to it instead of opening the store.`,
+commands talk to it instead of opening the store.
+
+The flags may also come from a TOML file, --config (default <home>/config.toml
+when it exists), with the flags' names, - written _; a flag given on the
+command line overrides the file:
+
+  listen     = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"]
+  bootstrap  = ["/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW..."]
+  api        = "127.0.0.1:5151"
+  no_mdns    = true
+  log_format = "json"
+  debug      = false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := a.daemonLogger(logFormat, debug)
+			if err := a.loadConfig(cmd.Flags(), configPath, &o); err != nil {
+				return err
+			}
+			log, err := a.daemonLogger(o.logFormat, o.debug)
 			if err != nil {
 				return err
 			}
+			if err := checkBootstrap(o.bootstrap); err != nil {
+				return err
+			}
 			return a.withSession(cmd.Context(), func(s *session) error {
-				return a.runDaemon(cmd.Context(), s, log, daemonOptions{listen: listen, bootstrap: bootstrap, api: apiAddr, noMDNS: noMDNS})
+				return a.runDaemon(cmd.Context(), s, log, o)
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&listen, "listen", nil, "multiaddr to listen on (repeatable; default all interfaces, TCP and QUIC, random ports)")
-	f.StringArrayVar(&bootstrap, "bootstrap", nil, "peer to connect to, a multiaddr ending in /p2p/<peer id> (repeatable)")
-	f.StringVar(&apiAddr, "api", api.DefaultAddr, "local API address (loopback only), or unix:/path/to/socket")
-	f.BoolVar(&noMDNS, "no-mdns", false, "do not look for peers on the local network")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	f.BoolVar(&debug, "debug", false, "log debug messages")
+	f.StringVar(&configPath, "config", "", "read these flags from a TOML file (default <home>/config.toml when it exists)")
+	f.StringArrayVar(&o.listen, "listen", nil, "multiaddr to listen on (repeatable; default all interfaces, TCP and QUIC, random ports)")
+	f.StringArrayVar(&o.bootstrap, "bootstrap", nil, "peer to connect to, a multiaddr ending in /p2p/<peer id> (repeatable)")
+	f.StringVar(&o.api, "api", api.DefaultAddr, "local API address (loopback only), or unix:/path/to/socket")
+	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&o.debug, "debug", false, "log debug messages")
 	return cmd
+}
+
+// loadConfig applies the configuration file to o: path, else the home's
+// config.toml when it exists.
+func (a *app) loadConfig(flags *pflag.FlagSet, path string, o *daemonOptions) error {
+	if path == "" {
+		home, err := a.homeDir()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(home, configFile)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	c, err := loadRunConfig(path)
+	if err != nil {
+		return err
+	}
+	c.apply(flags, o)
+	return nil
 }
 
 func (a *app) daemonLogger(format string, debug bool) (*slog.Logger, error) {
@@ -81,8 +122,8 @@ func (a *app) daemonLogger(format string, debug bool) (*slog.Logger, error) {
 
 type daemonOptions struct {
 	listen, bootstrap []string
-	api               string
-	noMDNS            bool
+	api, logFormat    string
+	noMDNS, debug     bool
 }
 
 // runDaemon runs the node and the API until ctx ends.
@@ -109,6 +150,16 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	}
 	svc.n = n
 	defer n.Close()
+	if err := checkListening(o.listen, n.Host().Network().ListenAddresses()); err != nil {
+		return err
+	}
+	svc.bootstrap = parseBootstrap(o.bootstrap)
+	for _, b := range svc.bootstrap {
+		if b.err != nil {
+			log.Warn("bad bootstrap address, ignored", "addr", b.addr, "err", b.err)
+			fmt.Fprintf(a.env.Stderr, "kith: --bootstrap %s: %v; ignored (kith status lists it)\n", b.addr, b.err)
+		}
+	}
 
 	token, err := api.LoadOrCreateToken(s.home)
 	if err != nil {
@@ -247,6 +298,9 @@ func (a *app) statusCommand() *cobra.Command {
 				for _, ad := range st.Addrs {
 					fmt.Fprintf(w, "addr     %s\n", ad)
 				}
+				for _, warn := range st.Warnings {
+					fmt.Fprintf(w, "warning  %s\n", warn)
+				}
 				if st.StoreError != "" {
 					fmt.Fprintf(w, "STORE    cannot be written, nothing new is stored: %s\n", st.StoreError)
 				}
@@ -319,10 +373,15 @@ circulation again. Statements you never approve stay with their author.`,
 					return err
 				}
 				tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID")
+				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID\tREASON")
 				superseded := 0
 				for _, r := range rs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer, r.Created.Format("2006-01-02"), r.CID)
+					reason := r.Reason
+					if reason == "" {
+						reason = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer,
+						r.Created.Format("2006-01-02"), r.CID, oneLine(reason))
 					superseded += r.Superseded
 				}
 				if err := tw.Flush(); err != nil {
@@ -341,7 +400,7 @@ circulation again. Statements you never approve stay with their author.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if _, err := wire.ParseCID(args[0]); err != nil {
+				if _, err := parseCID(args[0]); err != nil {
 					return err
 				}
 				return a.withService(cmd.Context(), func(svc api.Service) error {
@@ -364,4 +423,85 @@ circulation again. Statements you never approve stay with their author.`,
 		action("withdraw", "Withdraw a consent you gave: the statement stops circulating", api.Service.Withdraw),
 	)
 	return cmd
+}
+
+// bootstrapPeer is one --bootstrap address: its peer, or why it is unusable.
+type bootstrapPeer struct {
+	addr string
+	id   peer.ID
+	err  error
+}
+
+func parseBootstrap(addrs []string) []bootstrapPeer {
+	out := make([]bootstrapPeer, 0, len(addrs))
+	for _, s := range addrs {
+		b := bootstrapPeer{addr: s}
+		ai, err := peer.AddrInfoFromString(s)
+		switch {
+		case err != nil && strings.Contains(s, "/p2p/"):
+			b.err = errors.New("not a multiaddr ending in /p2p/<peer id>")
+		case err != nil:
+			b.err = errors.New("no /p2p/<peer id> at its end")
+		case len(ai.Addrs) == 0:
+			b.err = errors.New("no address before /p2p/")
+		default:
+			b.id = ai.ID
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// checkBootstrap refuses a bootstrap list of which no address is usable: the
+// daemon would run with no way to find a peer.
+func checkBootstrap(addrs []string) error {
+	bs := parseBootstrap(addrs)
+	var bad []string
+	for _, b := range bs {
+		if b.err != nil {
+			bad = append(bad, fmt.Sprintf("%s (%v)", b.addr, b.err))
+		}
+	}
+	if len(bs) > 0 && len(bad) == len(bs) {
+		return usagef("--bootstrap: no usable address: %s; want /ip4/HOST/tcp/PORT/p2p/12D3KooW... (kith status on that node prints its addresses)", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// checkListening fails when a --listen address with a fixed port is not
+// among the addresses the host listens on: the port was taken (libp2p
+// starts when at least one address works, and says nothing of the rest).
+func checkListening(requested []string, listening []ma.Multiaddr) error {
+	for _, r := range requested {
+		want, err := ma.NewMultiaddr(r)
+		if err != nil {
+			continue // libp2p refused it at start
+		}
+		proto, port, ok := transportPort(want)
+		if !ok || port == "0" {
+			continue
+		}
+		found := false
+		for _, l := range listening {
+			if p, lp, ok := transportPort(l); ok && p == proto && lp == port {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("--listen %s: could not listen there: %s port %s is in use by another program, or not available here", r, proto, port)
+		}
+	}
+	return nil
+}
+
+// transportPort returns a multiaddr's transport protocol (tcp or udp) and
+// port.
+func transportPort(m ma.Multiaddr) (proto, port string, ok bool) {
+	if v, err := m.ValueForProtocol(ma.P_TCP); err == nil {
+		return "tcp", v, true
+	}
+	if v, err := m.ValueForProtocol(ma.P_UDP); err == nil {
+		return "udp", v, true
+	}
+	return "", "", false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
 	"github.com/kith-net/kith/store"
-	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -46,6 +46,8 @@ type localService struct {
 	s       *session
 	n       *node.Node // nil when no daemon runs
 	started time.Time
+	// bootstrap are the daemon's --bootstrap peers, for Status.
+	bootstrap []bootstrapPeer
 	// views serialises the calls that build the owner's trust view: they
 	// may re-check Fediverse links and rewrite the session's vault.
 	viewMu sync.Mutex
@@ -67,7 +69,11 @@ func apiError(err error) error {
 		return api.Errorf(api.CodeNotFound, "%s", oneLine(err.Error()))
 	case errors.Is(err, node.ErrWrongState), errors.Is(err, node.ErrRetractedAtt):
 		return api.Errorf(api.CodeConflict, "%s", oneLine(err.Error()))
-	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.As(err, &ue), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
+	case errors.As(err, &ue):
+		return api.Errorf(api.CodeInvalid, "%s", oneLine(ue.Error()))
+	case errors.As(err, &we) && err == error(we):
+		return api.Errorf(api.CodeInvalid, "%s", wireMessage(we))
+	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
 		return api.Errorf(api.CodeInvalid, "%s", oneLine(err.Error()))
 	case errors.Is(err, store.ErrUnwritable):
 		return api.Errorf(api.CodeUnavailable, "%s", oneLine(err.Error()))
@@ -87,6 +93,7 @@ func (l *localService) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	st := api.Status{PeerID: l.s.key.Public().String(), Addrs: []string{}, Version: version, Objects: n, Topic: node.TopicName}
+	st.Warnings = []string{}
 	if h, ok := l.s.store.(interface{ Err() error }); ok {
 		if err := h.Err(); err != nil {
 			st.StoreError = err.Error()
@@ -96,6 +103,7 @@ func (l *localService) Status(ctx context.Context) (api.Status, error) {
 		st.Addrs = l.n.Addrs()
 		st.Started = l.started
 		st.Peers = l.n.Stats().Peers
+		st.Warnings = l.bootstrapWarnings()
 	}
 	return st, nil
 }
@@ -132,15 +140,13 @@ func (l *localService) peerTrust(ctx context.Context) map[wire.PublicKey]float64
 	if err != nil {
 		return out
 	}
-	for v := range tv.view.N() {
-		id := trust.NodeID(v)
-		sub := tv.index.Subjects[id]
-		if sub.Key == nil {
-			continue
-		}
-		k := *sub.Key
-		if r := tv.engine.Query(tv.view, id); r.Covered {
-			out[k] = r.Score
+	scores := make([]float64, tv.view.N())
+	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
+		return out
+	}
+	for v, x := range scores {
+		if sub := tv.index.Subjects[v]; sub.Key != nil && !math.IsNaN(x) {
+			out[*sub.Key] = x
 		}
 	}
 	return out
@@ -179,7 +185,7 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 	}
 	if req.Context != "" {
 		if err := wire.ValidateContext(req.Context); err != nil {
-			return nil, apiError(err)
+			return nil, apiError(badInput("--context", err))
 		}
 	}
 	switch req.By {
@@ -190,14 +196,14 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 	default:
 		k, err := wire.ParsePublicKey(req.By)
 		if err != nil {
-			return nil, apiError(err)
+			return nil, apiError(usagef("--by %q: want me, a peer ID (12D3KooW...) or a did:key", req.By))
 		}
 		q.Issuer = &k
 	}
 	if req.About != "" {
 		sub, err := wire.ParseSubject(req.About)
 		if err != nil {
-			return nil, apiError(err)
+			return nil, apiError(badInput("--about", err))
 		}
 		q.SubjectKey, q.Acct = sub.Key, sub.Acct
 	}
@@ -211,12 +217,30 @@ func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([
 func (l *localService) views(ctx context.Context, atts []*wire.Attestation) ([]api.Attestation, error) {
 	now := l.a.env.Now()
 	out := make([]api.Attestation, 0, len(atts))
+	type key struct {
+		issuer  wire.PublicKey
+		context string
+	}
+	live := map[key][]*wire.Attestation{} // the issuer's live attestations in a context
 	for _, att := range atts {
 		st, err := l.s.store.Status(ctx, att.CID())
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, viewOf(att, st, now))
+		v := viewOf(att, st, now)
+		if !v.Retracted && !v.Expired {
+			k := key{att.Issuer, att.Context}
+			if _, ok := live[k]; !ok {
+				issuer := att.Issuer
+				if live[k], err = l.s.store.Attestations(ctx, store.Query{Issuer: &issuer, Context: att.Context}); err != nil {
+					return nil, err
+				}
+			}
+			if superseded(att, live[k], now) {
+				v.Superseded, v.State = true, api.AttestationSuperseded
+			}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -229,11 +253,11 @@ func (a *app) newAttestation(req api.AttestRequest, key *wire.PrivateKey) (*wire
 	}
 	subject, err := wire.ParseSubject(req.Subject)
 	if err != nil {
-		return nil, err
+		return nil, badInput("subject", err)
 	}
 	aud, err := wire.ParseAudience(req.Audience)
 	if err != nil {
-		return nil, err
+		return nil, badInput("--audience", err)
 	}
 	if req.Kind == api.KindWarn && aud.Scope == wire.Public {
 		return nil, usagef("warnings are never broadcast: give the peers who may receive it (--audience 12D3KooW...,12D3KooW...) or keep it private")
@@ -253,9 +277,15 @@ func (a *app) newAttestation(req api.AttestRequest, key *wire.PrivateKey) (*wire
 		Audience: aud, Nonce: nonce,
 	}
 	if key == nil { // validate only
-		return att, validateUnsigned(att)
+		if err := validateUnsigned(att); err != nil {
+			return nil, badInput("", err)
+		}
+		return att, nil
 	}
-	return att, att.Sign(key)
+	if err := att.Sign(key); err != nil {
+		return nil, badInput("", err)
+	}
+	return att, nil
 }
 
 func (l *localService) Attest(ctx context.Context, req api.AttestRequest) (api.Attestation, error) {
@@ -284,20 +314,23 @@ func (l *localService) submit(ctx context.Context, objs ...wire.Object) error {
 }
 
 func (l *localService) Retract(ctx context.Context, req api.RetractRequest) (api.Retraction, error) {
-	id, err := wire.ParseCID(req.CID)
+	id, err := parseCID(req.CID)
 	if err != nil {
 		return api.Retraction{}, apiError(err)
 	}
 	o, err := l.s.store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Retraction{}, api.Errorf(api.CodeNotFound, "retract %s: no such attestation in your store", id)
+	}
 	if err != nil {
 		return api.Retraction{}, apiError(fmt.Errorf("retract %s: %w", id, err))
 	}
 	att, ok := o.(*wire.Attestation)
 	if !ok {
-		return api.Retraction{}, apiError(fmt.Errorf("%w: retract %s: it is a %s, not an attestation", errInvalidRequest, id, o.Type()))
+		return api.Retraction{}, apiError(hinted{fmt.Sprintf("retract %s: it is a %s, not an attestation", id, o.Type()), errInvalidRequest})
 	}
 	if att.Issuer != l.s.key.Public() {
-		return api.Retraction{}, apiError(fmt.Errorf("%w: retract %s: issued by %s, not by this node", errInvalidRequest, id, att.Issuer))
+		return api.Retraction{}, apiError(hinted{fmt.Sprintf("retract %s: issued by %s, not by you; only its issuer can retract it", id, att.Issuer), errInvalidRequest})
 	}
 	st, err := l.s.store.Status(ctx, id)
 	if err != nil {
@@ -365,7 +398,7 @@ func (l *localService) consentAfter(ctx context.Context, c cid.Cid) (api.Consent
 }
 
 func (l *localService) consentAction(ctx context.Context, s string, online func(cid.Cid) error, offline func(cid.Cid, *node.Decisions) error) (api.ConsentRequest, error) {
-	c, err := wire.ParseCID(s)
+	c, err := parseCID(s)
 	if err != nil {
 		return api.ConsentRequest{}, apiError(err)
 	}
@@ -407,33 +440,63 @@ func (l *localService) Withdraw(ctx context.Context, s string) (api.ConsentReque
 		})
 }
 
-func (l *localService) Metrics(ctx context.Context) (map[string]float64, error) {
+func (l *localService) Metrics(ctx context.Context) ([]api.Metric, error) {
 	n, err := l.s.store.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := map[string]float64{
-		"kith_store_objects":       float64(n),
-		"kith_goroutines":          float64(runtime.NumGoroutine()),
-		"kith_go_heap_inuse_bytes": float64(ms.HeapInuse),
-		"kith_go_sys_bytes":        float64(ms.Sys),
+	gauge := func(name, help string, v float64) api.Metric {
+		return api.Metric{Name: name, Help: help, Kind: api.Gauge, Value: v}
+	}
+	counter := func(name, help string, v int64) api.Metric {
+		return api.Metric{Name: name, Help: help, Kind: api.Counter, Value: float64(v)}
+	}
+	m := []api.Metric{
+		gauge("kith_store_objects", "Objects in the store.", float64(n)),
+		gauge("kith_goroutines", "Goroutines of the daemon.", float64(runtime.NumGoroutine())),
+		gauge("kith_go_heap_inuse_bytes", "Bytes of the Go heap in use.", float64(ms.HeapInuse)),
+		gauge("kith_go_sys_bytes", "Bytes of memory the Go runtime holds from the system.", float64(ms.Sys)),
 	}
 	if l.n != nil {
 		st := l.n.Stats()
-		m["kith_peers_connected"] = float64(st.Peers)
-		m["kith_gossip_mesh_peers"] = float64(st.MeshPeers)
-		m["kith_public_set_objects"] = float64(st.PublicSet)
-		m["kith_objects_received_total"] = float64(st.Stored)
-		m["kith_gossip_rejected_total"] = float64(st.Rejected)
-		m["kith_gossip_ignored_total"] = float64(st.Ignored)
-		m["kith_gossip_published_total"] = float64(st.Published)
-		m["kith_gossip_validated_total"] = float64(st.Validated)
-		m["kith_gossip_throttled_total"] = float64(st.Throttled)
-		m["kith_gossip_gated_rpcs_total"] = float64(st.Gated)
-		m["kith_streams_open"] = float64(st.HostStreamsOpen)
-		m["kith_uptime_seconds"] = l.a.env.Now().Sub(l.started).Seconds()
+		m = append(m,
+			gauge("kith_peers_connected", "Peers connected now.", float64(st.Peers)),
+			gauge("kith_gossip_mesh_peers", "Peers in the gossip topic's mesh.", float64(st.MeshPeers)),
+			gauge("kith_public_set_objects", "Consented public objects the node offers to peers.", float64(st.PublicSet)),
+			counter("kith_objects_received_total", "Objects stored from the network.", st.Stored),
+			counter("kith_gossip_rejected_total", "Gossip messages rejected (their sender penalised).", st.Rejected),
+			counter("kith_gossip_ignored_total", "Gossip messages ignored.", st.Ignored),
+			counter("kith_gossip_published_total", "Gossip messages this node published.", st.Published),
+			counter("kith_gossip_validated_total", "Gossip messages that entered validation.", st.Validated),
+			counter("kith_gossip_throttled_total", "Gossip messages dropped unvalidated because validation was full.", st.Throttled),
+			counter("kith_gossip_gated_rpcs_total", "Gossip RPCs the peer gater dropped.", st.Gated),
+			gauge("kith_streams_open", "libp2p streams open now.", float64(st.HostStreamsOpen)),
+			gauge("kith_uptime_seconds", "Seconds since the daemon started.", l.a.env.Now().Sub(l.started).Seconds()),
+		)
 	}
 	return m, nil
+}
+
+// bootstrapWarnings says which --bootstrap peers are unusable or not
+// connected, and when the node has no peer at all.
+func (l *localService) bootstrapWarnings() []string {
+	out := []string{}
+	connected := map[string]bool{}
+	for _, p := range l.n.Host().Network().Peers() {
+		connected[p.String()] = true
+	}
+	for _, b := range l.bootstrap {
+		switch {
+		case b.err != nil:
+			out = append(out, fmt.Sprintf("bootstrap %s: %v; ignored", b.addr, b.err))
+		case !connected[b.id.String()]:
+			out = append(out, fmt.Sprintf("bootstrap %s: not connected (unreachable, or not running)", b.addr))
+		}
+	}
+	if len(connected) == 0 {
+		out = append(out, "no peers: nothing reached this node and it reached nobody (give --bootstrap, or run another node on this network)")
+	}
+	return out
 }

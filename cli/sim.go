@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/graphsim"
 	"github.com/kith-net/kith/simulations/protosim"
 	"github.com/kith-net/kith/simulations/scenario"

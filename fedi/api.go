@@ -188,7 +188,7 @@ func (c *Client) Resolve(ctx context.Context, acct string) (*Account, error) {
 	}
 	for i := range res.Accounts {
 		r := &res.Accounts[i]
-		if r.check(op) == nil && strings.EqualFold(r.FullAcct(c.domain()), want) {
+		if r.check(op) == nil && sameAccount(r.FullAcct(c.domain()), want) {
 			return r, nil
 		}
 	}
@@ -196,10 +196,20 @@ func (c *Client) Resolve(ctx context.Context, acct string) (*Account, error) {
 }
 
 func (c *Client) sameAcct(op string, a *Account, want string) error {
-	if got := a.FullAcct(c.domain()); !strings.EqualFold(got, want) {
+	if got := a.FullAcct(c.domain()); !sameAccount(got, want) {
 		return fmt.Errorf("fedi: %s: %w: the instance answered with account %s", op, ErrMalformed, got)
 	}
 	return nil
+}
+
+// sameAccount reports whether the account an instance answered with, got
+// ("user@domain"), is want: equal after normalisation (spec/fedi-link-v1.md
+// §4). Normalisation folds ASCII only, so an answer spelled with a
+// character that Unicode folds to ASCII (U+212A to "k") is another account.
+func sameAccount(got, want string) bool {
+	g, err1 := wire.NormalizeAcct(got)
+	w, err2 := wire.NormalizeAcct(want)
+	return err1 == nil && err2 == nil && g == w
 }
 
 func isNotFound(err error) bool {
@@ -260,7 +270,7 @@ func (c *Client) SetField(ctx context.Context, name, value string) (*Account, er
 		if me.Source == nil {
 			v = FieldText(v)
 		}
-		if strings.EqualFold(strings.TrimSpace(f.Name), name) {
+		if fieldNamed(f, name) {
 			if replaced {
 				continue
 			}

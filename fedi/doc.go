@@ -13,8 +13,10 @@
 //     [Client.ExchangeCode] for the authorization-code flow with the
 //     out-of-band redirect [OOB] (the user pastes the code).
 //   - The identity link: [ProfileText] is the exact text the owner puts in a
-//     profile field named [FieldName]; [Verify] checks both directions (the
-//     signed wire.IdentityLink and the account's field).
+//     profile field named [FieldName]; [Claims] reads the keys a profile
+//     claims; [Verify] checks both directions (the signed wire.IdentityLink
+//     and the account's field). spec/fedi-link-v1.md is normative for all
+//     three, with vectors in spec/vectors/fedi-link-v1.json.
 //
 // # Server differences it absorbs
 //

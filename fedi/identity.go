@@ -11,8 +11,30 @@ import (
 )
 
 // FieldName is the name of the profile field that carries the node key.
-// Fields are matched by name case-insensitively, ignoring surrounding space.
+// Fields are matched by name with white space trimmed and ASCII letters
+// compared without case ("Kith", " KITH "), never by Unicode case folding.
 const FieldName = "kith"
+
+// fieldNamed reports whether f's name is name (spec/fedi-link-v1.md §2).
+func fieldNamed(f Field, name string) bool {
+	n := strings.TrimSpace(f.Name)
+	if len(n) != len(name) {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		a, b := n[i], name[i]
+		if a >= 'A' && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
 
 // ProfileText returns the exact text the owner puts in the profile field
 // named FieldName: the node key as a did:key.
@@ -64,9 +86,11 @@ func FieldText(v string) string {
 func blockTag(tag string) bool {
 	tag = strings.TrimPrefix(strings.TrimSpace(tag), "/")
 	name, _, _ := strings.Cut(tag, " ")
-	switch strings.ToLower(strings.TrimSuffix(name, "/")) {
-	case "p", "br", "div", "li", "ul", "ol", "blockquote":
-		return true
+	name = strings.TrimSuffix(name, "/")
+	for _, b := range []string{"p", "br", "div", "li", "ul", "ol", "blockquote"} {
+		if fieldNamed(Field{Name: name}, b) {
+			return true
+		}
 	}
 	return false
 }
@@ -83,7 +107,7 @@ func Claims(a *Account) Claim {
 	seen := map[wire.PublicKey]bool{}
 	scan := func(fs []Field) {
 		for _, f := range fs {
-			if !strings.EqualFold(strings.TrimSpace(f.Name), FieldName) {
+			if !fieldNamed(f, FieldName) {
 				continue
 			}
 			text := FieldText(f.Value)

@@ -520,3 +520,37 @@ func TestBudgetTableMatchesSpec(t *testing.T) {
 		t.Errorf("ConsentRequestTTL is %v; the spec says 30 days", ConsentRequestTTL)
 	}
 }
+
+// A query response cut short for the budget keeps whole groups only: the
+// last group may lack its withdrawals or retraction, and would bring a
+// retracted proof back to life at the requester (spec/node-v1.md §4.1).
+func TestTruncatedQueryKeepsWholeGroups(t *testing.T) {
+	issuer, subject := mustKey(t), mustKey(t)
+	var raws [][]byte
+	var groups [][]wire.Object
+	for i := range 3 {
+		a := attest(t, issuer, subject.Public(), wire.Vouch, wire.PublicAudience, fmt.Sprint("statement ", i))
+		c := &wire.Consent{Target: wire.LinkTo(a.CID()), Created: a.Created}
+		r := &wire.Retraction{Target: wire.LinkTo(a.CID()), Created: a.Created + 1}
+		if err := c.Sign(subject); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Sign(issuer); err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, []wire.Object{a, c, r})
+	}
+	for _, g := range groups {
+		for _, o := range g {
+			raws = append(raws, o.Raw())
+		}
+	}
+	// Cut inside the last group, before its retraction.
+	cut := withoutLastGroup(raws[:len(raws)-1])
+	if len(cut) != 6 {
+		t.Fatalf("%d objects kept of a response cut in its third group, want the 6 of the first two", len(cut))
+	}
+	if got := withoutLastGroup(raws[:1]); len(got) != 0 {
+		t.Fatalf("%d objects kept of a lone attestation", len(got))
+	}
+}

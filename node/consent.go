@@ -16,7 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/kith-net/kith/atomicfile"
+	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
 )

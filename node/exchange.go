@@ -244,45 +244,45 @@ func (t tapW) Write(b []byte) (int, error) {
 
 // request sends an exchange request to p and returns the raw objects of the
 // response. It reads at most maxBytes of objects (and one more object):
-// past that, it stops and returns what it read, since the node would not
-// store more from p (its budget, spec/node-v1.md §7).
-func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) ([][]byte, error) {
+// past that, it stops and returns what it read, with truncated set, since
+// the node would not store more from p (its budget, spec/node-v1.md §4.1,
+// §7).
+func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) (raws [][]byte, truncated bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	s, release, err := n.openStream(ctx, p, ExchangeProtocol)
 	if err != nil {
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	defer s.Close()
 	defer release()
 	if err := writeFrame(n.tapWriter(s, ExchangeProtocol, p), encodeRequest(req)); err != nil {
 		s.Reset()
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	if err := s.CloseWrite(); err != nil {
 		s.Reset()
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	r := bufio.NewReader(s)
-	var raws [][]byte
 	defer func() { n.fetched.Add(int64(len(raws))) }()
 	read := 0
 	for {
 		if read > maxBytes {
 			s.Reset()
-			return raws, nil
+			return raws, true, nil
 		}
 		b, err := readFrame(r, wire.MaxObjectSize)
 		if err != nil {
 			s.Reset()
-			return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+			return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 		}
 		if b == nil {
-			return raws, nil
+			return raws, false, nil
 		}
 		if len(raws) == MaxResponseObjects {
 			s.Reset()
-			return nil, fmt.Errorf("node: exchange with %s: %w: more than %d objects", p, ErrProtocol, MaxResponseObjects)
+			return nil, false, fmt.Errorf("node: exchange with %s: %w: more than %d objects", p, ErrProtocol, MaxResponseObjects)
 		}
 		raws = append(raws, b)
 		read += len(b)
@@ -304,11 +304,30 @@ func (n *Node) Fetch(ctx context.Context, p peer.ID, subject, issuer string, sin
 }
 
 func (n *Node) fetchAndStore(ctx context.Context, p peer.ID, req request) (int, error) {
-	raws, err := n.request(ctx, p, req, n.lim.bytes.available(p))
+	raws, truncated, err := n.request(ctx, p, req, n.lim.bytes.available(p))
 	if err != nil {
 		return 0, err
 	}
+	if truncated && req.Op == opQuery {
+		// A query response cut short may end in a group without its
+		// withdrawals or retraction: drop its last group (spec/node-v1.md
+		// §4.1).
+		raws = withoutLastGroup(raws)
+	}
 	return n.storeFrom(ctx, p, raws)
+}
+
+// withoutLastGroup drops, from the objects of a query response, the last
+// attestation and what follows it (its group: a query response sends each
+// attestation followed by its consents, withdrawals and retraction).
+// Objects that do not decode are left to storeFrom, which refuses them.
+func withoutLastGroup(raws [][]byte) [][]byte {
+	for i := len(raws) - 1; i >= 0; i-- {
+		if o, err := wire.Decode(raws[i]); err == nil && o.Type() == wire.TypeAttestation {
+			return raws[:i]
+		}
+	}
+	return nil
 }
 
 // storeFrom checks the raw objects peer p sent and stores what this node

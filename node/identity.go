@@ -42,5 +42,8 @@ func PeerKey(id peer.ID) (wire.PublicKey, error) {
 		return k, fmt.Errorf("node: peer %s: key of %d bytes", id, len(raw))
 	}
 	copy(k[:], raw)
+	if err := k.Valid(); err != nil {
+		return k, fmt.Errorf("node: peer %s: %w", id, err)
+	}
 	return k, nil
 }

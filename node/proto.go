@@ -233,7 +233,7 @@ func writeFrame(w io.Writer, b []byte) error {
 // readFrame reads one frame of at most max bytes; a zero-length frame
 // returns (nil, nil).
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
+	n, err := readMinimalUvarint(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.ErrUnexpectedEOF

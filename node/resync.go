@@ -87,7 +87,7 @@ func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
 		for _, k := range chunk {
 			req.Keys = append(req.Keys, append([]byte(nil), k[:]...))
 		}
-		got, err := n.request(ctx, p, req, room)
+		got, _, err := n.request(ctx, p, req, room) // a get response has no groups to cut
 		if err != nil {
 			return 0, fmt.Errorf("node: resync with %s: %w", p, err)
 		}

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kith-net/kith/perf"
+	"github.com/kith-net/kith/internal/perf"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/trusttest"
 )

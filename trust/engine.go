@@ -57,19 +57,11 @@ const DefaultPersonalL2 = 20
 // Personalized returns the model refined on the querier's judgements in v
 // (the shared model itself when the querier has none).
 func (e *Engine) Personalized(ctx context.Context, v *View) (*Model, error) {
-	base := e.model()
-	ex, _, err := v.Judgements(ctx, e.Linked)
+	own, err := v.OwnCrowd(ctx, e.Linked)
 	if err != nil {
 		return nil, err
 	}
-	if len(ex) == 0 {
-		return base, nil
-	}
-	l2 := e.PersonalL2
-	if l2 == 0 {
-		l2 = DefaultPersonalL2
-	}
-	return Train(ex, base, TrainParams{L2: l2, Iterations: 20}, base.Provenance+"; refined on the owner's judgements")
+	return e.refine(own)
 }
 
 // Name implements Scorer: "kith", or "kith-shared" when the engine does
@@ -80,6 +72,10 @@ func (e *Engine) Name() string {
 	}
 	return "kith-shared"
 }
+
+// Probabilistic reports that the engine's scores are probabilities of a
+// positive judgement (the evaluation reports their calibration).
+func (e *Engine) Probabilistic() bool { return true }
 
 func (e *Engine) model() *Model {
 	if e.Model != nil {
@@ -93,8 +89,13 @@ func (e *Engine) View(ctx context.Context, g *Graph, q NodeID) (*View, error) {
 	return NewView(ctx, g, q, e.Propagation)
 }
 
-// Score implements Scorer: the model's probability of a vouch, in [0, 1],
-// for every covered node, NoEvidence for the others and for the querier.
+// Score implements Scorer: for every covered node, the probability that
+// the querier would judge it positively, in [0, 1] (Model.Answer: the
+// crowd's evidence through the model, on the side of neutral the
+// querier's own statement sets, if any); NoEvidence for the others and for
+// the querier. The crowd's features of a node the querier has a statement
+// about are computed with that statement hidden, one incremental update
+// per statement (View.OwnCrowd).
 func (e *Engine) Score(ctx context.Context, g *Graph, q NodeID, dst []float64) error {
 	if len(dst) != g.N() {
 		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), g.N())
@@ -106,32 +107,123 @@ func (e *Engine) Score(ctx context.Context, g *Graph, q NodeID, dst []float64) e
 	return e.ScoreView(ctx, v, dst)
 }
 
-// ScoreView scores every node of an existing view.
+// ScoreView scores every node of an existing view (see Score).
 func (e *Engine) ScoreView(ctx context.Context, v *View, dst []float64) error {
 	if len(dst) != v.N() {
 		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), v.N())
 	}
+	own, err := v.OwnCrowd(ctx, e.Linked)
+	if err != nil {
+		return err
+	}
 	m := e.model()
 	if e.Personalize {
-		var err error
-		if m, err = e.Personalized(ctx, v); err != nil {
+		if m, err = e.refine(own); err != nil {
 			return err
 		}
 	}
+	q := v.Querier()
 	for t := range NodeID(v.N()) {
-		if t&0xffff == 0xffff {
+		if t&0xff == 0xff {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		f := v.Features(t, e.Linked)
+		if t == q {
+			dst[t] = NoEvidence
+			continue
+		}
+		f, ok := own.Features(t)
+		if !ok {
+			f = v.Features(t, e.Linked)
+		}
 		if !f.Covered {
 			dst[t] = NoEvidence
 			continue
 		}
-		dst[t] = m.Predict(&f)
+		dst[t] = m.Answer(&f)
 	}
 	return nil
+}
+
+// ScoreNodes is Score for the nodes of need only (entries of dst for
+// other nodes are left as they are): the same answers, at the cost of the
+// nodes asked about rather than of every node.
+func (e *Engine) ScoreNodes(ctx context.Context, g *Graph, q NodeID, need []NodeID, dst []float64) error {
+	if len(dst) != g.N() {
+		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), g.N())
+	}
+	v, err := e.View(ctx, g, q)
+	if err != nil {
+		return err
+	}
+	m := e.model()
+	var own *OwnCrowd
+	if e.Personalize {
+		if own, err = v.OwnCrowd(ctx, e.Linked); err != nil {
+			return err
+		}
+		if m, err = e.refine(own); err != nil {
+			return err
+		}
+	}
+	return e.ScoreViewNodes(ctx, v, m, own, need, dst)
+}
+
+// ScoreViewNodes scores the nodes of need in v as ScoreView does, with
+// model m (the engine's, or one refined on the owner's judgements), and
+// own, the owner's statements with the crowd's features (View.OwnCrowd;
+// nil computes them for the nodes of need the owner has a statement
+// about), leaving the other entries of dst as they are.
+func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *OwnCrowd, need []NodeID, dst []float64) error {
+	q := v.Querier()
+	for i, t := range need {
+		if i&0xff == 0xff {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		dst[t] = NoEvidence
+		if t == q {
+			continue
+		}
+		f, ok := own.Features(t)
+		if !ok {
+			var err error
+			if f, err = v.Crowd(ctx, t, e.Linked); err != nil {
+				return err
+			}
+		}
+		if f.Covered {
+			dst[t] = m.Answer(&f)
+		}
+	}
+	return nil
+}
+
+// refine returns the engine's model refined on the owner's judgements in
+// own, or the model itself when refining does not predict them better
+// (Refine).
+func (e *Engine) refine(own *OwnCrowd) (*Model, error) {
+	m, _, err := Refine(own.Examples(), e.model(), e.personalL2())
+	return m, err
+}
+
+func (e *Engine) personalL2() float64 {
+	if e.PersonalL2 == 0 {
+		return DefaultPersonalL2
+	}
+	return e.PersonalL2
+}
+
+// Refine refines the engine's model on the owner's judgements in v
+// (Refine), for kith model train.
+func (e *Engine) Refine(ctx context.Context, v *View) (*Model, RefineReport, error) {
+	own, err := v.OwnCrowd(ctx, e.Linked)
+	if err != nil {
+		return nil, RefineReport{}, err
+	}
+	return Refine(own.Examples(), e.model(), e.personalL2())
 }
 
 // TrustMass fills dst with the share of q's trust that settles on each
@@ -149,22 +241,36 @@ func (e *Engine) TrustMass(ctx context.Context, g *Graph, q NodeID, dst []float6
 	return nil
 }
 
-// Result answers "how far does the querier trust t, and why".
+// Result answers "how far does the owner trust t, and why".
 type Result struct {
 	Target NodeID
-	// Covered is false when the view holds no evidence about the target;
-	// Score and Confidence are then meaningless (NaN and 0).
-	Covered    bool
-	Score      float64 // probability of a vouch, in [0, 1]
+	// Covered is false when the view holds no evidence about the target,
+	// the owner's own statement included; Score and Confidence are then
+	// meaningless (NaN and 0).
+	Covered bool
+	// Score is the probability that the owner would judge the target
+	// positively in this context, in [0, 1]; 0.5 is neutral. Without a
+	// statement of the owner's own it is Crowd; with one, the owner's word
+	// sets the side (Model.Answer).
+	Score float64
+	// Crowd is what everyone else's evidence alone gives (NaN when there
+	// is none): the model's probability, the owner's own statement about
+	// the target hidden.
+	Crowd float64
+	// Baseline is the model's answer, for this owner, for a subject with no
+	// evidence at all; Contributions add up to the crowd's log-odds
+	// against it.
+	Baseline   float64
 	Confidence float64 // in [0, 1): how much independent evidence there is
 	Features   Features
-	// Contributions are the features that moved the score, strongest
-	// first, in log-odds relative to an average target.
+	// Contributions are the features that moved the crowd's answer away
+	// from Baseline, strongest first, in log-odds; they add up to
+	// logit(Crowd) − logit(Baseline).
 	Contributions []Contribution
 	// Vouchers and Warners are the strongest direct statements about the
-	// target, weighted by the querier's trust in their authors.
+	// target by others, weighted by the owner's trust in their authors.
 	Vouchers, Warners []Statement
-	// Paths are the strongest chains of vouches from the querier to the
+	// Paths are the strongest chains of vouches from the owner to the
 	// target's strongest vouchers (and to the target itself).
 	Paths []Path
 }
@@ -176,44 +282,60 @@ type Contribution struct {
 	Logit   float64
 }
 
-// Statement is an edge into the target, with the trust in its author.
+// Statement is an edge into the target, with the owner's trust in its
+// author.
 type Statement struct {
 	From   NodeID
 	Weight float64
-	Trust  float64 // the author's mass relative to uniform (N·m)
+	Time   int64   // when it was made (Unix seconds; 0 if unknown)
+	Trust  float64 // the owner's trust in From, in [0, 1], as the evidence about the target weighs it (View.RaterTrust)
 }
 
-// Path is a chain of vouches; Strength is the product of the normalised
-// edge shares along it (the probability a walk follows it).
+// Path is a chain of vouches; Strength is the trust the owner's vouch at
+// its start passes along it to its end, in the units of View.Trust: the
+// product of the vouches' shares along it, decayed by 1 − restart at every
+// step after the first (the owner's own vouch of strength w alone is a path
+// of strength w).
 type Path struct {
 	Nodes    []NodeID
 	Strength float64
 }
 
-// Query explains q's trust in t in view v.
-func (e *Engine) Query(v *View, t NodeID) Result {
-	m := e.model()
-	f := v.Features(t, e.Linked)
-	r := Result{Target: t, Covered: f.Covered, Features: f, Score: NoEvidence}
+// Query explains the owner's trust in t in view v, with the engine's
+// model (or m, when not nil: a model refined on the owner's judgements).
+// It costs two incremental updates of v when the owner has a statement
+// about t (to hide it from the crowd's features, and to restore it).
+func (e *Engine) Query(ctx context.Context, v *View, m *Model, t NodeID) (Result, error) {
+	if m == nil {
+		m = e.model()
+	}
+	f, statements, err := v.crowd(ctx, t, e.Linked)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Target: t, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline(&f))}
 	if !f.Covered {
-		return r
+		return r, nil
 	}
-	r.Score = m.Predict(&f)
+	r.Score = m.Answer(&f)
 	r.Confidence = f.Confidence()
-	c := m.Contributions(&f)
-	for i, x := range c {
-		r.Contributions = append(r.Contributions, Contribution{Feature: FeatureNames[i], Value: f.Values[i], Logit: x})
+	if f.CrowdCovered() {
+		r.Crowd = m.Predict(&f)
+		c := m.Contributions(&f)
+		for i, x := range c {
+			if x != 0 {
+				r.Contributions = append(r.Contributions, Contribution{Feature: FeatureNames[i], Value: f.Values[i], Logit: x})
+			}
+		}
+		slices.SortStableFunc(r.Contributions, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Logit), math.Abs(a.Logit)) })
 	}
-	slices.SortStableFunc(r.Contributions, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Logit), math.Abs(a.Logit)) })
-	n := float64(v.N())
-	v.EachIn(t, func(u NodeID, w float32, _ int64) {
-		s := Statement{From: u, Weight: float64(w), Trust: n * v.Mass(u)}
-		if w > 0 {
+	for _, s := range statements {
+		if s.Weight > 0 {
 			r.Vouchers = append(r.Vouchers, s)
-		} else if w < 0 {
+		} else {
 			r.Warners = append(r.Warners, s)
 		}
-	})
+	}
 	byWeight := func(a, b Statement) int {
 		return cmp.Or(cmp.Compare(math.Abs(b.Weight)*b.Trust, math.Abs(a.Weight)*a.Trust), cmp.Compare(a.From, b.From))
 	}
@@ -222,5 +344,5 @@ func (e *Engine) Query(v *View, t NodeID) Result {
 	r.Vouchers = r.Vouchers[:min(len(r.Vouchers), 5)]
 	r.Warners = r.Warners[:min(len(r.Warners), 5)]
 	r.Paths = v.Paths(t, 3, 6)
-	return r
+	return r, nil
 }

@@ -29,7 +29,7 @@ func (v *View) Paths(t NodeID, k, maxLen int) []Path {
 				return
 			}
 			if s := v.prop.outSum[u]; s > 0 && v.Mass(u) > 0 {
-				cs = append(cs, cand{u, v.Mass(u) * float64(w) / s})
+				cs = append(cs, cand{u, v.Mass(u) * float64(w) / max(s, 1)})
 			}
 		})
 		slices.SortFunc(cs, func(a, b cand) int { return cmp.Or(cmp.Compare(b.flow, a.flow), cmp.Compare(a.u, b.u)) })
@@ -37,7 +37,7 @@ func (v *View) Paths(t NodeID, k, maxLen int) []Path {
 	}
 	share := func(u, x NodeID) float64 {
 		w, _ := v.Weight(u, x)
-		return w / v.prop.outSum[u]
+		return w / max(v.prop.outSum[u], 1)
 	}
 	var out []Path
 	for _, first := range flowInto(t, map[NodeID]bool{t: true}) {
@@ -69,6 +69,9 @@ func (v *View) Paths(t NodeID, k, maxLen int) []Path {
 		p := Path{Nodes: nodes, Strength: 1}
 		for i := 1; i < len(nodes); i++ {
 			p.Strength *= share(nodes[i-1], nodes[i])
+			if i > 1 {
+				p.Strength *= 1 - v.prop.p.Restart // trust passed on decays at every step
+			}
 		}
 		out = append(out, p)
 	}

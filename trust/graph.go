@@ -37,9 +37,10 @@ type Graph struct {
 	newest  int64 // the latest edge time
 
 	// pos is the positive part of the out-adjacency with each weight
-	// divided by its source's positive out-weight: a walk's transition
-	// probabilities, which propagation reads in its inner loop. Built on
-	// first use.
+	// divided by its source's positive out-weight, or by 1 when that is
+	// smaller: a walk's transition probabilities (the rest of a node whose
+	// vouches weigh less than 1 in all goes back to the querier), which
+	// propagation reads in its inner loop. Built on first use.
 	posOnce  sync.Once
 	posStart []int32
 	posTo    []NodeID
@@ -53,8 +54,8 @@ func (g *Graph) positiveOutSum(u NodeID) float64 {
 	return g.posSum[u]
 }
 
-// transitions returns u's positive out-edges and their shares of u's
-// positive out-weight.
+// transitions returns u's positive out-edges and their transition
+// probabilities, w/max(1, positive out-weight).
 func (g *Graph) transitions(u NodeID) ([]NodeID, []float32) {
 	g.posOnce.Do(g.buildTransitions)
 	s, e := g.posStart[u], g.posStart[u+1]
@@ -92,10 +93,11 @@ func (g *Graph) buildTransitions() {
 			}
 		}
 		g.posSum[u] = sum
+		norm := max(sum, 1)
 		p := g.posStart[u]
 		for i, x := range w {
 			if x > 0 {
-				g.posTo[p], g.posShare[p] = to[i], float32(float64(x)/sum)
+				g.posTo[p], g.posShare[p] = to[i], float32(float64(x)/norm)
 				p++
 			}
 		}

@@ -8,48 +8,143 @@ import (
 	"slices"
 )
 
-// ModelVersion is the version of the model file format this package reads.
-const ModelVersion = 1
+// ModelVersion is the version of the model file format this package
+// writes and reads. Version 2 (December 2026) names its features by the
+// definitions of FeatureNames of that version; version 1 files, of the
+// earlier feature set, are refused (ErrModelVersion): retrain.
+const ModelVersion = 2
 
-// Model is the small ranking model: a logistic regression over the
-// standardised features. Its output, in [0, 1], is the probability that the
-// querier would vouch for (rather than warn about) the target, given the
-// evidence in the view; it is calibrated on the data it was trained on
-// (Provenance says which) and on the owner's own judgements when trained
-// on-device.
+// Model is the small ranking model: a generalised additive model whose
+// log-odds is
 //
-// A Model is immutable once built and safe for concurrent use.
+//	Bias + Σⱼ Weights[j] · shapeⱼ(xⱼ)
+//
+// where each feature's shape is either linear, (x − Mean[j]) / Scale[j]
+// (a logistic regression), or a monotone step function (Steps[j]: the sum
+// of the depth-1 trees of a boosted ensemble on that feature). Its output,
+// in [0, 1], is the probability that the owner would judge the subject
+// positively (vouch rather than warn), given everyone else's evidence in
+// the view; it is calibrated on the data it was trained on (Provenance
+// says which) and on the owner's own judgements when refined on-device,
+// which refits the weights and the bias and keeps the shapes.
+//
+// Because the model is additive, each feature's contribution to a score is
+// exact (Contributions), and because every shape is monotone in the
+// direction FeatureSigns gives and every weight of a step shape is ≥ 0,
+// the score is monotone in the evidence.
+//
+// A model file names the features it uses; a feature of FeatureNames that
+// it does not name has weight 0. A Model is immutable once built and safe
+// for concurrent use.
 type Model struct {
-	Version    int       `json:"version"`
-	Features   []string  `json:"features"`
-	Mean       []float64 `json:"mean"`
-	Scale      []float64 `json:"scale"`
+	Version  int       `json:"version"`
+	Features []string  `json:"features"`
+	Mean     []float64 `json:"mean"`
+	Scale    []float64 `json:"scale"`
+	// Steps, when not nil, holds a step shape per feature (nil entries
+	// keep the linear shape).
+	Steps      []*Steps  `json:"steps,omitempty"`
 	Weights    []float64 `json:"weights"`
 	Bias       float64   `json:"bias"`
 	Provenance string    `json:"provenance"`
 	// Examples is how many judgements the model was fitted on.
 	Examples int `json:"examples"`
+	// Figures are measurements of the model made when it was trained
+	// (held-out AUC, calibration error, ...), by name, for model show.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
-// ErrModel is wrapped by every error about a model file.
-var ErrModel = errors.New("trust: model")
+// Steps is a step function of one feature: Values[k] where k is the
+// number of Thresholds below x (Thresholds increasing, one more value than
+// thresholds). Its values are non-decreasing in x for a feature of sign +
+// and non-increasing for one of sign −.
+type Steps struct {
+	Thresholds []float64 `json:"t"`
+	Values     []float64 `json:"v"`
+}
 
-// ParseModel decodes and validates a model file.
+// At returns the step function's value at x.
+func (s *Steps) At(x float64) float64 {
+	k, _ := slices.BinarySearch(s.Thresholds, x) // thresholds < x
+	return s.Values[k]
+}
+
+func (s *Steps) validate(sign int) error {
+	if len(s.Values) != len(s.Thresholds)+1 || len(s.Thresholds) > 1024 {
+		return fmt.Errorf("%d thresholds and %d values", len(s.Thresholds), len(s.Values))
+	}
+	for i, t := range s.Thresholds {
+		if !finite(t) || (i > 0 && !(t > s.Thresholds[i-1])) {
+			return fmt.Errorf("thresholds not finite and increasing at %d", i)
+		}
+	}
+	for i, v := range s.Values {
+		if !finite(v) {
+			return fmt.Errorf("value %d is %v", i, v)
+		}
+		if i > 0 && float64(sign)*(v-s.Values[i-1]) < 0 {
+			return fmt.Errorf("values not monotone in the feature's sign %+d at %d", sign, i)
+		}
+	}
+	return nil
+}
+
+// ErrModel is wrapped by every error about a model file; ErrModelVersion
+// by those about a file of another format version.
+var (
+	ErrModel        = errors.New("trust: model")
+	ErrModelVersion = fmt.Errorf("%w: version", ErrModel)
+)
+
+// ParseModel decodes and validates a model file. The model it returns has
+// one entry per feature of FeatureNames, in that order.
 func ParseModel(b []byte) (*Model, error) {
 	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
-	if err := m.Validate(); err != nil {
+	if m.Version != ModelVersion {
+		return nil, fmt.Errorf("%w %d, this build reads %d (train it again)", ErrModelVersion, m.Version, ModelVersion)
+	}
+	if len(m.Mean) != len(m.Features) || len(m.Scale) != len(m.Features) || len(m.Weights) != len(m.Features) ||
+		(m.Steps != nil && len(m.Steps) != len(m.Features)) {
+		return nil, fmt.Errorf("%w: %d features with %d means, %d scales, %d weights and %d step shapes", ErrModel, len(m.Features), len(m.Mean), len(m.Scale), len(m.Weights), len(m.Steps))
+	}
+	full := Model{Version: m.Version, Features: slices.Clone(FeatureNames), Bias: m.Bias, Provenance: m.Provenance, Examples: m.Examples, Figures: m.Figures,
+		Mean: make([]float64, NumFeatures), Scale: make([]float64, NumFeatures), Weights: make([]float64, NumFeatures)}
+	for i := range full.Scale {
+		full.Scale[i] = 1
+	}
+	seen := map[string]bool{}
+	for i, name := range m.Features {
+		j := slices.Index(FeatureNames, name)
+		if j < 0 {
+			return nil, fmt.Errorf("%w: unknown feature %q", ErrModel, name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%w: feature %q twice", ErrModel, name)
+		}
+		seen[name] = true
+		full.Mean[j], full.Scale[j], full.Weights[j] = m.Mean[i], m.Scale[i], m.Weights[i]
+		if m.Steps != nil && m.Steps[i] != nil {
+			if full.Steps == nil {
+				full.Steps = make([]*Steps, NumFeatures)
+			}
+			full.Steps[j] = m.Steps[i]
+		}
+	}
+	if err := full.Validate(); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return &full, nil
 }
 
-// Validate checks the model's shape and values.
+// Validate checks the model's shape and values: one entry per feature of
+// FeatureNames, finite values, positive scales, and every weight of the
+// sign FeatureSigns requires.
 func (m *Model) Validate() error {
 	if m.Version != ModelVersion {
-		return fmt.Errorf("%w: version %d, this build reads %d", ErrModel, m.Version, ModelVersion)
+		return fmt.Errorf("%w %d, this build reads %d", ErrModelVersion, m.Version, ModelVersion)
 	}
 	if !slices.Equal(m.Features, FeatureNames) {
 		return fmt.Errorf("%w: features %v, want %v", ErrModel, m.Features, FeatureNames)
@@ -59,13 +154,31 @@ func (m *Model) Validate() error {
 			return fmt.Errorf("%w: %d values, want %d", ErrModel, len(v), NumFeatures)
 		}
 	}
+	if m.Steps != nil && len(m.Steps) != NumFeatures {
+		return fmt.Errorf("%w: %d step shapes, want %d", ErrModel, len(m.Steps), NumFeatures)
+	}
 	for i := range NumFeatures {
 		if !finite(m.Mean[i]) || !finite(m.Weights[i]) || !(m.Scale[i] > 0) || !finite(m.Scale[i]) {
 			return fmt.Errorf("%w: feature %s: mean %v scale %v weight %v", ErrModel, FeatureNames[i], m.Mean[i], m.Scale[i], m.Weights[i])
 		}
+		if st := m.step(i); st != nil {
+			if err := st.validate(FeatureSigns[i]); err != nil {
+				return fmt.Errorf("%w: feature %s: steps: %v", ErrModel, FeatureNames[i], err)
+			}
+			if m.Weights[i] < 0 {
+				return fmt.Errorf("%w: feature %s: weight %v of a step shape below 0", ErrModel, FeatureNames[i], m.Weights[i])
+			}
+		} else if sg := FeatureSigns[i]; sg != 0 && float64(sg)*m.Weights[i] < 0 {
+			return fmt.Errorf("%w: feature %s: weight %v against its sign %+d", ErrModel, FeatureNames[i], m.Weights[i], sg)
+		}
 	}
 	if !finite(m.Bias) {
 		return fmt.Errorf("%w: bias %v", ErrModel, m.Bias)
+	}
+	for k, x := range m.Figures {
+		if !finite(x) {
+			return fmt.Errorf("%w: figure %s: %v", ErrModel, k, x)
+		}
 	}
 	return nil
 }
@@ -75,27 +188,111 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // Marshal encodes the model file.
 func (m *Model) Marshal() ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
 
+// step returns feature i's step shape, nil for a linear one.
+func (m *Model) step(i int) *Steps {
+	if m.Steps == nil {
+		return nil
+	}
+	return m.Steps[i]
+}
+
+// Shape returns feature i's shape at x: what its weight multiplies.
+func (m *Model) Shape(i int, x float64) float64 {
+	if st := m.step(i); st != nil {
+		return st.At(x)
+	}
+	return (x - m.Mean[i]) / m.Scale[i]
+}
+
+// ShapeSign is the sign a weight of feature i must have: FeatureSigns for
+// a linear shape, + for a step shape (which is oriented already).
+func (m *Model) ShapeSign(i int) int {
+	if m.step(i) != nil {
+		return 1
+	}
+	return FeatureSigns[i]
+}
+
 // Logit returns the model's log-odds for f.
 func (m *Model) Logit(f *Features) float64 {
 	z := m.Bias
 	for i, x := range f.Values {
-		z += m.Weights[i] * (x - m.Mean[i]) / m.Scale[i]
+		z += m.Weights[i] * m.Shape(i, x)
 	}
 	return z
 }
 
-// Predict returns the probability of a vouch for f.
+// Baseline returns the model's log-odds, for the owner f describes, of a
+// subject with no evidence at all (every feature about the subject at 0,
+// the features about the owner as in f): the point explanations start
+// from.
+func (m *Model) Baseline(f *Features) float64 {
+	var b Features
+	for i := range NumFeatures {
+		if IsOwnerFeature(i) {
+			b.Values[i] = f.Values[i]
+		}
+	}
+	return m.Logit(&b)
+}
+
+// Predict returns the probability of a positive judgement for f, from the
+// features alone (the crowd's evidence).
 func (m *Model) Predict(f *Features) float64 { return Sigmoid(m.Logit(f)) }
 
-// Contributions returns each feature's share of the log-odds, relative to
-// the average target of the training data (feature at its mean).
+// Contributions returns each feature's share of the log-odds against the
+// baseline: Baseline(f) + Σ Contributions(f) = Logit(f); a feature at its
+// baseline value 0 contributes 0, and features about the owner contribute
+// nothing (they are in the baseline).
 func (m *Model) Contributions(f *Features) [NumFeatures]float64 {
 	var c [NumFeatures]float64
 	for i, x := range f.Values {
-		c[i] = m.Weights[i] * (x - m.Mean[i]) / m.Scale[i]
+		if !IsOwnerFeature(i) {
+			c[i] = m.Weights[i] * (m.Shape(i, x) - m.Shape(i, 0))
+		}
 	}
 	return c
 }
+
+// OwnStrengthCap keeps the log-odds of the owner's own statement finite:
+// a statement of full strength counts as 0.99.
+const OwnStrengthCap = 0.99
+
+// Answer returns the probability that the owner judges the subject
+// positively, given f. Without a statement of the owner's own it is
+// Predict(f). With one, the owner's word decides the side: a vouch of
+// strength s (in (0, 1]) gives 0.5 + h/2 and a warning 0.5 − h/2, where
+//
+//	h = σ(logit(s) ± (Logit(f) − Baseline(f)))
+//
+// (+ for a vouch, − for a warning): on its own the statement places the
+// answer at 0.5 ± s/2, and the crowd's evidence moves it within its side,
+// never across neutral. The answer is monotone in the crowd's evidence and
+// in the strength of the owner's statement.
+func (m *Model) Answer(f *Features) float64 {
+	z := m.Logit(f)
+	if !f.HasDirect || f.Direct == 0 {
+		return Sigmoid(z)
+	}
+	s := min(math.Abs(f.Direct), OwnStrengthCap)
+	shift := z - m.Baseline(f) // 0 without crowd evidence: every feature about the subject is then 0
+	if f.Direct > 0 {
+		return 0.5 + Sigmoid(logit(s)+shift)/2
+	}
+	return 0.5 - Sigmoid(logit(s)-shift)/2
+}
+
+// OwnShare returns h, the answer's position within its side (see Answer),
+// and whether f holds a statement of the owner's own.
+func (m *Model) OwnShare(f *Features) (float64, bool) {
+	p := m.Answer(f)
+	if !f.HasDirect || f.Direct == 0 {
+		return 0, false
+	}
+	return 2 * math.Abs(p-0.5), true
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
 
 // Sigmoid is the logistic function, computed without overflow: the
 // model's link from logit to probability.
@@ -139,10 +336,11 @@ func (p TrainParams) Validate() error {
 
 // Train fits a model to examples by projected Newton steps with a line
 // search on the L2-penalised log-likelihood, keeping every weight's sign as
-// FeatureSigns requires. With a prior, the standardisation is the prior's and the
-// penalty pulls toward the prior's weights (the on-device refinement of a
-// default model); without one, the standardisation comes from the examples
-// and the penalty pulls toward zero. The bias is not penalised.
+// ShapeSign requires. With a prior, the shapes are the prior's (its
+// standardisation and step functions) and the penalty pulls toward the
+// prior's weights (the on-device refinement of a shipped model); without
+// one, the shapes are linear, standardised on the examples, and the
+// penalty pulls toward zero.
 func Train(examples []Example, prior *Model, p TrainParams, provenance string) (*Model, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -158,11 +356,16 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 	target := make([]float64, NumFeatures)
 	if prior != nil {
 		m.Mean, m.Scale = slices.Clone(prior.Mean), slices.Clone(prior.Scale)
+		m.Steps = slices.Clone(prior.Steps) // the shapes are kept; their weights are refitted
 		m.Weights, m.Bias = slices.Clone(prior.Weights), prior.Bias
 		copy(target, prior.Weights)
 	} else {
 		m.Mean, m.Scale = Standardisation(examples)
 		m.Weights = make([]float64, NumFeatures)
+	}
+	var signs [NumFeatures]int
+	for j := range signs {
+		signs[j] = m.ShapeSign(j)
 	}
 	// The bias is pulled toward the prior's like the weights, so that an
 	// owner whose judgements are all vouches does not drive it to infinity
@@ -172,14 +375,14 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 	if prior != nil {
 		biasL2, biasTarget = p.L2, prior.Bias
 	}
-	// Standardised design matrix with a leading 1 for the bias.
+	// Design matrix of the shapes with a leading 1 for the bias.
 	const d = NumFeatures + 1
 	xs := make([][d]float64, len(examples))
 	ws := make([]float64, len(examples))
 	for i, e := range examples {
 		xs[i][0] = 1
 		for j, x := range e.Features.Values {
-			xs[i][j+1] = (x - m.Mean[j]) / m.Scale[j]
+			xs[i][j+1] = m.Shape(j, x)
 		}
 		ws[i] = e.Weight
 		if ws[i] == 0 {
@@ -189,7 +392,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 	beta := make([]float64, d)
 	beta[0] = m.Bias
 	copy(beta[1:], m.Weights)
-	project(beta)
+	project(beta, &signs)
 	y := make([]float64, len(examples))
 	for i, e := range examples {
 		if e.Vouch {
@@ -246,7 +449,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 		// Active set: a sign-constrained weight at zero whose gradient
 		// pushes it across zero stays at zero this step.
 		for j := 1; j < d; j++ {
-			sg := FeatureSigns[j-1]
+			sg := signs[j-1]
 			if sg != 0 && beta[j] == 0 && float64(sg)*grad[j] > 0 {
 				for k := range d {
 					hess[j][k], hess[k][j] = 0, 0
@@ -265,7 +468,7 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 			for j := range d {
 				next[j] = beta[j] - t*step[j]
 			}
-			project(next)
+			project(next, &signs)
 			if o := objective(next); o <= cur {
 				improved = cur-o > 1e-10*math.Max(1, math.Abs(cur))
 				cur = o
@@ -285,11 +488,11 @@ func Train(examples []Example, prior *Model, p TrainParams, provenance string) (
 	return m, nil
 }
 
-// project sets to zero the weights whose sign violates FeatureSigns
-// (beta[0] is the bias).
-func project(beta []float64) {
+// project sets to zero the weights whose sign violates signs (beta[0] is
+// the bias).
+func project(beta []float64, signs *[NumFeatures]int) {
 	for j := 1; j < len(beta); j++ {
-		if sg := FeatureSigns[j-1]; sg != 0 && float64(sg)*beta[j] < 0 {
+		if sg := signs[j-1]; sg != 0 && float64(sg)*beta[j] < 0 {
 			beta[j] = 0
 		}
 	}
@@ -380,4 +583,80 @@ func CalibrationError(m *Model, examples []Example, bins int) float64 {
 		}
 	}
 	return e
+}
+
+// RefineFolds is the number of folds Refine cross-validates with, and
+// RefineMin the fewest judgements it refines on.
+const (
+	RefineFolds = 5
+	RefineMin   = 10
+)
+
+// RefineReport says what refining a model on an owner's judgements did.
+type RefineReport struct {
+	Judgements int
+	// SharedLogLoss and RefinedLogLoss are the mean log loss, on the
+	// owner's judgements, of the model as shipped and of the model refined
+	// on the other folds (RefineFolds-fold cross-validation): the refined
+	// model is used only if it predicts the owner's own judgements better.
+	SharedLogLoss, RefinedLogLoss float64
+	Used                          bool
+	// Why says, in a sentence, why the refined model is or is not used.
+	Why string
+}
+
+// Refine refines base on an owner's judgements (Train with base as the
+// prior, pulled toward it by l2) and returns the refined model if, in
+// cross-validation on those judgements, it predicts them better than base;
+// otherwise base itself. An owner with fewer than RefineMin judgements
+// keeps base. Refining thus never makes the model worse on the owner's own
+// judgements, as far as they can tell.
+func Refine(ex []Example, base *Model, l2 float64) (*Model, RefineReport, error) {
+	r := RefineReport{Judgements: len(ex)}
+	if len(ex) < RefineMin {
+		r.Why = fmt.Sprintf("%d judgements, fewer than the %d refining needs", len(ex), RefineMin)
+		return base, r, nil
+	}
+	p := TrainParams{L2: l2, Iterations: 20}
+	var shared, refined float64
+	for k := range RefineFolds {
+		var train, test []Example
+		for i, e := range ex {
+			if i%RefineFolds == k {
+				test = append(test, e)
+			} else {
+				train = append(train, e)
+			}
+		}
+		m, err := Train(train, base, p, "fold")
+		if err != nil {
+			return nil, r, err
+		}
+		for i := range test {
+			shared += logLoss(base.Predict(&test[i].Features), test[i].Vouch)
+			refined += logLoss(m.Predict(&test[i].Features), test[i].Vouch)
+		}
+	}
+	r.SharedLogLoss, r.RefinedLogLoss = shared/float64(len(ex)), refined/float64(len(ex))
+	if !(r.RefinedLogLoss < r.SharedLogLoss) {
+		r.Why = fmt.Sprintf("refined on the other folds, it predicted your own judgements no better (log loss %.3f against the shipped model's %.3f)", r.RefinedLogLoss, r.SharedLogLoss)
+		return base, r, nil
+	}
+	m, err := Train(ex, base, p, base.Provenance+"; refined on the owner's judgements")
+	if err != nil {
+		return nil, r, err
+	}
+	r.Used = true
+	r.Why = fmt.Sprintf("refined on the other folds, it predicted your own judgements better (log loss %.3f against the shipped model's %.3f)", r.RefinedLogLoss, r.SharedLogLoss)
+	return m, r, nil
+}
+
+// logLoss is one judgement's negative log-likelihood under probability p,
+// kept finite.
+func logLoss(p float64, vouch bool) float64 {
+	p = min(max(p, 1e-12), 1-1e-12)
+	if vouch {
+		return -math.Log(p)
+	}
+	return -math.Log(1 - p)
 }

@@ -12,8 +12,8 @@ import (
 // recovers its weights and its predictions are calibrated.
 func TestTrainRecoversWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	// Weights on a sign-constrained feature (mass, +) and two free ones.
-	true_ := map[int]float64{trust.FMass: 1.5, trust.FEvidenceAge: -2}
+	// Weights on two sign-constrained features, each of its sign.
+	true_ := map[int]float64{trust.FTrust: 1.5, trust.FTrustedWarn: -2}
 	var ex []trust.Example
 	for range 20000 {
 		var f trust.Features
@@ -50,20 +50,20 @@ func TestTrainKeepsSigns(t *testing.T) {
 	var ex []trust.Example
 	for range 5000 {
 		var f trust.Features
-		f.Values[trust.FTrustedWarners] = rng.NormFloat64()
-		f.Values[trust.FEvidenceAge] = rng.NormFloat64()
-		z := 1.0*f.Values[trust.FTrustedWarners] - 1.0*f.Values[trust.FEvidenceAge]
+		f.Values[trust.FWarners] = rng.NormFloat64()
+		f.Values[trust.FTrustedWarn] = rng.NormFloat64()
+		z := 1.0*f.Values[trust.FWarners] - 1.0*f.Values[trust.FTrustedWarn]
 		ex = append(ex, trust.Example{Features: f, Vouch: rng.Float64() < 1/(1+math.Exp(-z))})
 	}
 	m, err := trust.Train(ex, nil, trust.TrainParams{L2: 0.01}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Weights[trust.FTrustedWarners] != 0 {
-		t.Fatalf("trusted_warners weight %v, want 0 (constrained to ≤ 0)", m.Weights[trust.FTrustedWarners])
+	if m.Weights[trust.FWarners] != 0 {
+		t.Fatalf("warners weight %v, want 0 (constrained to ≤ 0)", m.Weights[trust.FWarners])
 	}
-	if w := m.Weights[trust.FEvidenceAge] / m.Scale[trust.FEvidenceAge]; math.Abs(w+1) > 0.15 {
-		t.Fatalf("free weight %v, want about -1", w)
+	if w := m.Weights[trust.FTrustedWarn] / m.Scale[trust.FTrustedWarn]; math.Abs(w+1) > 0.15 {
+		t.Fatalf("trusted_warn weight %v, want about -1", w)
 	}
 	for j, sg := range trust.FeatureSigns {
 		if float64(sg)*m.Weights[j] < 0 {
@@ -106,8 +106,13 @@ func TestModelFileValidation(t *testing.T) {
 		t.Fatalf("default model is %d bytes", len(b))
 	}
 	for _, bad := range []string{
-		`{}`, `{"version":2}`, `not json`,
+		`{}`, `{"version":3}`, `not json`,
 		`{"version":1,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+		`{"version":2,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+		`{"version":2,"features":["trust","trust"],"mean":[0,0],"scale":[1,1],"weights":[0,0]}`,
+		`{"version":2,"features":["trust"],"mean":[0],"scale":[0],"weights":[1]}`,
+		`{"version":2,"features":["trusted_warn"],"mean":[0],"scale":[1],"weights":[1]}`,
+		`{"version":2,"features":["trust"],"mean":[0,1],"scale":[1],"weights":[1]}`,
 	} {
 		if _, err := trust.ParseModel([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
@@ -137,7 +142,14 @@ func TestTrainAllVouchesStaysFinite(t *testing.T) {
 		t.Fatalf("bias moved from %v to %v", prior.Bias, m.Bias)
 	}
 	lo, hi := ex[0].Features, ex[0].Features
-	lo.Values[trust.FTrustedWarners] += 3
+	// Raise the negative feature the prior weighs most.
+	j := -1
+	for i, sg := range trust.FeatureSigns {
+		if sg < 0 && (j < 0 || math.Abs(prior.Weights[i]) > math.Abs(prior.Weights[j])) {
+			j = i
+		}
+	}
+	lo.Values[j] += 3
 	if !(m.Predict(&lo) < m.Predict(&hi)) || m.Predict(&hi) >= 1 {
 		t.Fatalf("scores saturated: %v, %v", m.Predict(&lo), m.Predict(&hi))
 	}

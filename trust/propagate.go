@@ -25,6 +25,22 @@ type PropagationParams struct {
 	// 100k-node, 1M-edge synthetic graph the default gave a total error of
 	// 0.013 and a largest one of 1.1e-4. 0 < Epsilon < 1.
 	Epsilon float64
+	// CutEpsilon is the push threshold, in the same units, of the
+	// corrections that weigh the evidence about a subject with the subject
+	// passing nothing on (see FeatureNames): 0 means
+	// max(Epsilon, DefaultCutEpsilon). Each subject's correction costs
+	// about 4·mass(subject)/CutEpsilon pushes.
+	CutEpsilon float64
+}
+
+// DefaultCutEpsilon is the default push threshold of subject cuts.
+const DefaultCutEpsilon = 1e-5
+
+func (p PropagationParams) cutEpsilon() float64 {
+	if p.CutEpsilon > 0 {
+		return p.CutEpsilon
+	}
+	return max(p.Epsilon, DefaultCutEpsilon)
 }
 
 // DefaultPropagation is used where a zero PropagationParams is given.
@@ -37,6 +53,9 @@ func (p PropagationParams) Validate() error {
 	}
 	if !(p.Epsilon > 0 && p.Epsilon < 1) {
 		return fmt.Errorf("trust: propagation: epsilon %v outside (0, 1)", p.Epsilon)
+	}
+	if !(p.CutEpsilon >= 0 && p.CutEpsilon < 1) {
+		return fmt.Errorf("trust: propagation: cut epsilon %v outside [0, 1)", p.CutEpsilon)
 	}
 	return nil
 }
@@ -53,10 +72,13 @@ type adjacency interface {
 //
 //	π = mass + Σ_y resid(y)·π_y
 //
-// where π_y is the PPR vector of y. Walks leave a node along its positive
-// out-edges in proportion to their weight; a node with no positive
-// out-edge, or one the querier blocked, sends its walks back to the
-// querier. It is not safe for concurrent use.
+// where π_y is the PPR vector of y. Walks leave a node u along each
+// positive out-edge with probability w/max(1, S_u), S_u the node's positive
+// out-weight: a vouch passes trust in proportion to its strength. A walk
+// stops with the rest (1 − S_u, when a node's vouches weigh less than 1 in
+// all), at a node with no positive out-edge, and at a node the querier
+// blocked: nobody's trust is passed on further than their vouches say, and
+// the masses add up to at most 1. It is not safe for concurrent use.
 type propagation struct {
 	p   PropagationParams
 	q   NodeID
@@ -155,8 +177,7 @@ func (pr *propagation) passes(u NodeID) bool {
 // nodes that cross their threshold (unless sweeping, which needs no queue).
 func (pr *propagation) spread(u NodeID, x float64, sweeping bool) {
 	if !pr.passes(u) {
-		pr.addResid(pr.q, x)
-		return
+		return // the walk stops
 	}
 	resid := pr.resid
 	if pr.base != nil && (pr.over == nil || !hasKey(*pr.over, u)) {
@@ -179,7 +200,7 @@ func (pr *propagation) spread(u NodeID, x float64, sweeping bool) {
 		return
 	}
 	to, w := pr.adj.Out(u)
-	f := x / pr.outSum[u]
+	f := x / max(pr.outSum[u], 1)
 	for i, v := range to {
 		if w[i] > 0 {
 			resid[v] += f * float64(w[i])
@@ -316,13 +337,14 @@ type share struct {
 // do not depend on map iteration.
 func (pr *propagation) row(u NodeID) []share {
 	if !pr.passes(u) {
-		return []share{{pr.q, 1}}
+		return nil
 	}
 	to, w := pr.adj.Out(u)
+	norm := max(pr.outSum[u], 1)
 	var r []share
 	for i, v := range to {
 		if w[i] > 0 {
-			r = append(r, share{v, float64(w[i]) / pr.outSum[u]})
+			r = append(r, share{v, float64(w[i]) / norm})
 		}
 	}
 	return r

@@ -11,7 +11,7 @@
 // stored in the header. The entire header (magic, version, KDF parameters,
 // salt, nonce and check value) is the AEAD additional data, so any change to it
 // makes decryption fail. The normative file format is specified in
-// spec/vault-v1.md.
+// spec/vault-v2.md (version 1: spec/vault-v1.md).
 //
 // # Errors
 //
@@ -33,10 +33,14 @@
 //     with ErrCorrupt when they come from a file).
 //   - [ErrNoPassphrase], [ErrPassphraseMismatch]: from [Source.Passphrase].
 //
-// Because the check value is derived from the passphrase and the header's salt
-// and KDF parameters, tampering with those header fields (or with the check
-// value itself) is reported as ErrWrongPassphrase rather than ErrCorrupt; in
-// every case Open fails and returns no secrets.
+// A vault file written by this package (format version 2) carries a
+// SHA-256 digest of its header, checked before the KDF runs, so a damaged
+// file is reported as ErrCorrupt whatever the passphrase, and
+// ErrWrongPassphrase means the file is intact and the passphrase is not its
+// own. Version 1 files (no digest) are still read; there a damaged check
+// value is told apart too, but a damaged salt or KDF parameter reads as a
+// wrong passphrase. [Update] and [ChangePassphrase] rewrite a version 1 file
+// as version 2.
 //
 // # Contracts
 //

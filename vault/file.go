@@ -17,8 +17,8 @@ func checkPerms(path string, fi fs.FileInfo) error {
 		return nil
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%w: permissions %#o for %q are too open; it must not be accessible by group or others (chmod 600 %q)",
-			ErrInsecurePermissions, perm, path, path)
+		return fmt.Errorf("%w: %s has mode %#o, so others may read it; it must be accessible to its owner only (chmod 600 %s)",
+			ErrInsecurePermissions, path, perm, path)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -15,34 +16,46 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// File format version 1 (see spec/vault-v1.md):
+// File format version 2 (see spec/vault-v2.md; version 1, spec/vault-v1.md,
+// is still read):
 //
 //	offset  size  field
 //	     0     7  magic "KITHVLT"
-//	     7     1  version (1)
+//	     7     1  version (2; 1 in version 1 files)
 //	     8     4  Argon2id memory in KiB, uint32 big-endian
 //	    12     4  Argon2id passes, uint32 big-endian
 //	    16     1  Argon2id lanes, uint8
 //	    17    16  salt
 //	    33    24  XChaCha20-Poly1305 nonce
 //	    57    32  passphrase check value
-//	    89     …  ciphertext of the encoded Secrets, followed by the 16-byte tag
+//	    89    32  header digest: SHA-256 of bytes 0..88 (version 2 only)
+//	   121     …  ciphertext of the encoded Secrets, followed by the 16-byte tag
+//
+// The digest needs no passphrase: a damaged header is told from a wrong
+// passphrase before the KDF runs. A version 1 file has no digest; there a
+// damaged check value is still told apart (the AEAD authenticates the
+// header with the check the passphrase gives), a damaged salt or KDF
+// parameter is not.
 const (
-	magic      = "KITHVLT"
-	version1   = 1
-	saltLen    = 16
-	nonceLen   = chacha20poly1305.NonceSizeX
-	checkLen   = 32
-	keyLen     = chacha20poly1305.KeySize
-	masterLen  = 32
-	offVersion = len(magic)
-	offMemory  = offVersion + 1
-	offTime    = offMemory + 4
-	offThreads = offTime + 4
-	offSalt    = offThreads + 1
-	offNonce   = offSalt + saltLen
-	offCheck   = offNonce + nonceLen
-	headerLen  = offCheck + checkLen // 89
+	magic       = "KITHVLT"
+	version1    = 1
+	version2    = 2
+	saltLen     = 16
+	nonceLen    = chacha20poly1305.NonceSizeX
+	checkLen    = 32
+	digestLen   = sha256.Size
+	keyLen      = chacha20poly1305.KeySize
+	masterLen   = 32
+	offVersion  = len(magic)
+	offMemory   = offVersion + 1
+	offTime     = offMemory + 4
+	offThreads  = offTime + 4
+	offSalt     = offThreads + 1
+	offNonce    = offSalt + saltLen
+	offCheck    = offNonce + nonceLen
+	v1HeaderLen = offCheck + checkLen // 89
+	offDigest   = v1HeaderLen
+	headerLen   = offDigest + digestLen // 121, the header this package writes
 
 	// maxFileSize caps the size of a vault file.
 	maxFileSize = 1 << 20
@@ -50,31 +63,49 @@ const (
 	maxNameLen = 1024
 	// minPlaintextLen is the encoded size of Secrets with no Extra entries.
 	minPlaintextLen = 32 + 32 + 4
-	// minFileLen is the size of the smallest valid version 1 vault file.
+	// minFileLen is the size of the smallest valid version 2 vault file.
 	minFileLen = headerLen + minPlaintextLen + chacha20poly1305.Overhead
 
 	infoAEADKey = "kith vault v1 aead key"
 	infoCheck   = "kith vault v1 passphrase check"
 )
 
-// header is a parsed version 1 header.
+// header is a parsed header.
 type header struct {
-	params Params
-	salt   [saltLen]byte
-	nonce  [nonceLen]byte
-	check  [checkLen]byte
+	version byte
+	params  Params
+	salt    [saltLen]byte
+	nonce   [nonceLen]byte
+	check   [checkLen]byte
 }
 
+// len is the header's size in its version's layout.
+func (h *header) len() int {
+	if h.version == version1 {
+		return v1HeaderLen
+	}
+	return headerLen
+}
+
+// marshal encodes the header in its version's layout (version 2 when
+// unset), with the digest of version 2.
 func (h *header) marshal() []byte {
-	b := make([]byte, headerLen)
+	if h.version == 0 {
+		h.version = version2
+	}
+	b := make([]byte, h.len())
 	copy(b, magic)
-	b[offVersion] = version1
+	b[offVersion] = h.version
 	binary.BigEndian.PutUint32(b[offMemory:], h.params.Memory)
 	binary.BigEndian.PutUint32(b[offTime:], h.params.Time)
 	b[offThreads] = h.params.Threads
 	copy(b[offSalt:], h.salt[:])
 	copy(b[offNonce:], h.nonce[:])
 	copy(b[offCheck:], h.check[:])
+	if h.version == version2 {
+		d := sha256.Sum256(b[:offDigest])
+		copy(b[offDigest:], d[:])
+	}
 	return b
 }
 
@@ -86,14 +117,21 @@ func parseHeader(data []byte, maxMemory uint32) (header, []byte, error) {
 	if len(data) < offVersion+1 || string(data[:len(magic)]) != magic {
 		return h, nil, fmt.Errorf("%w: not a vault file", ErrCorrupt)
 	}
-	if v := data[offVersion]; v != version1 {
-		return h, nil, fmt.Errorf("%w: version %d", ErrUnsupportedVersion, v)
+	h.version = data[offVersion]
+	if h.version != version1 && h.version != version2 {
+		return h, nil, fmt.Errorf("%w: version %d", ErrUnsupportedVersion, h.version)
 	}
 	if len(data) > maxFileSize {
 		return h, nil, fmt.Errorf("%w: file larger than %d bytes", ErrCorrupt, maxFileSize)
 	}
-	if len(data) < minFileLen {
+	if min := h.len() + minPlaintextLen + chacha20poly1305.Overhead; len(data) < min {
 		return h, nil, fmt.Errorf("%w: truncated (%d bytes)", ErrCorrupt, len(data))
+	}
+	if h.version == version2 {
+		d := sha256.Sum256(data[:offDigest])
+		if subtle.ConstantTimeCompare(d[:], data[offDigest:headerLen]) != 1 {
+			return h, nil, fmt.Errorf("%w: the header is damaged (its digest does not match)", ErrCorrupt)
+		}
 	}
 	h.params = Params{
 		Memory:  binary.BigEndian.Uint32(data[offMemory:]),
@@ -109,7 +147,7 @@ func parseHeader(data []byte, maxMemory uint32) (header, []byte, error) {
 	copy(h.salt[:], data[offSalt:])
 	copy(h.nonce[:], data[offNonce:])
 	copy(h.check[:], data[offCheck:])
-	return h, data[headerLen:], nil
+	return h, data[h.len():], nil
 }
 
 // deriveKeys stretches passphrase with Argon2id and derives the AEAD key and
@@ -146,7 +184,7 @@ func seal(passphrase []byte, s *Secrets, p Params, rand io.Reader) ([]byte, erro
 	if headerLen+len(plaintext)+chacha20poly1305.Overhead > maxFileSize {
 		return nil, fmt.Errorf("vault: secrets too large: encoded vault would exceed %d bytes", maxFileSize)
 	}
-	h := header{params: p}
+	h := header{version: version2, params: p}
 	if _, err := io.ReadFull(rand, h.salt[:]); err != nil {
 		return nil, fmt.Errorf("vault: read salt: %w", err)
 	}
@@ -165,15 +203,23 @@ func seal(passphrase []byte, s *Secrets, p Params, rand io.Reader) ([]byte, erro
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	hdr := h.marshal()
-	out := make([]byte, headerLen, headerLen+len(plaintext)+aead.Overhead())
+	out := make([]byte, len(hdr), len(hdr)+len(plaintext)+aead.Overhead())
 	copy(out, hdr)
 	return aead.Seal(out, h.nonce[:], plaintext, hdr), nil
 }
+
+// deriveFunc derives the AEAD key and the check value (deriveKeys); tests
+// pass a spy to see whether the KDF ran.
+type deriveFunc func(passphrase, salt []byte, p Params) (key, check []byte, err error)
 
 // decrypt parses, authenticates and decodes a complete vault file. KDF
 // parameters are validated (memory capped at maxMemory KiB) before the KDF
 // runs. On error the returned Secrets are zero.
 func decrypt(data, passphrase []byte, maxMemory uint32) (Secrets, Params, error) {
+	return decryptWith(data, passphrase, maxMemory, deriveKeys)
+}
+
+func decryptWith(data, passphrase []byte, maxMemory uint32, derive deriveFunc) (Secrets, Params, error) {
 	if len(passphrase) == 0 {
 		return Secrets{}, Params{}, ErrEmptyPassphrase
 	}
@@ -181,21 +227,24 @@ func decrypt(data, passphrase []byte, maxMemory uint32) (Secrets, Params, error)
 	if err != nil {
 		return Secrets{}, Params{}, err
 	}
-	key, check, err := deriveKeys(passphrase, h.salt[:], h.params)
+	key, check, err := derive(passphrase, h.salt[:], h.params)
 	if err != nil {
 		return Secrets{}, Params{}, err
 	}
 	defer clear(key)
-	ok := subtle.ConstantTimeCompare(check, h.check[:]) == 1
-	clear(check)
-	if !ok {
-		return Secrets{}, Params{}, ErrWrongPassphrase
-	}
+	defer clear(check)
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		return Secrets{}, Params{}, fmt.Errorf("vault: %w", err)
 	}
-	plaintext, err := aead.Open(nil, h.nonce[:], ciphertext, data[:headerLen])
+	ad := data[:h.len()]
+	if subtle.ConstantTimeCompare(check, h.check[:]) != 1 {
+		if h.version == version1 && checkDamaged(aead, h, check, ciphertext) {
+			return Secrets{}, Params{}, fmt.Errorf("%w: the passphrase is right but the file's check value is damaged", ErrCorrupt)
+		}
+		return Secrets{}, Params{}, ErrWrongPassphrase
+	}
+	plaintext, err := aead.Open(nil, h.nonce[:], ciphertext, ad)
 	if err != nil {
 		return Secrets{}, Params{}, fmt.Errorf("%w: authentication failed", ErrCorrupt)
 	}
@@ -205,6 +254,17 @@ func decrypt(data, passphrase []byte, maxMemory uint32) (Secrets, Params, error)
 		return Secrets{}, Params{}, err
 	}
 	return s, h.params, nil
+}
+
+// checkDamaged reports whether a version 1 file whose check value does not
+// match the passphrase authenticates once the check the passphrase gives is
+// put in its header: then the passphrase is right and only the check value
+// was damaged. The plaintext is discarded either way.
+func checkDamaged(aead cipher.AEAD, h header, check, ciphertext []byte) bool {
+	copy(h.check[:], check)
+	pt, err := aead.Open(nil, h.nonce[:], ciphertext, h.marshal())
+	clear(pt)
+	return err == nil
 }
 
 // encodeSecrets returns the canonical encoding of s:

@@ -37,7 +37,7 @@ func FuzzOpen(f *testing.F) {
 		if err := h.params.Validate(); err != nil {
 			t.Fatalf("parseHeader accepted invalid params: %v", err)
 		}
-		if !bytes.Equal(h.marshal(), data[:headerLen]) || len(ct) != len(data)-headerLen {
+		if !bytes.Equal(h.marshal(), data[:h.len()]) || len(ct) != len(data)-h.len() {
 			t.Fatal("header does not round-trip")
 		}
 		if h.params.Memory > fuzzMaxMemory || h.params.Time > fuzzMaxTime {

@@ -61,6 +61,11 @@ type Source struct {
 	// term.ReadPassword on standard input's file descriptor). It takes
 	// precedence over Prompt.
 	ReadPassword func() ([]byte, error)
+	// PromptPassword, when set, takes the place of PromptOut and
+	// ReadPassword: it shows label and reads one passphrase without echo.
+	// It should turn echo off before it shows the label, so that nothing
+	// typed as soon as the label appears is echoed.
+	PromptPassword func(label string) ([]byte, error)
 }
 
 // Passphrase returns the passphrase from the first available source: the
@@ -114,7 +119,7 @@ func (s Source) Passphrase(confirm bool) ([]byte, error) {
 }
 
 func (s Source) canPrompt() bool {
-	if s.ReadPassword == nil && s.Prompt == nil {
+	if s.ReadPassword == nil && s.Prompt == nil && s.PromptPassword == nil {
 		return false
 	}
 	return s.IsTerminal == nil || s.IsTerminal()
@@ -122,6 +127,21 @@ func (s Source) canPrompt() bool {
 
 // prompt writes label to PromptOut and reads one passphrase.
 func (s Source) prompt(label string) ([]byte, error) {
+	if s.PromptPassword != nil {
+		p, err := s.PromptPassword(label)
+		if err != nil {
+			clear(p)
+			return nil, fmt.Errorf("vault: read passphrase: %w", err)
+		}
+		if len(p) > maxPassphraseLen {
+			clear(p)
+			return nil, fmt.Errorf("vault: passphrase longer than %d bytes", maxPassphraseLen)
+		}
+		if len(p) == 0 {
+			return nil, ErrEmptyPassphrase
+		}
+		return p, nil
+	}
 	out := s.PromptOut
 	if out == nil {
 		out = io.Discard
@@ -207,7 +227,11 @@ func trimCR(b []byte) []byte {
 func readPassphraseFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("vault: passphrase file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("vault: passphrase file %s: %w", path, pe.Err)
+		}
+		return nil, fmt.Errorf("vault: passphrase file %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -219,7 +243,7 @@ func readPassphraseFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("vault: passphrase file %q is not a regular file", path)
 	}
 	if err := checkPerms(path, fi); err != nil {
-		return nil, fmt.Errorf("vault: passphrase file: %w", err)
+		return nil, err
 	}
 	// Read at most one byte more than the longest line we accept, plus "\r\n".
 	buf := make([]byte, maxPassphraseLen+2)

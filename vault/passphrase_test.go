@@ -228,3 +228,24 @@ func TestSourceWithVault(t *testing.T) {
 		t.Fatal("round trip failed")
 	}
 }
+
+// TestPromptPassword: PromptPassword shows each label itself (the caller
+// turns echo off first) and takes the place of PromptOut and ReadPassword.
+func TestPromptPassword(t *testing.T) {
+	var labels []string
+	answers := []string{"typed", "typed"}
+	s := Source{IsTerminal: func() bool { return true }, ReadPassword: passwords("not used"),
+		PromptPassword: func(label string) ([]byte, error) {
+			labels = append(labels, label)
+			a := answers[0]
+			answers = answers[1:]
+			return []byte(a), nil
+		}}
+	p, err := s.Passphrase(true)
+	if err != nil || string(p) != "typed" {
+		t.Fatalf("Passphrase = %q, %v", p, err)
+	}
+	if len(labels) != 2 || labels[0] != "Passphrase: " || labels[1] != "Repeat passphrase: " {
+		t.Fatalf("labels %q", labels)
+	}
+}

@@ -3,7 +3,7 @@ package wire_test
 import (
 	"testing"
 
-	"github.com/kith-net/kith/perf"
+	"github.com/kith-net/kith/internal/perf"
 )
 
 // BenchmarkWire runs the wire cases shared with `kith bench`.

@@ -49,26 +49,30 @@ func (b *Bundle) Sign(k *PrivateKey) error {
 	return sign(b, k)
 }
 
-// OpenObjects decodes every object in the bundle and verifies them in one
-// batch at now. It returns the objects in order and, if any fails, the
-// first failure annotated with its index; a caller importing a bundle should
-// then import nothing.
+// OpenObjects decodes every object in the bundle and verifies them (in
+// one batch) at now. It returns the objects in order or, if any fails, the
+// failure of the lowest index that fails, annotated with the index: each
+// object is checked as if received alone (spec/wire-v1.md §5.6), and a
+// bundle inside a bundle is ErrWrongType. A caller importing a bundle
+// imports nothing then.
 func (b *Bundle) OpenObjects(now time.Time) ([]Object, error) {
-	objs := make([]Object, len(b.Objects))
+	objs := make([]Object, 0, len(b.Objects))
+	var decodeErr error
 	for i, raw := range b.Objects {
-		o, err := Decode(raw)
+		o, err := decodeAny("decode", raw, false)
 		if err != nil {
-			return nil, annotate(err, i)
+			decodeErr = annotate(err, i)
+			break
 		}
-		if o.Type() == TypeBundle {
-			return nil, annotate(errorf("decode bundle", "objects", ErrInvalidField, "nested bundle"), i)
-		}
-		objs[i] = o
+		objs = append(objs, o)
 	}
 	for i, err := range VerifyBatch(objs, now, nil) {
 		if err != nil {
 			return nil, annotate(err, i)
 		}
+	}
+	if decodeErr != nil {
+		return nil, decodeErr
 	}
 	return objs, nil
 }
@@ -97,8 +101,8 @@ func (b *Bundle) env(withSig bool) any {
 }
 
 func (b *Bundle) validate() error {
-	if b.Issuer.IsZero() {
-		return errorf("", "issuer", ErrMissingField, "zero key")
+	if err := checkKey("issuer", b.Issuer); err != nil {
+		return err
 	}
 	if len(b.Objects) > MaxBundleObjects {
 		return errorf("", "objects", ErrTooLarge, "%d objects, cap %d", len(b.Objects), MaxBundleObjects)

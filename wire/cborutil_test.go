@@ -60,21 +60,6 @@ func joinMap(pairs [][2][]byte, indefinite bool) []byte {
 	return b
 }
 
-func clonePairs(p [][2][]byte) [][2][]byte { return append([][2][]byte(nil), p...) }
-
-func replaceValue(t testing.TB, pairs [][2][]byte, key string, val []byte) []byte {
-	t.Helper()
-	out := clonePairs(pairs)
-	for i, p := range out {
-		if bytes.Equal(p[0], cborText(key)) {
-			out[i][1] = val
-			return joinMap(out, false)
-		}
-	}
-	t.Fatalf("no key %q", key)
-	return nil
-}
-
 func cborText(s string) []byte {
 	b, err := cbor.Marshal(s)
 	if err != nil {

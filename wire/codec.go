@@ -31,10 +31,9 @@ var (
 	encMode cbor.EncMode
 	// decMode is the strict mode every object decodes with.
 	decMode cbor.DecMode
-	// bundleDecMode is decMode with room for a bundle's object array.
+	// bundleDecMode is the mode bundles decode with (the same limits:
+	// the scan of §7 step 2 enforces the caps before either runs).
 	bundleDecMode cbor.DecMode
-	// probeMode reads only "type" and "v" of an object and ignores the rest.
-	probeMode cbor.DecMode
 )
 
 func init() {
@@ -47,10 +46,10 @@ func init() {
 	do := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
 		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsAllowed, // only tag 42, checked by Link
-		MaxNestedLevels:   8,
-		MaxArrayElements:  256,
-		MaxMapPairs:       32,
+		TagsMd:            cbor.TagsAllowed, // only tag 42, checked by the scan and Link
+		MaxNestedLevels:   2 * MaxNesting,
+		MaxArrayElements:  MaxArrayElements,
+		MaxMapPairs:       MaxMapPairs,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
 		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
 		UTF8:              cbor.UTF8RejectInvalid,
@@ -60,31 +59,31 @@ func init() {
 	if decMode, err = do.DecMode(); err != nil {
 		panic(err)
 	}
-	do.MaxArrayElements = MaxBundleObjects
-	if bundleDecMode, err = do.DecMode(); err != nil {
-		panic(err)
-	}
-	po := do
-	po.ExtraReturnErrors = cbor.ExtraDecErrorNone
-	po.DupMapKey = cbor.DupMapKeyQuiet
-	if probeMode, err = po.DecMode(); err != nil {
-		panic(err)
-	}
+	bundleDecMode = decMode
 }
 
-// decodeStrict decodes data into v and checks that v re-encodes to exactly
-// data. reencode must encode the decoded value (it is given so that callers
-// can encode a wrapper).
-func decodeStrict(op string, dm cbor.DecMode, data []byte, v any) error {
+// errReencode is the detail of a not-canonical error found only by
+// encoding the decoded value again. The scan and schema steps of §7 leave
+// no such difference, so it marks a disagreement between them and the
+// encoder; FuzzDecode fails on it.
+const errReencode = "decoded value re-encodes to different bytes"
+
+// decodeStruct decodes data (already scanned and schema-checked) into v.
+func decodeStruct(op string, dm cbor.DecMode, data []byte, v any) error {
 	if err := dm.Unmarshal(data, v); err != nil {
 		return mapDecodeError(op, err)
 	}
+	return nil
+}
+
+// checkReencode checks that v encodes to exactly data.
+func checkReencode(op string, data []byte, v any) error {
 	again, err := encMode.Marshal(v)
 	if err != nil {
 		return errorf(op, "", ErrMalformed, "re-encode: %v", err)
 	}
 	if !bytes.Equal(again, data) {
-		return errorf(op, "", ErrNotCanonical, "decoded value re-encodes to different bytes")
+		return errorf(op, "", ErrNotCanonical, errReencode)
 	}
 	return nil
 }
@@ -171,28 +170,31 @@ func (l Link) MarshalCBOR() ([]byte, error) {
 	return encMode.Marshal(cbor.Tag{Number: linkTag, Content: append([]byte{0}, c.Bytes()...)})
 }
 
-// UnmarshalCBOR decodes tag 42 and checks the CID's form.
+// linkPrefix starts the content of every v1 link: the 0x00 multibase
+// prefix, CID version 1, codec dag-cbor (0x71), sha2-256 (0x12) of 32
+// bytes (0x20). The 32-byte digest follows.
+var linkPrefix = []byte{0x00, 0x01, 0x71, 0x12, 0x20}
+
+// UnmarshalCBOR decodes tag 42 and checks the CID's form: a byte string
+// of exactly linkPrefix and a 32-byte digest (spec/wire-v1.md §4).
 func (l *Link) UnmarshalCBOR(data []byte) error {
 	var t cbor.RawTag
 	if err := decMode.Unmarshal(data, &t); err != nil {
-		return errorf("", "", ErrMalformed, "link: %v", err)
+		return errorf("", "target", ErrMalformed, "link: %v", err)
 	}
 	if t.Number != linkTag {
-		return errorf("", "", ErrMalformed, "link: tag %d, want %d", t.Number, linkTag)
+		return errorf("", "target", ErrMalformed, "link: tag %d, want %d", t.Number, linkTag)
 	}
 	var b []byte
 	if err := decMode.Unmarshal(t.Content, &b); err != nil {
-		return errorf("", "", ErrMalformed, "link content: %v", err)
+		return errorf("", "target", ErrMalformed, "link content: %v", err)
 	}
-	if len(b) < 1 || b[0] != 0 {
-		return errorf("", "", ErrMalformed, "link: missing 0x00 multibase prefix")
+	if len(b) != len(linkPrefix)+sha256.Size || !bytes.HasPrefix(b, linkPrefix) {
+		return errorf("", "target", ErrInvalidField, "link content %x is not 00 01 71 12 20 and a 32-byte digest", b)
 	}
 	c, err := cid.Cast(b[1:])
 	if err != nil {
-		return errorf("", "", ErrMalformed, "link: %v", err)
-	}
-	if err := checkObjectCID(c); err != nil {
-		return err
+		return errorf("", "target", ErrInvalidField, "link: %v", err) // unreachable for this fixed form
 	}
 	*l = Link(c)
 	return nil

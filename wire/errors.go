@@ -82,4 +82,16 @@ func withOp(op string, err error) error {
 
 func asError(err error, target **Error) bool { return errors.As(err, target) }
 
+// withField returns err with its Field replaced when err is an *Error
+// (copied: validators may return shared, cached errors).
+func withField(field string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
+}
+
 func itoa(i int) string { return fmt.Sprint(i) }

@@ -2,13 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
@@ -136,8 +135,8 @@ func (a Audience) validate() error {
 			}
 		}
 		for _, p := range a.Peers {
-			if p.IsZero() {
-				return errorf("", "audience", ErrInvalidField, "zero peer key")
+			if err := checkKey("audience", p); err != nil {
+				return err
 			}
 		}
 	default:
@@ -197,69 +196,144 @@ func ParseSubject(s string) (Subject, error) {
 
 func (s Subject) validate() error {
 	if s.Key == nil && s.Acct == "" {
-		return errorf("", "subject", ErrMissingField, "neither key nor acct")
+		return errorf("", "subject", ErrInvalidField, "neither key nor acct")
 	}
-	if s.Key != nil && s.Key.IsZero() {
-		return errorf("", "subject", ErrInvalidField, "zero key")
-	}
-	if s.Acct != "" {
-		n, err := NormalizeAcct(s.Acct)
-		if err != nil {
+	if s.Key != nil {
+		if err := checkKey("subject", *s.Key); err != nil {
 			return err
 		}
-		if n != s.Acct {
-			return errorf("", "subject", ErrInvalidField, "acct %q is not normalised (want %q)", s.Acct, n)
-		}
+	}
+	if s.Acct != "" {
+		return checkAcct("subject", s.Acct)
 	}
 	return nil
 }
 
+// checkAcct checks that an account inside an object is in normalised form.
+func checkAcct(field, acct string) error {
+	n, err := NormalizeAcct(acct)
+	if err == nil && n != acct {
+		err = errorf("", field, ErrInvalidField, "acct %q is not normalised (want %q)", acct, n)
+	}
+	if err != nil {
+		return withField(field, err)
+	}
+	return nil
+}
+
+// MaxUserLen and MaxHostLen cap the parts of an account.
+const (
+	MaxUserLen = 64
+	MaxHostLen = 253 // the host name, without the port: the DNS limit
+)
+
 // NormalizeAcct returns the canonical "acct:user@host" form of a Fediverse
-// account written "@user@host", "user@host" or "acct:user@host". User and
-// host are lower-cased; the host may carry a port.
+// account written "@user@host", "user@host" or "acct:user@host" (the
+// scheme in any case), after trimming white space. Only ASCII is accepted,
+// and only A-Z is folded to lower case: a non-ASCII character that folds
+// to an ASCII one (U+212A KELVIN SIGN to "k") is an error, not a second
+// spelling of a name. The rules are spec/wire-v1.md §2.
 func NormalizeAcct(s string) (string, error) {
 	const op = "parse account"
 	in := s
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "acct:"), "@")
+	s = strings.TrimSpace(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return "", errorf(op, "acct", ErrInvalidField, "%q: only ASCII is allowed", in)
+		}
+	}
+	s = asciiLower(s)
+	if rest, ok := strings.CutPrefix(s, "acct:"); ok {
+		s = rest
+	} else {
+		s = strings.TrimPrefix(s, "@")
+	}
 	user, host, ok := strings.Cut(s, "@")
-	if !ok || len(in) > MaxAcctLen {
+	if !ok {
 		return "", errorf(op, "acct", ErrInvalidField, "%q is not user@host", in)
 	}
-	user, host = strings.ToLower(user), strings.ToLower(host)
-	if user == "" || len(user) > 64 || strings.IndexFunc(user, func(r rune) bool {
+	if user == "" || len(user) > MaxUserLen || strings.IndexFunc(user, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-')
 	}) >= 0 {
-		return "", errorf(op, "acct", ErrInvalidField, "bad user name in %q", in)
+		return "", errorf(op, "acct", ErrInvalidField, "bad user name in %q: 1..%d of a-z 0-9 _ . -", in, MaxUserLen)
 	}
-	if !validHost(host) {
-		return "", errorf(op, "acct", ErrInvalidField, "bad host in %q", in)
+	if err := checkHost(host); err != "" {
+		return "", errorf(op, "acct", ErrInvalidField, "bad host in %q: %s", in, err)
 	}
-	return "acct:" + user + "@" + host, nil
+	n := "acct:" + user + "@" + host
+	if len(n) > MaxAcctLen {
+		return "", errorf(op, "acct", ErrInvalidField, "%q is %d bytes normalised, at most %d", in, len(n), MaxAcctLen)
+	}
+	return n, nil
 }
 
-// validHost accepts a lower-case DNS name with an optional port.
-func validHost(h string) bool {
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// checkHost checks a lower-case DNS name with an optional port and says
+// what is wrong, or "".
+func checkHost(h string) string {
 	name, port, hasPort := strings.Cut(h, ":")
 	if hasPort {
 		p, err := strconv.Atoi(port)
 		if err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != port {
-			return false
+			return "the port must be 1..65535 in decimal without leading zeros"
 		}
 	}
-	if name == "" || len(name) > 253 {
-		return false
+	if err := checkDNSName(name); err != "" {
+		return err
 	}
-	for label := range strings.SplitSeq(name, ".") {
+	return ""
+}
+
+// checkDNSName checks a host name: 1..253 bytes of labels of a-z 0-9 -
+// (1..63 bytes, no hyphen first or last) joined by dots. A name whose last
+// label is all digits must be an IPv4 address in dotted decimal (four
+// labels of 0..255 without leading zeros), as test servers on 127.0.0.1
+// use; "example.123" or "999.1.1.1" is neither a name nor an address.
+func checkDNSName(name string) string {
+	if name == "" || len(name) > MaxHostLen {
+		return "the host name must be 1.." + itoa(MaxHostLen) + " bytes"
+	}
+	labels := strings.Split(name, ".")
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
+			return "a label must be 1..63 bytes, without a hyphen first or last"
 		}
 		for _, r := range label {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return false
+				return "a label holds only a-z 0-9 -"
 			}
 		}
 	}
-	return true
+	if allDigits(labels[len(labels)-1]) {
+		if len(labels) != 4 {
+			return "the last label is all digits, and the host is not an IPv4 address"
+		}
+		for _, l := range labels {
+			n, err := strconv.Atoi(l)
+			if !allDigits(l) || err != nil || n > 255 || strconv.Itoa(n) != l {
+				return "the last label is all digits, and the host is not an IPv4 address"
+			}
+		}
+	}
+	return ""
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ValidateContext checks a context name: 1 to 64 bytes of lower-case
@@ -283,7 +357,7 @@ func ValidateContext(c string) error {
 }
 
 // validateText checks an optional free-text field: valid UTF-8, at most max
-// bytes, no control characters.
+// bytes, and no character from forbiddenRune.
 func validateText(field, s string, max int) error {
 	if len(s) > max {
 		return errorf("", field, ErrInvalidField, "%d bytes, at most %d", len(s), max)
@@ -291,13 +365,32 @@ func validateText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return errorf("", field, ErrInvalidField, "not UTF-8")
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return errorf("", field, ErrInvalidField, "control characters")
+	if i := strings.IndexFunc(s, forbiddenRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return errorf("", field, ErrInvalidField, "character U+%04X at byte %d is not allowed", r, i)
 	}
 	return nil
 }
 
-// validateEvidence accepts an http(s) URL or a CID.
+// forbiddenRune reports the characters free text may not hold (§5.1): the
+// C0 and C1 controls and DEL, the line and paragraph separators, and the
+// twelve bidirectional formatting characters of Unicode's UAX #9, which
+// can make displayed text read differently from its bytes. The list is
+// fixed code points, independent of the Unicode version.
+func forbiddenRune(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// validateEvidence accepts an http(s) URL or a CIDv1 in its text form
+// (§5.1).
 func validateEvidence(s string) error {
 	if s == "" {
 		return nil
@@ -305,14 +398,59 @@ func validateEvidence(s string) error {
 	if err := validateText("evidence", s, MaxEvidenceLen); err != nil {
 		return err
 	}
-	if _, err := cid.Decode(s); err == nil {
+	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		if err := checkURL(s); err != "" {
+			return errorf("", "evidence", ErrInvalidField, "%q: %s", s, err)
+		}
 		return nil
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errorf("", "evidence", ErrInvalidField, "%q is neither an http(s) URL nor a CID", s)
+	if c, err := cid.Decode(s); err == nil && c.Version() == 1 && c.String() == s {
+		return nil
 	}
-	return nil
+	return errorf("", "evidence", ErrInvalidField, "%q is neither an http(s) URL nor a CIDv1 in base32 (b...)", s)
+}
+
+// checkURL checks the URL grammar of §5.1:
+//
+//	("http" / "https") "://" host [":" port] [("/" / "?" / "#") rest]
+//
+// where host is a DNS name as for accounts, and rest holds only RFC 3986
+// characters (unreserved, sub-delims, ":" "@" "/" "?", one "#" at most,
+// "%" followed by two hex digits).
+func checkURL(s string) string {
+	_, rest, _ := strings.Cut(s, "://")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if err := checkHost(rest[:end]); err != "" {
+		return err
+	}
+	hashes := 0
+	tail := rest[end:]
+	for i := 0; i < len(tail); i++ {
+		c := tail[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+		case c == '#':
+			hashes++
+			if hashes > 1 {
+				return "a second '#'"
+			}
+		case c == '%':
+			if i+2 >= len(tail) || !isHex(tail[i+1]) || !isHex(tail[i+2]) {
+				return "'%' not followed by two hex digits"
+			}
+			i += 2
+		default:
+			return fmt.Sprintf("character %q is not allowed in a URL", c)
+		}
+	}
+	return ""
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // NewNonce returns a fresh random nonce.
@@ -324,16 +462,18 @@ func NewNonce(rand io.Reader) ([]byte, error) {
 	return n, nil
 }
 
-// checkTimes validates created/expires against each other.
+// MaxTime bounds every time field: Unix seconds below 2^40 (year 36812;
+// anything later is a unit error, such as milliseconds).
+const MaxTime = 1 << 40
+
+// checkTimes validates created/expires: 1 <= created < expires < MaxTime
+// (expires 0 means absent).
 func checkTimes(created, expires uint64) error {
-	if created == 0 {
-		return errorf("", "created", ErrMissingField, "zero")
+	if created == 0 || created >= MaxTime {
+		return errorf("", "created", ErrInvalidField, "%d is not Unix seconds in 1..2^40-1", created)
 	}
-	if created > 1<<40 { // year 36812: anything later is a unit error
-		return errorf("", "created", ErrInvalidField, "%d is not Unix seconds", created)
-	}
-	if expires != 0 && expires <= created {
-		return errorf("", "expires", ErrInvalidField, "expires %d is not after created %d", expires, created)
+	if expires != 0 && (expires <= created || expires >= MaxTime) {
+		return errorf("", "expires", ErrInvalidField, "expires %d is not in created+1..2^40-1 (created %d)", expires, created)
 	}
 	return nil
 }

@@ -2,11 +2,32 @@ package wire_test
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kith-net/kith/wire"
+	"github.com/kith-net/kith/wire/internal/vectorgen"
 )
+
+func vectorEncodings(vf vectorgen.File) []string {
+	var out []string
+	for _, v := range vf.Objects {
+		out = append(out, v.Encoding)
+	}
+	for _, v := range vf.Accept {
+		out = append(out, v.Encoding)
+	}
+	for _, v := range vf.Invalid {
+		out = append(out, v.Encoding)
+	}
+	for _, v := range vf.Bundles {
+		out = append(out, v.Encoding)
+	}
+	return out
+}
 
 // FuzzDecode: no input panics; an accepted input is canonical (its CID is
 // the CID of the input, its encoding the input itself) and verifying it does
@@ -15,11 +36,24 @@ func FuzzDecode(f *testing.F) {
 	for _, o := range vectorObjects(f) {
 		f.Add(o.obj.Raw())
 	}
+	// Every vector is a seed.
+	vf := vectorgen.Generate()
+	for _, hx := range vectorEncodings(vf) {
+		if b, _ := hex.DecodeString(hx); len(b) < 4096 {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := wire.Decode(b)
 		if err != nil {
 			if o != nil {
 				t.Fatal("object returned with an error")
+			}
+			// The scan and schema steps must find every difference the
+			// re-encoding check would.
+			var we *wire.Error
+			if errors.As(err, &we) && strings.Contains(we.Detail, "re-encodes to different bytes") {
+				t.Fatalf("only the re-encoding found this: %v", err)
 			}
 			return
 		}
@@ -41,8 +75,8 @@ func FuzzDecode(f *testing.F) {
 // FuzzParseSubject: parsing never panics and a parsed subject's text form
 // parses to itself.
 func FuzzParseSubject(f *testing.F) {
-	for _, c := range identCases {
-		f.Add(c.in)
+	for _, c := range vectorgen.Generate().Identifiers {
+		f.Add(c.Input)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		sub, err := wire.ParseSubject(s)
@@ -61,8 +95,8 @@ func FuzzParseSubject(f *testing.F) {
 
 // FuzzParseAudience: never panics; a parsed audience round-trips.
 func FuzzParseAudience(f *testing.F) {
-	for _, c := range identCases {
-		f.Add(c.in)
+	for _, c := range vectorgen.Generate().Identifiers {
+		f.Add(c.Input)
 	}
 	f.Add("12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3,12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X")
 	f.Fuzz(func(t *testing.T, s string) {

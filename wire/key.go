@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mr-tron/base58/base58"
+	"github.com/oasisprotocol/curve25519-voi/curve"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -34,6 +35,62 @@ type PublicKey [PublicKeySize]byte
 
 // IsZero reports whether k is the zero value.
 func (k PublicKey) IsZero() bool { return k == PublicKey{} }
+
+// Valid reports whether k may appear in an object (spec/wire-v1.md §2):
+// the canonical encoding of a point on the curve that is not of small
+// order. Anyone can make signatures that verify for a small-order key, and
+// a non-canonical encoding is a second name for a key that has one
+// already. The zero value (a point of order 4) is not valid.
+func (k PublicKey) Valid() error {
+	keyChecks.Lock()
+	err, ok := keyChecks.m[k]
+	keyChecks.Unlock()
+	if ok {
+		return err
+	}
+	err = checkPoint(k)
+	keyChecks.Lock()
+	if len(keyChecks.m) >= maxKeyChecks {
+		clear(keyChecks.m)
+	}
+	keyChecks.m[k] = err
+	keyChecks.Unlock()
+	return err
+}
+
+func checkPoint(k PublicKey) error {
+	var y curve.CompressedEdwardsY
+	copy(y[:], k[:])
+	if !y.IsCanonicalVartime() {
+		return errorf("", "", ErrInvalidField, "public key %x is not a canonical point encoding", k[:])
+	}
+	p, err := curve.NewEdwardsPoint().SetCompressedY(&y)
+	if err != nil {
+		return errorf("", "", ErrInvalidField, "public key %x is not a point on the curve", k[:])
+	}
+	if p.IsSmallOrder() {
+		return errorf("", "", ErrInvalidField, "public key %x has small order: anyone can sign for it", k[:])
+	}
+	return nil
+}
+
+// keyChecks caches Valid's answers: decompressing a key costs about as
+// much as a third of a signature check, and the same keys come again and
+// again. Bounded: forgotten wholesale past maxKeyChecks.
+var keyChecks = struct {
+	sync.Mutex
+	m map[PublicKey]error
+}{m: map[PublicKey]error{}}
+
+const maxKeyChecks = 4096
+
+// checkKey checks a key field of an object.
+func checkKey(field string, k PublicKey) error {
+	if err := k.Valid(); err != nil {
+		return withField(field, err)
+	}
+	return nil
+}
 
 // String returns the libp2p peer ID of k.
 func (k PublicKey) String() string {
@@ -79,14 +136,14 @@ func ParsePublicKey(s string) (PublicKey, error) {
 			return k, errorf(op, "", ErrInvalidField, "%q is not a did:key of an Ed25519 key", s)
 		}
 		copy(k[:], b[len(didKeyPrefix):])
-		return k, nil
+		return k, withOp(op, k.Valid())
 	}
 	b, err := base58.Decode(s)
 	if err != nil || len(b) != len(peerIDPrefix)+PublicKeySize || !bytes.HasPrefix(b, peerIDPrefix) {
 		return k, errorf(op, "", ErrInvalidField, "%q is not a peer ID of an Ed25519 key", s)
 	}
 	copy(k[:], b[len(peerIDPrefix):])
-	return k, nil
+	return k, withOp(op, k.Valid())
 }
 
 // MarshalBinary returns the 32 key bytes; the CBOR encoding of a key is a

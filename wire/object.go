@@ -151,40 +151,33 @@ func verify(o signable, now time.Time) error {
 	return nil
 }
 
-// header is the part of every object read before dispatching on its type.
-type header struct {
-	Type Type   `cbor:"type"`
-	V    uint64 `cbor:"v"`
-}
-
-func probe(op string, b []byte, max int) (header, error) {
-	var h header
-	if len(b) > max {
-		return h, errorf(op, "", ErrTooLarge, "%d bytes, cap %d", len(b), max)
-	}
-	// Trailing bytes are left to the strict decoder, so that the size cap
-	// of the actual type is applied first.
-	if _, err := probeMode.UnmarshalFirst(b, &h); err != nil {
-		return h, mapDecodeError(op, err)
-	}
-	if h.V != Version {
-		return h, errorf(op, "v", ErrUnsupportedVersion, "version %d, this implementation reads %d", h.V, Version)
-	}
-	return h, nil
-}
-
-// decodeAs decodes b as the object type t whose envelope is E.
+// decodeAs decodes b as the object type t whose envelope is E: the steps of
+// spec/wire-v1.md §7 in order, up to (not including) the signature.
 func decodeAs[E any](t Type, b []byte, dm cbor.DecMode, obj func(*E) signable) (signable, error) {
 	op := "decode " + string(t)
-	h, err := probe(op, b, maxSize(t))
+	if err := checkSize(op, b, t == TypeBundle); err != nil {
+		return nil, err
+	}
+	if err := scan(op, b); err != nil {
+		return nil, err
+	}
+	h, err := header(op, b)
 	if err != nil {
 		return nil, err
 	}
-	if h.Type != t {
-		return nil, errorf(op, "type", ErrWrongType, "got %q", h.Type)
+	if h != t {
+		return nil, errorf(op, "type", ErrWrongType, "got %q", h)
+	}
+	return decodeBody(op, t, b, dm, obj)
+}
+
+// decodeBody runs steps 4 and 5 of §7 on scanned bytes of type t.
+func decodeBody[E any](op string, t Type, b []byte, dm cbor.DecMode, obj func(*E) signable) (signable, error) {
+	if err := checkSchema(op, b, t); err != nil {
+		return nil, err
 	}
 	var e E
-	if err := decodeStrict(op, dm, b, &e); err != nil {
+	if err := decodeStruct(op, dm, b, &e); err != nil {
 		return nil, err
 	}
 	o := obj(&e)
@@ -192,7 +185,10 @@ func decodeAs[E any](t Type, b []byte, dm cbor.DecMode, obj func(*E) signable) (
 		return nil, withOp(op, err)
 	}
 	if len(*o.sig()) != SignatureSize {
-		return nil, errorf(op, "sig", ErrMissingField, "signature is %d bytes, want %d", len(*o.sig()), SignatureSize)
+		return nil, errorf(op, "sig", ErrInvalidField, "signature is %d bytes, want %d", len(*o.sig()), SignatureSize)
+	}
+	if err := checkReencode(op, b, &e); err != nil {
+		return nil, err
 	}
 	*o.seal() = sealed{raw: slices.Clone(b), id: computeCID(b)}
 	return o, nil
@@ -200,29 +196,46 @@ func decodeAs[E any](t Type, b []byte, dm cbor.DecMode, obj func(*E) signable) (
 
 // Decode decodes any version-1 object, strictly. It does not verify the
 // signature or the time rules: call Verify, Open, or VerifyBatch.
-func Decode(b []byte) (Object, error) {
-	h, err := probe("decode", b, MaxBundleSize)
+func Decode(b []byte) (Object, error) { return decodeAny("decode", b, true) }
+
+// decodeAny decodes an object of any type; bundleOK says whether a bundle
+// is admissible (it is not inside a bundle).
+func decodeAny(op string, b []byte, bundleOK bool) (Object, error) {
+	if err := checkSize(op, b, bundleOK); err != nil {
+		return nil, err
+	}
+	if err := scan(op, b); err != nil {
+		return nil, err
+	}
+	t, err := header(op, b)
 	if err != nil {
 		return nil, err
 	}
-	if h.Type != TypeBundle && len(b) > MaxObjectSize {
-		return nil, errorf("decode", "", ErrTooLarge, "%d bytes, cap %d", len(b), MaxObjectSize)
+	if t == TypeBundle && !bundleOK {
+		return nil, errorf(op, "type", ErrWrongType, "a bundle inside a bundle")
 	}
-	switch h.Type {
+	if t != TypeBundle {
+		// The head test of step 1 let a larger input through only as a
+		// bundle.
+		if err := checkSize(op, b, false); err != nil {
+			return nil, err
+		}
+	}
+	op = "decode " + string(t)
+	switch t {
 	case TypeAttestation:
-		return asObject(DecodeAttestation(b))
+		return asObject(decodeBody(op, t, b, decMode, func(e *attestationEnv) signable { return &e.Attestation }))
 	case TypeRetraction:
-		return asObject(DecodeRetraction(b))
+		return asObject(decodeBody(op, t, b, decMode, func(e *retractionEnv) signable { return &e.Retraction }))
 	case TypeConsent:
-		return asObject(DecodeConsent(b))
+		return asObject(decodeBody(op, t, b, decMode, func(e *consentEnv) signable { return &e.Consent }))
 	case TypeConsentWithdrawal:
-		return asObject(DecodeConsentWithdrawal(b))
+		return asObject(decodeBody(op, t, b, decMode, func(e *consentWithdrawalEnv) signable { return &e.ConsentWithdrawal }))
 	case TypeIdentityLink:
-		return asObject(DecodeIdentityLink(b))
-	case TypeBundle:
-		return asObject(DecodeBundle(b))
+		return asObject(decodeBody(op, t, b, decMode, func(e *identityLinkEnv) signable { return &e.IdentityLink }))
+	default:
+		return asObject(decodeBody(op, t, b, bundleDecMode, func(e *bundleEnv) signable { return &e.Bundle }))
 	}
-	return nil, errorf("decode", "type", ErrWrongType, "unknown type %q", h.Type)
 }
 
 // Open decodes b and verifies it at now.

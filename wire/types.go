@@ -71,8 +71,8 @@ func (a *Attestation) env(withSig bool) any {
 }
 
 func (a *Attestation) validate() error {
-	if a.Issuer.IsZero() {
-		return errorf("", "issuer", ErrMissingField, "zero key")
+	if err := checkKey("issuer", a.Issuer); err != nil {
+		return err
 	}
 	if err := a.Subject.validate(); err != nil {
 		return err
@@ -170,8 +170,8 @@ func (r *Retraction) env(withSig bool) any {
 }
 
 func (r *Retraction) validate() error {
-	if r.Issuer.IsZero() {
-		return errorf("", "issuer", ErrMissingField, "zero key")
+	if err := checkKey("issuer", r.Issuer); err != nil {
+		return err
 	}
 	if err := r.Target.validate(); err != nil {
 		return err
@@ -253,8 +253,8 @@ func (c *Consent) env(withSig bool) any {
 }
 
 func (c *Consent) validate() error {
-	if c.Subject.IsZero() {
-		return errorf("", "subject", ErrMissingField, "zero key")
+	if err := checkKey("subject", c.Subject); err != nil {
+		return err
 	}
 	if err := c.Target.validate(); err != nil {
 		return err
@@ -324,8 +324,8 @@ func (w *ConsentWithdrawal) env(withSig bool) any {
 }
 
 func (w *ConsentWithdrawal) validate() error {
-	if w.Subject.IsZero() {
-		return errorf("", "subject", ErrMissingField, "zero key")
+	if err := checkKey("subject", w.Subject); err != nil {
+		return err
 	}
 	if err := w.Target.validate(); err != nil {
 		return err
@@ -392,14 +392,10 @@ func (l *IdentityLink) env(withSig bool) any {
 }
 
 func (l *IdentityLink) validate() error {
-	if l.Key.IsZero() {
-		return errorf("", "key", ErrMissingField, "zero key")
+	if err := checkKey("key", l.Key); err != nil {
+		return err
 	}
-	if err := (Subject{Acct: l.Acct}).validate(); err != nil {
-		var e *Error
-		if ok := asError(err, &e); ok {
-			e.Field = "acct"
-		}
+	if err := checkAcct("acct", l.Acct); err != nil {
 		return err
 	}
 	return checkTimes(l.Created, l.Expires)

@@ -6,64 +6,26 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/kith-net/kith/wire"
 	"github.com/multiformats/go-multihash"
-)
 
-var update = flag.Bool("update", false, "rewrite spec/vectors/wire-v1.json and the fuzz seed corpus")
+	"github.com/kith-net/kith/wire"
+	"github.com/kith-net/kith/wire/internal/vectorgen"
+)
 
 const vectorsPath = "../spec/vectors/wire-v1.json"
 
 // vectorTime is the verification time the vectors are checked at.
-var vectorTime = time.Unix(1700000600, 0)
-
-type vectorFile struct {
-	Comment     string          `json:"comment"`
-	Version     int             `json:"version"`
-	VerifyAt    int64           `json:"verify_at"`
-	Keys        []vectorKey     `json:"keys"`
-	Objects     []vectorObject  `json:"objects"`
-	Invalid     []vectorInvalid `json:"invalid"`
-	Identifiers []vectorIdent   `json:"identifiers"`
-}
-
-type vectorKey struct {
-	Name      string `json:"name"`
-	Seed      string `json:"seed_hex"`
-	PublicKey string `json:"public_key_hex"`
-	PeerID    string `json:"peer_id"`
-	DIDKey    string `json:"did_key"`
-}
-
-type vectorObject struct {
-	Name         string `json:"name"`
-	Type         string `json:"type"`
-	Signer       string `json:"signer"`
-	SigningInput string `json:"signing_input_hex"`
-	Signature    string `json:"signature_hex"`
-	Encoding     string `json:"encoding_hex"`
-	CID          string `json:"cid"`
-}
-
-type vectorInvalid struct {
-	Name     string `json:"name"`
-	Encoding string `json:"encoding_hex"`
-	Error    string `json:"error"` // the sentinel's text
-}
-
-type vectorIdent struct {
-	Input string `json:"input"`
-	Kind  string `json:"kind"` // subject, audience
-	Want  string `json:"want"` // normalised text, or "error"
-}
+var vectorTime = time.Unix(vectorgen.VerifyAt, 0)
 
 // vectorKeys are fixed keys: seed i is 32 bytes of value i.
 func vectorKeys() (names []string, keys map[string]*wire.PrivateKey) {
@@ -135,98 +97,63 @@ func vectorObjects(t testing.TB) []namedObject {
 	}
 }
 
-// invalidVectors derives inputs every implementation must refuse.
-func invalidVectors(t testing.TB, objs []namedObject) []vectorInvalid {
-	raw := objs[0].obj.Raw()
-	pairs := splitMap(t, raw)
-	var out []vectorInvalid
-	add := func(name string, b []byte, sentinel error) {
-		out = append(out, vectorInvalid{Name: name, Encoding: hex.EncodeToString(b), Error: sentinel.Error()})
-	}
-	add("trailing-byte", append(bytes.Clone(raw), 0x00), wire.ErrMalformed)
-	rev := make([][2][]byte, len(pairs))
-	for i := range pairs {
-		rev[i] = pairs[len(pairs)-1-i]
-	}
-	add("keys-out-of-order", joinMap(rev, false), wire.ErrNotCanonical)
-	add("indefinite-length-map", joinMap(pairs, true), wire.ErrNotCanonical)
-	add("non-minimal-integer", replaceValue(t, pairs, "strength", []byte{0x19, 0x00, 0x50}), wire.ErrNotCanonical)
-	add("unknown-field", joinMap(append(clonePairs(pairs), [2][]byte{cborText("extra"), {0x01}}), false), wire.ErrUnknownField)
-	add("duplicate-key", joinMap(append(clonePairs(pairs), pairs[0]), false), wire.ErrDuplicateKey)
-	add("version-2", replaceValue(t, pairs, "v", []byte{0x02}), wire.ErrUnsupportedVersion)
-	add("unknown-type", replaceValue(t, pairs, "type", cborText("rating")), wire.ErrWrongType)
-	add("strength-zero", replaceValue(t, pairs, "strength", []byte{0x00}), wire.ErrInvalidField)
-	add("strength-float", replaceValue(t, pairs, "strength", []byte{0xf9, 0x3c, 0x00}), wire.ErrMalformed)
-	add("context-uppercase", replaceValue(t, pairs, "context", cborText("General")), wire.ErrInvalidField)
-	add("empty-reason-present", joinMap(append(clonePairs(pairs), [2][]byte{cborText("reason"), cborText("")}), false), wire.ErrNotCanonical)
-	sig := bytes.Clone(raw)
-	i := bytes.Index(sig, append(cborText("sig"), 0x58, 0x40))
-	sig[i+6] ^= 0x01
-	add("signature-bit-flip", sig, wire.ErrBadSignature)
-	add("too-large", append(bytes.Clone(raw), make([]byte, wire.MaxObjectSize)...), wire.ErrTooLarge)
-	return out
-}
-
-func TestVectors(t *testing.T) {
-	names, keys := vectorKeys()
-	objs := vectorObjects(t)
-	got := vectorFile{
-		Comment:  "kith wire format v1 test vectors; see spec/wire-v1.md §9. Hex is lower case. verify_at is the Unix time to verify at.",
-		Version:  wire.Version,
-		VerifyAt: vectorTime.Unix(),
-	}
-	for _, n := range names {
-		k := keys[n]
-		seed := k.Seed()
-		pub := k.Public()
-		got.Keys = append(got.Keys, vectorKey{n, hex.EncodeToString(seed[:]), hex.EncodeToString(pub[:]), pub.String(), pub.DIDKey()})
-	}
-	for _, o := range objs {
-		in, sig := signingParts(t, o.obj)
-		got.Objects = append(got.Objects, vectorObject{
-			Name: o.name, Type: string(o.obj.Type()), Signer: o.signer,
-			SigningInput: hex.EncodeToString(in), Signature: hex.EncodeToString(sig),
-			Encoding: hex.EncodeToString(o.obj.Raw()), CID: o.obj.CID().String(),
-		})
-	}
-	got.Invalid = invalidVectors(t, objs)
-	for _, c := range identCases {
-		got.Identifiers = append(got.Identifiers, vectorIdent{Input: c.in, Kind: c.kind, Want: identify(c.kind, c.in)})
-	}
-	enc, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc = append(enc, '\n')
-	if *update {
-		if err := os.WriteFile(vectorsPath, enc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		writeFuzzSeeds(t, objs, got.Invalid)
-	}
+// TestVectorFile: the committed file is what the generator writes.
+func TestVectorFile(t *testing.T) {
 	want, err := os.ReadFile(vectorsPath)
 	if err != nil {
-		t.Fatalf("%v (run go test ./wire -run TestVectors -update)", err)
-	}
-	if !bytes.Equal(enc, want) {
-		t.Fatalf("vectors differ from %s: the encoding changed. If intended, revise the spec and run with -update", vectorsPath)
-	}
-	// Check the file the way a second implementation would: from its hex.
-	var vf vectorFile
-	if err := json.Unmarshal(want, &vf); err != nil {
 		t.Fatal(err)
 	}
-	checkVectorFile(t, vf)
+	if !bytes.Equal(vectorgen.JSON(), want) {
+		t.Fatalf("%s differs from the generator's output: run go run ./wire/internal/vectorgen/cmd (and revise the spec if an encoding changed)", vectorsPath)
+	}
 }
 
-func checkVectorFile(t *testing.T, vf vectorFile) {
+// TestEncoderMatchesVectors: the wire package's encoder and signer produce
+// the generator's objects byte for byte (the generator has its own CBOR
+// writer).
+func TestEncoderMatchesVectors(t *testing.T) {
+	vf := readVectors(t)
+	objs := vectorObjects(t)
+	if len(objs) != len(vf.Objects) {
+		t.Fatalf("%d objects, file has %d", len(objs), len(vf.Objects))
+	}
+	for i, o := range objs {
+		if got := hex.EncodeToString(o.obj.Raw()); got != vf.Objects[i].Encoding {
+			t.Errorf("%s: wire encodes %s, the vectors say %s", o.name, got, vf.Objects[i].Encoding)
+		}
+		in, sig := signingParts(t, o.obj)
+		if hex.EncodeToString(in) != vf.Objects[i].SigningInput || hex.EncodeToString(sig) != vf.Objects[i].Signature {
+			t.Errorf("%s: signing input or signature differs", o.name)
+		}
+	}
+}
+
+func readVectors(t *testing.T) vectorgen.File {
+	t.Helper()
+	b, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vf vectorgen.File
+	if err := json.Unmarshal(b, &vf); err != nil {
+		t.Fatal(err)
+	}
+	return vf
+}
+
+// TestVectors checks the file the way a second implementation would: from
+// its hex.
+func TestVectors(t *testing.T) {
+	vf := readVectors(t)
 	at := time.Unix(vf.VerifyAt, 0)
 	pubs := map[string]ed25519.PublicKey{}
 	for _, k := range vf.Keys {
 		seed, _ := hex.DecodeString(k.Seed)
 		pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-		if hex.EncodeToString(pub) != k.PublicKey {
-			t.Errorf("key %s: public key mismatch", k.Name)
+		var wk wire.PublicKey
+		copy(wk[:], pub)
+		if hex.EncodeToString(pub) != k.PublicKey || wk.String() != k.PeerID || wk.DIDKey() != k.DIDKey {
+			t.Errorf("key %s: public key or text forms mismatch", k.Name)
 		}
 		pubs[k.Name] = pub
 	}
@@ -239,27 +166,15 @@ func checkVectorFile(t *testing.T, vf vectorFile) {
 			t.Errorf("%s: signature does not verify over signing_input_hex", v.Name)
 		}
 		b, _ := hex.DecodeString(v.Encoding)
-		// The CID is sha2-256 over the encoding, codec dag-cbor.
-		if c, err := (cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}).Sum(b); err != nil || c.String() != v.CID {
-			t.Errorf("%s: CID recomputed as %v (%v), want %s", v.Name, c, err, v.CID)
-		}
-		o, err := wire.Open(b, at)
-		if err != nil {
-			t.Errorf("%s: %v", v.Name, err)
-			continue
-		}
-		if o.CID().String() != v.CID || string(o.Type()) != v.Type {
-			t.Errorf("%s: CID %s type %s, want %s %s", v.Name, o.CID(), o.Type(), v.CID, v.Type)
-		}
-		if bd, ok := o.(*wire.Bundle); ok {
-			if _, err := bd.OpenObjects(at); err != nil {
-				t.Errorf("%s: %v", v.Name, err)
-			}
+		checkAccepted(t, v.Name, b, v.CID, at)
+		if o, err := wire.Decode(b); err == nil && string(o.Type()) != v.Type {
+			t.Errorf("%s: type %s, want %s", v.Name, o.Type(), v.Type)
 		}
 	}
-	sentinels := []error{wire.ErrTooLarge, wire.ErrMalformed, wire.ErrUnknownField, wire.ErrDuplicateKey,
-		wire.ErrNotCanonical, wire.ErrUnsupportedVersion, wire.ErrWrongType, wire.ErrInvalidField,
-		wire.ErrBadSignature, wire.ErrExpired, wire.ErrFromFuture, wire.ErrMissingField}
+	for _, v := range vf.Accept {
+		b, _ := hex.DecodeString(v.Encoding)
+		checkAccepted(t, v.Name, b, v.CID, at)
+	}
 	for _, v := range vf.Invalid {
 		b, _ := hex.DecodeString(v.Encoding)
 		_, err := wire.Open(b, at)
@@ -267,14 +182,22 @@ func checkVectorFile(t *testing.T, vf vectorFile) {
 			t.Errorf("%s: accepted", v.Name)
 			continue
 		}
-		var want error
-		for _, s := range sentinels {
-			if s.Error() == v.Error {
-				want = s
-			}
+		if want := sentinelOf(v.Error); want == nil || !errors.Is(err, want) {
+			t.Errorf("%s (%s): got %v, want %s", v.Name, v.Rule, err, v.Error)
 		}
-		if !errors.Is(err, want) {
-			t.Errorf("%s: got %v, want %s", v.Name, err, v.Error)
+	}
+	for _, v := range vf.Bundles {
+		b, _ := hex.DecodeString(v.Encoding)
+		o, err := wire.Open(b, at)
+		if err != nil {
+			t.Errorf("%s: the bundle itself: %v", v.Name, err)
+			continue
+		}
+		_, err = o.(*wire.Bundle).OpenObjects(at)
+		var we *wire.Error
+		want := sentinelOf(v.Error)
+		if want == nil || !errors.Is(err, want) || !errors.As(err, &we) || !strings.HasPrefix(we.Op, fmt.Sprintf("bundle object %d:", v.Index)) {
+			t.Errorf("%s: got %v, want %s at object %d", v.Name, err, v.Error, v.Index)
 		}
 	}
 	for _, v := range vf.Identifiers {
@@ -282,22 +205,96 @@ func checkVectorFile(t *testing.T, vf vectorFile) {
 			t.Errorf("%s %q: got %q, want %q", v.Kind, v.Input, got, v.Want)
 		}
 	}
+	t.Logf("%d objects, %d accepted, %d invalid, %d bundles, %d identifiers", len(vf.Objects), len(vf.Accept), len(vf.Invalid), len(vf.Bundles), len(vf.Identifiers))
 }
 
-var identCases = []struct{ kind, in string }{
-	{"subject", "@Bob@Example.Social"},
-	{"subject", "acct:bob@example.social"},
-	{"subject", "bob@localhost:18080"},
-	{"subject", "12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3"},
-	{"subject", "did:key:z6MktNWXFy7fn9kNfwfvD9e2rDK3RPetS4MRKtZH8AxQzg9y"},
-	{"subject", "bob"},
-	{"subject", "@bob@exa mple.social"},
-	{"subject", "@bob@example.social:0"},
-	{"subject", "@b!ob@example.social"},
-	{"audience", "private"},
-	{"audience", "public"},
-	{"audience", "12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3"},
-	{"audience", "friends"},
+func checkAccepted(t *testing.T, name string, b []byte, wantCID string, at time.Time) {
+	t.Helper()
+	// The CID is sha2-256 over the encoding, codec dag-cbor.
+	if c, err := (cid.Prefix{Version: 1, Codec: cid.DagCBOR, MhType: multihash.SHA2_256, MhLength: -1}).Sum(b); err != nil || c.String() != wantCID {
+		t.Errorf("%s: CID recomputed as %v (%v), want %s", name, c, err, wantCID)
+	}
+	o, err := wire.Open(b, at)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	if o.CID().String() != wantCID || !bytes.Equal(o.Raw(), b) {
+		t.Errorf("%s: CID %s, want %s", name, o.CID(), wantCID)
+	}
+	if again, err := wire.EncodeUnsigned(o); err != nil || len(again) == 0 {
+		t.Errorf("%s: encode unsigned: %v", name, err)
+	}
+	if bd, ok := o.(*wire.Bundle); ok {
+		if _, err := bd.OpenObjects(at); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// sentinels are the wire package's sentinel errors by name.
+var sentinels = map[string]error{
+	"ErrTooLarge": wire.ErrTooLarge, "ErrMalformed": wire.ErrMalformed, "ErrUnknownField": wire.ErrUnknownField,
+	"ErrDuplicateKey": wire.ErrDuplicateKey, "ErrNotCanonical": wire.ErrNotCanonical,
+	"ErrUnsupportedVersion": wire.ErrUnsupportedVersion, "ErrWrongType": wire.ErrWrongType,
+	"ErrInvalidField": wire.ErrInvalidField, "ErrBadSignature": wire.ErrBadSignature, "ErrExpired": wire.ErrExpired,
+	"ErrFromFuture": wire.ErrFromFuture, "ErrMissingField": wire.ErrMissingField,
+}
+
+func sentinelOf(text string) error {
+	for _, s := range sentinels {
+		if s.Error() == text {
+			return s
+		}
+	}
+	return nil
+}
+
+// TestVectorsReachEverySentinel: every Err* variable declared in the wire
+// package is the expected reason of at least one vector, so the set covers
+// every reason of §7.
+func TestVectorsReachEverySentinel(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.VAR {
+			continue
+		}
+		for _, sp := range gd.Specs {
+			for _, n := range sp.(*ast.ValueSpec).Names {
+				if strings.HasPrefix(n.Name, "Err") {
+					declared = append(declared, n.Name)
+				}
+			}
+		}
+	}
+	vf := readVectors(t)
+	reached := map[string]int{}
+	for _, v := range vf.Invalid {
+		reached[v.Error]++
+	}
+	for _, v := range vf.Bundles {
+		reached[v.Error]++
+	}
+	if len(declared) != len(sentinels) {
+		t.Errorf("errors.go declares %v; this test knows %d sentinels", declared, len(sentinels))
+	}
+	for _, name := range declared {
+		s, ok := sentinels[name]
+		if !ok {
+			t.Errorf("sentinel %s is not known to this test", name)
+			continue
+		}
+		if reached[s.Error()] == 0 {
+			t.Errorf("no vector expects %s (%q)", name, s.Error())
+		}
+	}
+	t.Logf("vectors per reason: %v", reached)
 }
 
 func identify(kind, in string) string {
@@ -332,26 +329,4 @@ func signingParts(t testing.TB, o wire.Object) (input, sig []byte) {
 	}
 	input = append([]byte("kith/1/"+string(o.Type())+"\x00"), joinMap(rest, false)...)
 	return input, sig
-}
-
-func writeFuzzSeeds(t *testing.T, objs []namedObject, invalid []vectorInvalid) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, b []byte) {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, o := range objs {
-		write(o.name, o.obj.Raw())
-	}
-	for _, v := range invalid {
-		b, _ := hex.DecodeString(v.Encoding)
-		if len(b) < 4096 {
-			write("invalid-"+v.Name, b)
-		}
-	}
 }

@@ -43,7 +43,7 @@ func TestSignRejectsInvalid(t *testing.T) {
 		field string
 		err   error
 	}{
-		{"no subject", func(a *wire.Attestation) { a.Subject = wire.Subject{} }, "subject", wire.ErrMissingField},
+		{"no subject", func(a *wire.Attestation) { a.Subject = wire.Subject{} }, "subject", wire.ErrInvalidField},
 		{"self subject", func(a *wire.Attestation) { a.Subject = wire.KeySubject(self) }, "subject", wire.ErrInvalidField},
 		{"unnormalised acct", func(a *wire.Attestation) { a.Subject = wire.Subject{Acct: "acct:Bob@x.org"} }, "subject", wire.ErrInvalidField},
 		{"kind", func(a *wire.Attestation) { a.Kind = "like" }, "kind", wire.ErrInvalidField},
@@ -55,7 +55,7 @@ func TestSignRejectsInvalid(t *testing.T) {
 		{"reason control", func(a *wire.Attestation) { a.Reason = "a\x00b" }, "reason", wire.ErrInvalidField},
 		{"reason long", func(a *wire.Attestation) { a.Reason = string(bytes.Repeat([]byte("x"), wire.MaxReasonLen+1)) }, "reason", wire.ErrInvalidField},
 		{"evidence ftp", func(a *wire.Attestation) { a.Evidence = "ftp://x.org/a" }, "evidence", wire.ErrInvalidField},
-		{"created zero", func(a *wire.Attestation) { a.Created = 0 }, "created", wire.ErrMissingField},
+		{"created zero", func(a *wire.Attestation) { a.Created = 0 }, "created", wire.ErrInvalidField},
 		{"created millis", func(a *wire.Attestation) { a.Created = 1700000000000 * 1000 }, "created", wire.ErrInvalidField},
 		{"expires before created", func(a *wire.Attestation) { a.Expires = a.Created }, "expires", wire.ErrInvalidField},
 		{"audience scope", func(a *wire.Attestation) { a.Audience = wire.Audience{Scope: "friends"} }, "audience", wire.ErrInvalidField},

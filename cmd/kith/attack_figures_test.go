@@ -529,4 +529,3 @@ func queryOnce(ctx context.Context, h host.Host, p peer.ID) bool {
 		}
 	}
 }
-

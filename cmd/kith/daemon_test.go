@@ -305,11 +305,29 @@ func TestThreeDaemons(t *testing.T) {
 		}
 	}
 
-	// Commands that need the store itself say that the daemon holds it.
-	cmd := exec.Command(kithBin, "export", "--out", filepath.Join(t.TempDir(), "x.kith"))
-	cmd.Env = append(os.Environ(), "KITH_HOME="+homes[0], "KITH_PASSPHRASE=correct horse battery staple")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "daemon is running") {
-		t.Errorf("export while the daemon runs: %v: %s", err, out)
+	// Export and import go through the daemon, which holds the store.
+	exported := filepath.Join(t.TempDir(), "a.kith")
+	kith(t, homes[0], "export", "--out", exported)
+	var imp struct {
+		Objects int `json:"objects"`
+	}
+	if err := json.Unmarshal(kith(t, homes[0], "import", exported, "--json"), &imp); err != nil || imp.Objects == 0 {
+		t.Fatalf("import into a running daemon: %+v %v", imp, err)
+	}
+	// So do model train and model show: a's few judgements keep the
+	// shipped model, and model show says which model answers.
+	var trained struct {
+		Kind       string `json:"kind"`
+		Refinement struct {
+			Judgements int  `json:"judgements"`
+			Used       bool `json:"used"`
+		} `json:"refinement"`
+	}
+	if err := json.Unmarshal(kith(t, homes[0], "model", "train", "--json"), &trained); err != nil || trained.Kind != "shipped" || trained.Refinement.Judgements == 0 || trained.Refinement.Used {
+		t.Fatalf("model train through the daemon: %+v %v", trained, err)
+	}
+	if out := string(kith(t, homes[0], "model", "show")); !strings.Contains(out, "(shipped, in use for general)") {
+		t.Fatalf("model show through the daemon:\n%s", out)
 	}
 
 	for _, d := range []*daemon{c, b, a} {

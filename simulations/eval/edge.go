@@ -52,9 +52,21 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 		what          = task + "/" + split
 		errNoTraining = fmt.Errorf("eval: task %s, split %s: no training edges", task, split)
 	)
+	var cold bool // each test edge on its own cold-start view
 	switch split {
 	case SplitLOO:
 		test, testLOO, crossFit = pick(edges, samples), true, true
+	case SplitCold:
+		var pool []trust.Edge
+		for _, e := range edges {
+			if deg[e.From] >= 2 {
+				pool = append(pool, e)
+			}
+		}
+		if len(pool) == 0 {
+			return nil, fmt.Errorf("eval: task %s, split cold: no rater with two statements", task)
+		}
+		test, cold, crossFit = pick(pool, samples), true, true
 	case SplitInSample:
 		test, crossFit = pick(edges, samples), true
 	case SplitHoldout, SplitTemporal:
@@ -89,10 +101,16 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 		test = pick(testEdges, samples)
 		calib = pick(trainEdges, calibN)
 	default:
-		return nil, fmt.Errorf("eval: unknown split %q (want loo, holdout, temporal or insample)", split)
+		return nil, fmt.Errorf("eval: unknown split %q (want loo, holdout, temporal, cold or insample)", split)
 	}
 
-	testScores, err := r.scoreEdges(ctx, what+"/test", testGraph, test, testLOO)
+	var testScores [][]float64
+	var err error
+	if cold {
+		testScores, err = r.scoreCold(ctx, what+"/test", g, test)
+	} else {
+		testScores, err = r.scoreEdges(ctx, what+"/test", testGraph, test, testLOO)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +178,17 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 				row.Prediction = "direct"
 			}
 			edgeMetrics(&row, test, testScores[ei], pred, thr, fill, sel)
+			if isProbabilistic(s) {
+				var ps []float64
+				var ys []bool
+				for _, i := range sel {
+					if x := testScores[ei][i]; !math.IsNaN(x) {
+						ps = append(ps, x)
+						ys = append(ys, test[i].Weight > 0)
+					}
+				}
+				row.ECE, row.Reliability = ExpectedCalibration(ps, ys)
+			}
 			rows = append(rows, row)
 		}
 	}
@@ -363,6 +392,34 @@ func (r *runner) scoreEdges(ctx context.Context, what string, g *trust.Graph, it
 	return out, err
 }
 
+// scoreCold scores every item on its own cold-start view (ColdView), with
+// every engine: each item draws its number of own statements, 1 to
+// ColdMaxOwn, and which ones, from a generator of its own, so that results
+// do not depend on scheduling.
+func (r *runner) scoreCold(ctx context.Context, what string, g *trust.Graph, items []trust.Edge) ([][]float64, error) {
+	out := make([][]float64, len(r.scorers))
+	for e := range out {
+		out[e] = make([]float64, len(items))
+		for i := range out[e] {
+			out[e][i] = math.NaN()
+		}
+	}
+	all := make([]int, len(r.scorers))
+	for e := range all {
+		all[e] = e
+	}
+	err := r.parallel(ctx, what, len(items), func(ctx context.Context, i int) error {
+		it := items[i]
+		rng := r.rng(fmt.Sprintf("%s/%d/%d/%d", what, i, it.From, it.To))
+		h, err := ColdView(g, it.From, it.To, 1+rng.IntN(ColdMaxOwn), rng)
+		if err != nil {
+			return err
+		}
+		return r.scoreOn(ctx, h, all, items, []int{i}, out)
+	})
+	return out, err
+}
+
 // scoreOn scores items idx (all with the same rater) on h with the given
 // engines.
 func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, items []trust.Edge, idx []int, out [][]float64) error {
@@ -388,7 +445,15 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 		if dst == nil {
 			dst = make([]float64, h.N())
 		}
-		if err := s.Score(ctx, h, q, dst); err != nil {
+		if ns, ok := s.(NodeScorer); ok {
+			nodes := make([]trust.NodeID, len(idx))
+			for j, i := range idx {
+				nodes[j] = items[i].To
+			}
+			if err := ns.ScoreNodes(ctx, h, q, nodes, dst); err != nil {
+				return err
+			}
+		} else if err := s.Score(ctx, h, q, dst); err != nil {
 			return err
 		}
 		for _, i := range idx {

@@ -42,6 +42,25 @@ type TrustMasser interface {
 	TrustMass(ctx context.Context, g *trust.Graph, q trust.NodeID, dst []float64) error
 }
 
+// NodeScorer is implemented by scorers that can score a few nodes for
+// less than all of them; the harness then asks only for the nodes it reads.
+// ScoreNodes must give the same answers as Score for those nodes.
+type NodeScorer interface {
+	ScoreNodes(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, dst []float64) error
+}
+
+// Probabilistic is implemented by scorers whose score is the probability
+// that the querier judges the node positively (kith's engine): the harness
+// then reports its expected calibration error and reliability bins.
+type Probabilistic interface {
+	Probabilistic() bool
+}
+
+func isProbabilistic(s trust.Scorer) bool {
+	p, ok := s.(Probabilistic)
+	return ok && p.Probabilistic()
+}
+
 // GlobalScorer is implemented by scorers whose scores ignore the querier;
 // the harness then scores each graph once instead of once per querier.
 type GlobalScorer interface {

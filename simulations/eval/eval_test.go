@@ -374,7 +374,7 @@ func TestRunDeterministic(t *testing.T) {
 			nA++
 		}
 	}
-	if want := len(Baselines()) * 3 * 4; nA != want {
+	if want := len(Baselines()) * 4 * 4; nA != want { // four splits, each with "all" and three buckets
 		t.Errorf("%d task A rows, want %d", nA, want)
 	}
 	var md bytes.Buffer

@@ -250,3 +250,44 @@ func (c *Calibration) Apply(s float64) float64 {
 	x0, x1, y0, y1 := c.x[i-1], c.x[i], c.y[i-1], c.y[i]
 	return y0 + (y1-y0)*(s-x0)/(x1-x0)
 }
+
+// Bin is one bin of a reliability diagram: N predictions with mean
+// MeanP, of which a share Observed were positive.
+type Bin struct {
+	Lo, Hi          float64
+	N               int
+	MeanP, Observed float64
+}
+
+// ReliabilityBins is the number of equal-width bins of ECE.
+const ReliabilityBins = 10
+
+// ExpectedCalibration returns the expected calibration error of probabilities p
+// against outcomes y (true: positive), with ReliabilityBins equal-width
+// bins: Σ_b (n_b/n)·|observed_b − mean_b|. NaN without items.
+func ExpectedCalibration(p []float64, y []bool) (float64, []Bin) {
+	if len(p) == 0 {
+		return math.NaN(), nil
+	}
+	bins := make([]Bin, ReliabilityBins)
+	for b := range bins {
+		bins[b].Lo, bins[b].Hi = float64(b)/ReliabilityBins, float64(b+1)/ReliabilityBins
+	}
+	for i, x := range p {
+		b := min(max(int(x*ReliabilityBins), 0), ReliabilityBins-1)
+		bins[b].N++
+		bins[b].MeanP += x
+		if y[i] {
+			bins[b].Observed++
+		}
+	}
+	e := 0.0
+	for b := range bins {
+		if n := float64(bins[b].N); n > 0 {
+			bins[b].MeanP /= n
+			bins[b].Observed /= n
+			e += n / float64(len(p)) * math.Abs(bins[b].Observed-bins[b].MeanP)
+		}
+	}
+	return e, bins
+}

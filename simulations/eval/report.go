@@ -14,7 +14,7 @@ var csvHeader = []string{
 	"dataset", "task", "split", "engine", "seed", "bucket", "prediction",
 	"n", "covered", "coverage",
 	"auc", "macro_f1", "rmse", "pcc", "mae",
-	"auc_filled", "macro_f1_filled", "rmse_filled", "pcc_filled", "mae_filled",
+	"auc_filled", "macro_f1_filled", "rmse_filled", "pcc_filled", "mae_filled", "ece",
 	"sybils", "attack_edges", "captured_mass", "accepted_per_edge", "sybil_coverage", "accuracy_cost", "hops",
 }
 
@@ -42,7 +42,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 			r.Dataset, r.Task, r.Split, r.Engine, strconv.FormatUint(r.Seed, 10), r.Bucket, r.Prediction,
 			strconv.Itoa(r.N), strconv.Itoa(r.Covered), f(r.Coverage),
 			f(r.AUC), f(r.MacroF1), f(r.RMSE), f(r.PCC), f(r.MAE),
-			f(r.AUCFilled), f(r.MacroF1Filled), f(r.RMSEFilled), f(r.PCCFilled), f(r.MAEFilled),
+			f(r.AUCFilled), f(r.MacroF1Filled), f(r.RMSEFilled), f(r.PCCFilled), f(r.MAEFilled), f(r.ECE),
 			i(r.Sybils), i(r.AttackEdges), f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.SybilCoverage), f(r.AccuracyCost), i(r.Hops),
 		}
 		if err := cw.Write(rec); err != nil {
@@ -80,7 +80,11 @@ the number of Sybils; global PageRank/EigenTrust does not.
 // WriteMarkdown writes a summary of the rows: one table per task and
 // split (bucket "all"; Task A's per-bucket rows in a second table), beside
 // the reference figures of the brief.
-func WriteMarkdown(w io.Writer, rows []Row) error {
+func WriteMarkdown(w io.Writer, rows []Row) error { return writeMarkdown(w, rows, false) }
+
+// writeMarkdown is WriteMarkdown; with plotsWritten it shows the
+// reliability diagrams Report writes beside it.
+func writeMarkdown(w io.Writer, rows []Row, plotsWritten bool) error {
 	var b strings.Builder
 	f := func(x float64) string {
 		if math.IsNaN(x) {
@@ -107,12 +111,15 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 				for _, split := range unique(tr, func(r Row) string { return r.Split }) {
 					sr := filter(tr, func(r Row) bool { return r.Split == split })
 					fmt.Fprintf(&b, "### Split %s\n\n", split)
-					b.WriteString("| engine | prediction | n | coverage | AUC(neg) | macro-F1 | RMSE | PCC | MAE | AUC filled | RMSE filled | PCC filled |\n")
-					b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+					b.WriteString("| engine | prediction | n | coverage | AUC(neg) | macro-F1 | RMSE | PCC | MAE | ECE | AUC filled | RMSE filled | PCC filled |\n")
+					b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 					for _, r := range filter(sr, func(r Row) bool { return r.Bucket == "all" }) {
-						fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-							r.Engine, r.Prediction, r.N, f(r.Coverage), f(r.AUC), f(r.MacroF1), f(r.RMSE), f(r.PCC), f(r.MAE),
+						fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+							r.Engine, r.Prediction, r.N, f(r.Coverage), f(r.AUC), f(r.MacroF1), f(r.RMSE), f(r.PCC), f(r.MAE), f(r.ECE),
 							f(r.AUCFilled), f(r.RMSEFilled), f(r.PCCFilled))
+					}
+					if img := ReliabilityPlotName(ds, task, split); plotsWritten && hasReliability(sr) {
+						fmt.Fprintf(&b, "\nReliability of the engines' probabilities: ![reliability](%s)\n", img)
 					}
 					br := filter(sr, func(r Row) bool { return r.Bucket != "all" })
 					if len(br) > 0 {

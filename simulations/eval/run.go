@@ -33,6 +33,11 @@ const (
 	// the published Fairness/Goodness figures, whose code computed the
 	// scores once on the whole graph (see the package documentation).
 	SplitInSample = "insample"
+	// SplitCold is the cold start of a new owner: each test edge q->t is
+	// scored on a small view of q's own, holding 1 to 20 of q's other
+	// statements (drawn at random) and the statements of the people within
+	// two hops of q along those vouches (see ColdView).
+	SplitCold = "cold"
 )
 
 // Config is one evaluation run.
@@ -56,8 +61,8 @@ type Config struct {
 	// leave-one-out and in-sample splits cross-fit on the test edges
 	// instead (see the package documentation).
 	Calibration int
-	// Splits of Tasks A and D; empty: loo, holdout, temporal for A and loo
-	// for D.
+	// Splits of Tasks A and D; empty: loo, holdout, temporal, cold for A
+	// and loo for D.
 	Splits []string
 	// Queriers is the number of viewpoints of Tasks B and C: 0 means 50
 	// for B and 20 for C.
@@ -82,6 +87,11 @@ type Config struct {
 	// fewer than Hops steps from the querier along positive ratings (the
 	// querier's own at 1). 0 scores the whole graph.
 	Hops int
+	// ShuffleSigns permutes the weights (signs with their strengths)
+	// across the dataset's edges before anything else, keeping the graph:
+	// the leakage check, under which every engine's sign AUC must fall to
+	// 0.5.
+	ShuffleSigns bool
 	// Workers is the number of goroutines scoring viewpoints in parallel:
 	// 0 means GOMAXPROCS.
 	Workers int
@@ -117,6 +127,12 @@ type Row struct {
 	// the weight metrics, the mean training weight.
 	AUCFilled, MacroF1Filled, RMSEFilled, PCCFilled, MAEFilled float64
 
+	// ECE is the expected calibration error of the engine's probability
+	// of a positive judgement (engines whose score is one: Probabilistic),
+	// over covered items, with Reliability its bins; NaN otherwise.
+	ECE         float64
+	Reliability []Bin
+
 	// Task C.
 	Sybils, AttackEdges int
 	CapturedMass        float64 // mean share of the querier's positive score on Sybils
@@ -137,6 +153,15 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		return nil, errors.New("eval: no dataset")
 	}
 	r := &runner{cfg: cfg}
+	if cfg.ShuffleSigns {
+		ds := *cfg.Dataset
+		g, err := ShuffleWeights(ds.Graph, r.rng("shuffle-signs"))
+		if err != nil {
+			return nil, err
+		}
+		ds.Graph, ds.Name = g, ds.Name+" (signs shuffled)"
+		r.cfg.Dataset = &ds
+	}
 	if len(r.cfg.Engines) == 0 {
 		r.cfg.Engines = Baselines()
 	}
@@ -172,7 +197,7 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		case TaskEdge, TaskAdvogato:
 			splits := cfg.Splits
 			if len(splits) == 0 {
-				splits = []string{SplitLOO, SplitHoldout, SplitTemporal}
+				splits = []string{SplitLOO, SplitHoldout, SplitTemporal, SplitCold}
 				if task == TaskAdvogato {
 					splits = []string{SplitLOO}
 				}
@@ -223,7 +248,7 @@ func (r *runner) row(task, split, engine string) Row {
 		Dataset: r.cfg.Dataset.Name, Task: task, Split: split, Engine: engine, Seed: r.cfg.Seed, Bucket: "all",
 		Coverage: nan, AUC: nan, MacroF1: nan, RMSE: nan, PCC: nan, MAE: nan,
 		AUCFilled: nan, MacroF1Filled: nan, RMSEFilled: nan, PCCFilled: nan, MAEFilled: nan,
-		CapturedMass: nan, AcceptedPerEdge: nan, SybilCoverage: nan, AccuracyCost: nan,
+		CapturedMass: nan, AcceptedPerEdge: nan, SybilCoverage: nan, AccuracyCost: nan, ECE: nan,
 	}
 }
 

@@ -138,12 +138,14 @@ func TestSybil(t *testing.T) {
 	inc := run(t, s, Options{Engines: []string{"kith-shared"}})
 	whole := run(t, s, Options{Engines: []string{"kith-shared"}, scoreWhole: true})
 	// The two agree within the propagation's error (epsilon 1e-7 per
-	// node), which can move a Sybil scored at the median across it: allow
-	// one Sybil per viewpoint in the acceptance count.
+	// node, and 1e-5 for the corrections that weigh each subject's
+	// evidence as if the subject did not exist), which can move a Sybil
+	// scored at the median across it: allow one Sybil per viewpoint in the
+	// acceptance count.
 	for _, c := range []struct {
 		m   string
 		tol float64
-	}{{MetricCaptured, 1e-4}, {MetricAUC, 1e-3}, {MetricAcceptedPerEdge, 1.0 / 4}, {MetricAccuracyCost, 1e-3}} {
+	}{{MetricCaptured, 1e-4}, {MetricAUC, 3e-3}, {MetricAcceptedPerEdge, 1.0 / 4}, {MetricAccuracyCost, 3e-3}} {
 		b := "sybil"
 		if c.m == MetricAccuracyCost {
 			b = "honest"

@@ -190,24 +190,23 @@ func model(ctx context.Context, e *trust.Engine, v *trust.View) (*trust.Model, e
 }
 
 // kithScores scores the nodes of need in v as trust.Engine.ScoreView
-// does (NoEvidence for uncovered nodes), leaving the others NaN: the
-// metrics read only those nodes. With mass it also copies the view's
-// trust mass.
-func kithScores(e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) view {
+// does (NoEvidence for uncovered nodes, the querier's own statements
+// setting the side of the subjects they are about), leaving the others
+// NaN: the metrics read only those nodes. With mass it also copies the
+// view's trust mass.
+func kithScores(ctx context.Context, e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) (view, error) {
 	x := make([]float64, v.N())
 	for i := range x {
 		x[i] = math.NaN()
 	}
-	for _, t := range need {
-		if f := v.Features(t, e.Linked); f.Covered {
-			x[t] = m.Predict(&f)
-		}
+	if err := e.ScoreViewNodes(ctx, v, m, nil, need, x); err != nil {
+		return view{}, err
 	}
 	out := view{x: x}
 	if mass {
 		out.mass = slices.Clone(v.Masses())
 	}
-	return out
+	return out, nil
 }
 
 // editor applies new edges to a view incrementally (trust.View.SetOut),
@@ -284,20 +283,26 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				if cg.separable {
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).
-					ref = kithScores(ke, v, m, r.accNodes, false)
+					if ref, err = kithScores(ctx, ke, v, m, r.accNodes, false); err != nil {
+						return nil, err
+					}
 				} else if cg.honest != nil {
 					hv, err := ke.View(ctx, cg.honest, q)
 					if err != nil {
 						return nil, err
 					}
-					ref = kithScores(ke, hv, m, honest(need, h.N()), false)
+					if ref, err = kithScores(ctx, ke, hv, m, honest(need, h.N()), false); err != nil {
+						return nil, err
+					}
 				} else {
 					if honestV == nil {
 						if honestV, err = ke.View(ctx, h, q); err != nil {
 							return nil, err
 						}
 					}
-					ref = kithScores(ke, honestV, m, honest(need, h.N()), false)
+					if ref, err = kithScores(ctx, ke, honestV, m, honest(need, h.N()), false); err != nil {
+						return nil, err
+					}
 				}
 				j := 0
 				if cg.incremental {
@@ -305,27 +310,31 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					if err := ed.add(ctx, cg.attack); err != nil {
 						return nil, err
 					}
-					att = kithScores(ke, v, m, need, true)
+					if att, err = kithScores(ctx, ke, v, m, need, true); err != nil {
+						return nil, err
+					}
 					next = func() (view, error) {
 						if err := ed.add(ctx, cg.treason[j]); err != nil {
 							return view{}, err
 						}
 						j++
-						return kithScores(ke, v, m, need, false), nil
+						return kithScores(ctx, ke, v, m, need, false)
 					}
 				} else {
 					va, err := ke.View(ctx, cg.final, q)
 					if err != nil {
 						return nil, err
 					}
-					att = kithScores(ke, va, m, need, true)
+					if att, err = kithScores(ctx, ke, va, m, need, true); err != nil {
+						return nil, err
+					}
 					next = func() (view, error) {
 						vs, err := ke.View(ctx, cg.steps[j], q)
 						if err != nil {
 							return view{}, err
 						}
 						j++
-						return kithScores(ke, vs, m, need, false), nil
+						return kithScores(ctx, ke, vs, m, need, false)
 					}
 				}
 			} else {

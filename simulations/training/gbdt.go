@@ -380,3 +380,64 @@ func quantileThresholds(xs [][trust.NumFeatures]float64, j, bins int) []float64 
 	}
 	return t
 }
+
+// Additive returns an ensemble of depth-1 trees as a trust.Model with one
+// step shape per feature (the sum of that feature's trees), weight 1 on
+// each, and the constant trees in the bias: the same log-odds, in the form
+// kith ships, whose contributions are exact per feature and whose weights
+// an owner's judgements can refine.
+func (e *Ensemble) Additive(provenance string, examples int) (*trust.Model, error) {
+	if e.Depth != 1 {
+		return nil, fmt.Errorf("%w: ensemble of depth %d is not additive", ErrCandidate, e.Depth)
+	}
+	m := &trust.Model{Version: trust.ModelVersion, Features: slices.Clone(trust.FeatureNames),
+		Mean: slices.Clone(e.Mean), Scale: slices.Clone(e.Scale), Weights: make([]float64, trust.NumFeatures),
+		Steps: make([]*trust.Steps, trust.NumFeatures), Bias: e.Base, Provenance: provenance, Examples: examples}
+	type stump struct{ t, left, right float64 }
+	byFeature := make([][]stump, trust.NumFeatures)
+	for _, tr := range e.Trees {
+		j := tr.Feature[0]
+		if j < 0 {
+			m.Bias += tr.Leaf[0]
+			continue
+		}
+		byFeature[j] = append(byFeature[j], stump{tr.Threshold[0]*e.Scale[j] + e.Mean[j], tr.Leaf[0], tr.Leaf[1]})
+	}
+	for j, ss := range byFeature {
+		if len(ss) == 0 {
+			continue
+		}
+		var ts []float64
+		for _, s := range ss {
+			ts = append(ts, s.t)
+		}
+		slices.Sort(ts)
+		ts = slices.Compact(ts)
+		st := &trust.Steps{Thresholds: ts, Values: make([]float64, len(ts)+1)}
+		for k := range st.Values {
+			for _, s := range ss {
+				// Interval k holds the x with exactly k thresholds below:
+				// x ≤ s.t (left) when s.t is at index k or later.
+				if i, _ := slices.BinarySearch(ts, s.t); i >= k {
+					st.Values[k] += s.left
+				} else {
+					st.Values[k] += s.right
+				}
+			}
+		}
+		// Sums of monotone steps are monotone; keep them so to the last
+		// bit, whatever the rounding of each interval's sum.
+		for k := 1; k < len(st.Values); k++ {
+			if sg := trust.FeatureSigns[j]; sg > 0 {
+				st.Values[k] = max(st.Values[k], st.Values[k-1])
+			} else if sg < 0 {
+				st.Values[k] = min(st.Values[k], st.Values[k-1])
+			}
+		}
+		m.Steps[j], m.Weights[j] = st, 1
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

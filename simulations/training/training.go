@@ -78,24 +78,7 @@ func (o Options) withDefaults() Options {
 // Default and Compare so that both see exactly the same examples.
 func exampleSets(ctx context.Context, o Options) (train, heldOut []trust.Example, params []gen.MarketParams, err error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x747261696e))
-	// Vary the markets so the model does not learn one parameter setting.
-	for i := range o.Markets + 1 {
-		p := gen.DefaultMarket
-		p.Seed = rng.Uint64()
-		p.Nodes = 3000 + rng.IntN(5000)
-		p.Edges = p.Nodes * (4 + rng.IntN(5))
-		p.BadShare = 0.05 + 0.2*rng.Float64()
-		p.Noise = 0.02 + 0.08*rng.Float64()
-		p.Collusion = 0.2 + 0.5*rng.Float64()
-		p.Retaliation = 0.1 + 0.4*rng.Float64()
-		p.Activity = 1.3 + 0.7*rng.Float64()
-		p.Reciprocity = 0.2 + 0.7*rng.Float64()
-		p.StrongComplaint = 0.2 + 0.7*rng.Float64()
-		p.Praise = 0.05 + 0.3*rng.Float64()
-		p.CollusionBoost = rng.Float64()
-		params = append(params, p)
-		_ = i
-	}
+	params = marketParams(rng, o.Markets+1)
 	total := (o.Markets + 1) * o.Raters
 	done := 0
 	eng := &trust.Engine{}
@@ -122,6 +105,29 @@ func exampleSets(ctx context.Context, o Options) (train, heldOut []trust.Example
 		}
 	}
 	return train, heldOut, params, nil
+}
+
+// marketParams draws the parameters of n synthetic markets, varied so
+// that a model does not learn one parameter setting.
+func marketParams(rng *rand.Rand, n int) []gen.MarketParams {
+	var params []gen.MarketParams
+	for range n {
+		p := gen.DefaultMarket
+		p.Seed = rng.Uint64()
+		p.Nodes = 3000 + rng.IntN(5000)
+		p.Edges = p.Nodes * (4 + rng.IntN(5))
+		p.BadShare = 0.05 + 0.2*rng.Float64()
+		p.Noise = 0.02 + 0.08*rng.Float64()
+		p.Collusion = 0.2 + 0.5*rng.Float64()
+		p.Retaliation = 0.1 + 0.4*rng.Float64()
+		p.Activity = 1.3 + 0.7*rng.Float64()
+		p.Reciprocity = 0.2 + 0.7*rng.Float64()
+		p.StrongComplaint = 0.2 + 0.7*rng.Float64()
+		p.Praise = 0.05 + 0.3*rng.Float64()
+		p.CollusionBoost = rng.Float64()
+		params = append(params, p)
+	}
+	return params
 }
 
 // raters samples up to k nodes with at least one out-edge.

@@ -67,7 +67,7 @@ func WireCases() []Case {
 		{Name: RawVerifyCase, Items: 1, Run: func(b *testing.B) {
 			for b.Loop() {
 				if !ed25519.Verify(stdPub, msg, stdSig) {
-					b.Fatal("verify")
+					fail(b, "verify")
 				}
 			}
 		}},
@@ -75,7 +75,7 @@ func WireCases() []Case {
 			opts := &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 			for b.Loop() {
 				if !voi.VerifyWithOptions(voi.PublicKey(stdPub), msg, stdSig, opts) {
-					b.Fatal("verify")
+					fail(b, "verify")
 				}
 			}
 		}},
@@ -85,7 +85,7 @@ func WireCases() []Case {
 				a := &wire.Attestation{Subject: subject, Kind: wire.Vouch, Context: "general", Strength: 70,
 					Created: 1700000000, Audience: wire.PublicAudience, Nonce: atts[i%pool].Nonce}
 				if err := a.Sign(key); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 				i++
 			}
@@ -94,7 +94,7 @@ func WireCases() []Case {
 			a := atts[0]
 			for b.Loop() {
 				if _, err := wire.EncodeUnsigned(a); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 			}
 		}},
@@ -102,7 +102,7 @@ func WireCases() []Case {
 			i := 0
 			for b.Loop() {
 				if _, err := wire.DecodeAttestation(raws[i%pool]); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 				i++
 			}
@@ -118,7 +118,7 @@ func WireCases() []Case {
 			i := 0
 			for b.Loop() {
 				if err := atts[i%pool].Verify(Now); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 				i++
 			}
@@ -127,7 +127,7 @@ func WireCases() []Case {
 			i := 0
 			for b.Loop() {
 				if _, err := wire.Open(raws[i%pool], Now); err != nil {
-					b.Fatal(err)
+					fail(b, err)
 				}
 				i++
 			}
@@ -142,7 +142,7 @@ func WireCases() []Case {
 			for b.Loop() {
 				for _, err := range wire.VerifyBatch(objs, Now, nil) {
 					if err != nil {
-						b.Fatal(err)
+						fail(b, err)
 					}
 				}
 			}

@@ -3,9 +3,15 @@
 // file in the same directory, which then takes the file's name, and the
 // directory is synced. The node's peer book and consent decisions, the
 // API's token and discovery files and the CLI's outputs all use it.
+//
+// Errors are *fs.PathError values naming the file asked for (never the
+// temporary one), so they read well as they are.
 package atomicfile
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -25,32 +31,49 @@ func write(path string, data []byte, perm os.FileMode, place func(oldpath, newpa
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		if errors.Is(err, fs.ErrNotExist) {
+			return pathError(path, fmt.Errorf("no directory %s: %w", dir, fs.ErrNotExist))
+		}
+		return pathError(path, err)
 	}
 	defer os.Remove(f.Name())
 	if err := f.Chmod(perm); err != nil { // whatever the umask
 		f.Close()
-		return err
+		return pathError(path, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return err
+		return pathError(path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return pathError(path, err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return pathError(path, err)
 	}
 	if err := place(f.Name(), path); err != nil {
-		return err
+		return pathError(path, err)
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return pathError(path, err)
 	}
 	defer d.Close()
 	_ = d.Sync() // not supported on every file system; the data itself is synced
 	return nil
+}
+
+// pathError reports err as an error writing path, dropping the name of the
+// temporary file an inner *fs.PathError or *os.LinkError carries.
+func pathError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &le):
+		err = le.Err
+	case errors.As(err, &pe) && pe.Path != path:
+		err = pe.Err
+	}
+	return &fs.PathError{Op: "write", Path: path, Err: err}
 }

@@ -43,16 +43,21 @@ func StoreCases(ctx context.Context, dir string) []Case {
 				st.Close()
 			}
 			if err := os.RemoveAll(d); err != nil {
-				b.Fatal(err)
+				fail(b, err)
 			}
 			var err error
 			st, err = badgerstore.Open(ctx, badgerstore.Options{Dir: d, EncryptionKey: make([]byte, 32)})
 			if err != nil {
-				b.Fatal(err)
+				fail(b, err)
 			}
 		}
 		renew()
-		b.Cleanup(func() { st.Close(); os.RemoveAll(d) })
+		b.Cleanup(func() {
+			if st != nil {
+				st.Close()
+			}
+			os.RemoveAll(d)
+		})
 		return func() *badgerstore.Store { return st }, renew
 	}
 	// next returns the i-th raw attestation, renewing the store when the
@@ -79,13 +84,13 @@ func StoreCases(ctx context.Context, dir string) []Case {
 					for j := range objs {
 						o, err := wire.Open(next(b, i, renew), Now)
 						if err != nil {
-							b.Fatal(err)
+							fail(b, err)
 						}
 						objs[j] = o
 						i++
 					}
 					if n, err := st().Put(ctx, objs...); err != nil || n != len(objs) {
-						b.Fatalf("put: %d new of %d: %v", n, len(objs), err)
+						failf(b, "put: %d new of %d: %v", n, len(objs), err)
 					}
 				}
 			},
@@ -103,18 +108,18 @@ func StoreCases(ctx context.Context, dir string) []Case {
 				for j := range objs {
 					o, err := wire.Decode(next(b, i, renew))
 					if err != nil {
-						b.Fatal(err)
+						fail(b, err)
 					}
 					objs[j] = o
 					i++
 				}
 				for _, err := range wire.VerifyBatch(objs, Now, nil) {
 					if err != nil {
-						b.Fatal(err)
+						fail(b, err)
 					}
 				}
 				if n, err := st().Put(ctx, objs...); err != nil || n != len(objs) {
-					b.Fatalf("put: %d new of %d: %v", n, len(objs), err)
+					failf(b, "put: %d new of %d: %v", n, len(objs), err)
 				}
 			}
 		},

@@ -209,9 +209,10 @@ var errOverBudget = errors.New("over budget")
 // admitConsentRequest applies the consent-request rows of the budget to a
 // public vouch a about this node, new to it, delivered by peer from: its
 // issuer's pending requests held (and the unstored ones already admitted
-// with it, batched), and from's rate. A request delivered again (the issuer
-// retrying) is new to nobody and costs nothing.
-func (n *Node) admitConsentRequest(ctx context.Context, from peer.ID, a *wire.Attestation, batched int) (fresh bool, err error) {
+// with it, batched), and, if charge, from's rate (the consent protocol
+// charges the rate for every stream, before reading it). A request
+// delivered again (the issuer retrying) is not new and passes.
+func (n *Node) admitConsentRequest(ctx context.Context, from peer.ID, a *wire.Attestation, batched int, charge bool) (fresh bool, err error) {
 	have, err := n.cfg.Store.Has(ctx, a.CID())
 	if err != nil || have {
 		return false, err
@@ -227,7 +228,7 @@ func (n *Node) admitConsentRequest(ctx context.Context, from peer.ID, a *wire.At
 		n.overBudget.Add(1)
 		return false, fmt.Errorf("%w: %s has %d consent requests pending here (at most %d)", errOverBudget, a.Issuer, pending, n.lim.pendingPerIssue)
 	}
-	if !n.lim.consents.allow(from, 1) {
+	if charge && !n.lim.consents.allow(from, 1) {
 		n.overBudget.Add(1)
 		return false, fmt.Errorf("%w: consent requests from %s", errOverBudget, from)
 	}
@@ -446,6 +447,13 @@ func (n *Node) handleConsent(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	from := s.Conn().RemotePeer()
+	// Every request counts against the peer's rate, before it is read or
+	// verified (spec/node-v1.md §5, §7).
+	if !n.lim.consents.allow(from, 1) {
+		n.overBudget.Add(1)
+		s.Reset()
+		return
+	}
 	b, err := readFrame(bufio.NewReader(s), wire.MaxObjectSize)
 	if err == nil && b == nil {
 		err = fmt.Errorf("%w: empty consent request", ErrProtocol)
@@ -455,7 +463,7 @@ func (n *Node) handleConsent(s network.Stream) {
 		a, err = n.checkConsentRequest(from, b)
 	}
 	if err == nil {
-		_, err = n.admitConsentRequest(n.runCtx, from, a, 0)
+		_, err = n.admitConsentRequest(n.runCtx, from, a, 0, false)
 	}
 	if err == nil {
 		_, err = n.ingest(n.runCtx, []wire.Object{a})

@@ -470,7 +470,7 @@ func (n *Node) admit(ctx context.Context, p peer.ID, from wire.PublicKey, objs [
 				}
 				if !ok && v.Subject.Key != nil && *v.Subject.Key == n.me && v.Issuer == from {
 					// A consent request, from its issuer: within budget.
-					fresh, err := n.admitConsentRequest(ctx, p, v, requests)
+					fresh, err := n.admitConsentRequest(ctx, p, v, requests, true)
 					if err != nil && !errors.Is(err, errOverBudget) && !errors.Is(err, errIgnore) {
 						return nil, err
 					}

@@ -256,10 +256,21 @@ func TestStaleProofsPenalised(t *testing.T) {
 			}
 		}
 	}
+	// verdicts waits until the validator has decided on every message
+	// pubsub handed it (pubsub counts a message validated before the
+	// validator runs).
+	verdicts := func(since Stats) Stats {
+		var st Stats
+		pollUntil(t, time.Minute, "the victim's verdicts", func() bool {
+			st = victim.Stats()
+			return st.Ignored+st.Rejected-since.Ignored-since.Rejected == st.Validated-since.Validated
+		})
+		return st
+	}
 	checks := victim.sigChecks.Load()
 	before := victim.Stats()
 	publish(100, time.Now().Add(-time.Minute)) // within the grace: ignored
-	mid := victim.Stats()
+	mid := verdicts(before)
 	if ignored, validated := mid.Ignored-before.Ignored, mid.Validated-before.Validated; ignored != validated || validated < 100 || mid.Rejected != before.Rejected {
 		t.Errorf("the victim validated %d proofs that expired a minute ago, ignored %d, rejected %d; want all ignored", validated, ignored, mid.Rejected-before.Rejected)
 	}
@@ -269,7 +280,7 @@ func TestStaleProofsPenalised(t *testing.T) {
 		t.Errorf("the victim penalised proofs expired within the grace (score %.1f)", s)
 	}
 	publish(1, time.Now().Add(-time.Hour)) // long expired: rejected
-	if got := victim.Stats().Rejected - mid.Rejected; got != 1 {
+	if got := verdicts(mid).Rejected - mid.Rejected; got != 1 {
 		t.Errorf("the victim rejected %d proofs that expired an hour ago, want 1", got)
 	}
 	s, _ = scoreWhen(t, victim, ea.id, time.Minute, "the sender below the graylist threshold", func(s float64) bool { return s < GraylistThreshold })

@@ -40,6 +40,10 @@ type ServerOptions struct {
 	// deadline, and a Service that returns context.DeadlineExceeded is
 	// answered 504. Default 60 s.
 	RequestTimeout time.Duration
+	// MaxConns caps the connections open at once: at the cap a new one
+	// replaces the connection idle the longest, or is closed. Default
+	// DefaultMaxConns (64).
+	MaxConns int
 }
 
 // Server serves a Service as the local HTTP API. It is an http.Handler and
@@ -112,6 +116,9 @@ func NewServer(svc Service, opts ServerOptions) (*Server, error) {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
 	}
 	s := &Server{
 		svc: svc, token: digestToken(opts.Token), log: opts.Logger, opts: opts,
@@ -202,6 +209,9 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	s.log.Debug("api: refused", "method", r.Method, "path", truncate(r.URL.Path, 128),
 		"remote", r.RemoteAddr, "code", e.Code)
+	// A refused client keeps no connection open (no idle keep-alive for
+	// one without the token).
+	w.Header().Set("Connection", "close")
 	s.writeError(w, r, e)
 }
 

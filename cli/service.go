@@ -75,6 +75,8 @@ func apiError(err error) error {
 		return api.Errorf(api.CodeInvalid, "%s", wireMessage(we))
 	case errors.Is(err, node.ErrNotAboutMe), errors.As(err, &we), errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidRequest):
 		return api.Errorf(api.CodeInvalid, "%s", oneLine(err.Error()))
+	case errors.Is(err, store.ErrUnwritable):
+		return api.Errorf(api.CodeUnavailable, "%s", oneLine(err.Error()))
 	}
 	return err
 }
@@ -92,6 +94,11 @@ func (l *localService) Status(ctx context.Context) (api.Status, error) {
 	}
 	st := api.Status{PeerID: l.s.key.Public().String(), Addrs: []string{}, Version: version, Objects: n, Topic: node.TopicName}
 	st.Warnings = []string{}
+	if h, ok := l.s.store.(interface{ Err() error }); ok {
+		if err := h.Err(); err != nil {
+			st.StoreError = err.Error()
+		}
+	}
 	if l.n != nil {
 		st.Addrs = l.n.Addrs()
 		st.Started = l.started
@@ -172,7 +179,7 @@ func (l *localService) Rank(ctx context.Context, req api.RankRequest) (json.RawM
 }
 
 func (l *localService) Attestations(ctx context.Context, req api.ListRequest) ([]api.Attestation, error) {
-	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All}
+	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All, Withdrawn: req.All}
 	if req.Kind != "" && q.Kind != wire.Vouch && q.Kind != wire.Warn {
 		return nil, apiError(usagef("kind %q: want vouch or warn", req.Kind))
 	}
@@ -300,10 +307,10 @@ func (l *localService) Attest(ctx context.Context, req api.AttestRequest) (api.A
 // them where they go (consent requests, gossip).
 func (l *localService) submit(ctx context.Context, objs ...wire.Object) error {
 	if l.n != nil {
-		return l.n.Submit(ctx, objs...)
+		return apiError(l.n.Submit(ctx, objs...))
 	}
 	_, err := l.s.store.Put(ctx, objs...)
-	return err
+	return apiError(err)
 }
 
 func (l *localService) Retract(ctx context.Context, req api.RetractRequest) (api.Retraction, error) {
@@ -351,6 +358,7 @@ func consentView(r node.ConsentRequest) api.ConsentRequest {
 	return api.ConsentRequest{
 		CID: a.CID().String(), Issuer: a.Issuer.String(), Kind: string(a.Kind), Context: a.Context,
 		Strength: a.Strength, Reason: a.Reason, Created: a.CreatedAt().UTC(), State: api.ConsentState(r.State),
+		Superseded: r.Superseded,
 	}
 }
 
@@ -362,7 +370,7 @@ func (l *localService) Consents(ctx context.Context) ([]api.ConsentRequest, erro
 	} else {
 		var d *node.Decisions
 		if d, err = l.decisions(); err == nil {
-			rs, err = node.ConsentRequests(ctx, l.s.store, l.s.key.Public(), d)
+			rs, err = node.ConsentRequests(ctx, l.s.store, l.s.key.Public(), d, l.a.env.Now())
 		}
 	}
 	if err != nil {

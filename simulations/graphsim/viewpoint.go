@@ -36,9 +36,8 @@ type view struct {
 	x, mass []float64
 }
 
-// score computes engine e's view of g from q.
-func (r *runner) score(ctx context.Context, e int, g *trust.Graph, q trust.NodeID) (view, error) {
-	s := r.scorers[e]
+// score computes scorer s's view of g from q.
+func (r *runner) score(ctx context.Context, s trust.Scorer, g *trust.Graph, q trust.NodeID) (view, error) {
 	x := make([]float64, g.N())
 	switch en := s.(type) {
 	case *trust.Engine:
@@ -53,7 +52,7 @@ func (r *runner) score(ctx context.Context, e int, g *trust.Graph, q trust.NodeI
 		return view{x, mass}, nil
 	}
 	if gs, ok := s.(eval.GlobalScorer); ok && gs.Global() && r.cacheable[g] {
-		k := globalKey{g, e}
+		k := globalKey{g, s}
 		r.globalMu.Lock()
 		c := r.globals[k]
 		if c == nil {
@@ -245,28 +244,43 @@ func (ed *editor) add(ctx context.Context, edges []trust.Edge) error {
 	return nil
 }
 
-// viewpoint measures every cell for every engine from q.
+// perScorer is what a viewpoint computes once per scorer and reuses
+// across the cells that share it.
+type perScorer struct {
+	m       *trust.Model
+	honestV *trust.View // kith's view of the honest graph, when needed
+	honestX *view       // another engine's scores of the honest graph
+}
+
+// viewpoint measures every cell of the batch for every engine from q.
 func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, error) {
-	out := make([][]metrics, len(r.cells))
+	out := make([][]metrics, len(r.cellSc))
 	for c := range out {
 		out[c] = make([]metrics, len(r.engines))
 	}
 	h := r.w.pop.Graph
+	// Graphs of this viewpoint, one per cell that needs its own.
+	own := make([]*cellGraphs, len(r.cellSc))
 	for e := range r.engines {
-		ke, isKith := r.scorers[e].(*trust.Engine)
-		isKith = isKith && !r.scoreWhole
-		var (
-			m       *trust.Model
-			honestV *trust.View // kith's view of the honest graph, when needed
-			honestX *view       // another engine's scores of the honest graph
-		)
-		for c, cell := range r.cells {
+		cache := map[trust.Scorer]*perScorer{}
+		for c, cs := range r.cellSc {
+			sc := r.scorers[c][e]
+			ke, isKith := sc.(*trust.Engine)
+			isKith = isKith && !r.scoreWhole
+			ps := cache[sc]
+			if ps == nil {
+				ps = &perScorer{}
+				cache[sc] = ps
+			}
 			cg := r.shared[c]
 			if cg == nil {
-				var err error
-				if cg, err = r.w.build(r.s, cell, q, r.rng, r.wholeGraphs); err != nil {
-					return nil, err
+				if own[c] == nil {
+					var err error
+					if own[c], err = r.w.build(cs, r.cellOf[c], q, cs.Rand, r.wholeGraphs); err != nil {
+						return nil, err
+					}
 				}
+				cg = own[c]
 			}
 			need := r.need(cg)
 			var ref, att view
@@ -276,11 +290,12 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				if err != nil {
 					return nil, err
 				}
-				if m == nil {
-					if m, err = model(ctx, ke, v); err != nil {
+				if ps.m == nil {
+					if ps.m, err = model(ctx, ke, v); err != nil {
 						return nil, err
 					}
 				}
+				m := ps.m
 				if cg.separable {
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).
@@ -292,12 +307,12 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					}
 					ref = kithScores(ke, hv, m, honest(need, h.N()), false)
 				} else {
-					if honestV == nil {
-						if honestV, err = ke.View(ctx, h, q); err != nil {
+					if ps.honestV == nil {
+						if ps.honestV, err = ke.View(ctx, h, q); err != nil {
 							return nil, err
 						}
 					}
-					ref = kithScores(ke, honestV, m, honest(need, h.N()), false)
+					ref = kithScores(ke, ps.honestV, m, honest(need, h.N()), false)
 				}
 				j := 0
 				if cg.incremental {
@@ -331,33 +346,33 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 			} else {
 				var err error
 				if cg.separable {
-					ref, err = r.score(ctx, e, cg.base, q)
+					ref, err = r.score(ctx, sc, cg.base, q)
 				} else if cg.honest != nil {
-					ref, err = r.score(ctx, e, cg.honest, q)
+					ref, err = r.score(ctx, sc, cg.honest, q)
 				} else {
-					if honestX == nil {
-						x, err := r.score(ctx, e, h, q)
+					if ps.honestX == nil {
+						x, err := r.score(ctx, sc, h, q)
 						if err != nil {
 							return nil, err
 						}
-						honestX = &x
+						ps.honestX = &x
 					}
-					ref = *honestX
+					ref = *ps.honestX
 				}
 				if err != nil {
 					return nil, err
 				}
-				if att, err = r.score(ctx, e, cg.final, q); err != nil {
+				if att, err = r.score(ctx, sc, cg.final, q); err != nil {
 					return nil, err
 				}
 				j := 0
 				next = func() (view, error) {
 					g := cg.steps[j]
 					j++
-					return r.score(ctx, e, g, q)
+					return r.score(ctx, sc, g, q)
 				}
 			}
-			if err := r.measure(ctx, &out[c][e], cg, cell, q, ref, att, next); err != nil {
+			if err := r.measure(ctx, &out[c][e], cg, cs, r.cellOf[c], q, ref, att, next); err != nil {
 				return nil, err
 			}
 		}
@@ -386,10 +401,10 @@ func honest(need []trust.NodeID, n int) []trust.NodeID {
 
 // measure computes one cell's metrics from the reference view (no attack
 // edges) and the attacked view.
-func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell scenario.Cell, q trust.NodeID, ref, att view, next func() (view, error)) error {
+func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cs *scenario.Scenario, cell scenario.Cell, q trust.NodeID, ref, att view, next func() (view, error)) error {
 	rank := r.ranker(att.x, q)
 	// Honest rows carry the first behaviour's s and g, for plots.
-	hb := scenario.Behaviour{Size: cell.Size, AttackEdges: cell.AttackEdges}
+	hb := scenario.Behaviour{Size: cell.Int(scenario.FieldSize), AttackEdges: cell.Int(scenario.FieldAttackEdges)}
 	if len(cg.groups) > 0 {
 		hb = cg.groups[0].b
 	}
@@ -424,6 +439,14 @@ func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell 
 				per = float64(accepted) / float64(gr.attack)
 			}
 			ms.add(gr.label, b, MetricAcceptedPerEdge, per)
+			// accepted_per_attack_edge is capped at s/g: every identity
+			// accepted.
+			ms.add(gr.label, b, MetricAcceptedShare, ratio(float64(accepted), len(gr.ids)))
+			capped := 0.0
+			if accepted == len(gr.ids) {
+				capped = 1
+			}
+			ms.add(gr.label, b, MetricAcceptedCapped, capped)
 			ms.add(gr.label, b, MetricAUC, r.honestVsAttacker(att.x, q, gr.ids))
 		case scenario.Slander:
 			if refRank == nil {
@@ -464,7 +487,7 @@ func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell 
 			ms.add(gr.label, b, MetricOldIdentity, ratio(oldP, k))
 		}
 	}
-	return r.treason(ctx, ms, cg, q, rank, att.x, next)
+	return r.treason(ctx, ms, cg, cs.Steps, q, rank, att.x, next)
 }
 
 func ratio(x float64, k int) float64 {
@@ -476,7 +499,7 @@ func ratio(x float64, k int) float64 {
 
 // treason follows the traitors step by step from the turn until the
 // querier ranks every one of them below its group's threshold percentile.
-func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, q trust.NodeID, rank *ranker, before []float64, next func() (view, error)) error {
+func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, steps int, q trust.NodeID, rank *ranker, before []float64, next func() (view, error)) error {
 	type traitor struct {
 		gr       int
 		v        trust.NodeID
@@ -501,7 +524,7 @@ func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, q tru
 		return nil
 	}
 	left := len(ts)
-	for k := cg.turn; k < r.s.Steps && left > 0; k++ {
+	for k := cg.turn; k < steps && left > 0; k++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

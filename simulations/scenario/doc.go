@@ -46,7 +46,7 @@
 //	noise = 0.05                   # chance a rating has the wrong sign
 //	edges = 60000                  # market: ratings
 //	path = "data/out.advogato"     # dataset: file, relative to the scenario file
-//	format = "auto"                # dataset: snap | konect | auto
+//	format = "auto"                # dataset: snap | konect | kgraph (the simulator's graph file) | auto
 //	labels = "gt.csv"              # dataset: optional node labels (+1 benign, -1 bad)
 //
 //	[[behaviour]]                  # zero or more attacker groups

@@ -145,6 +145,7 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 				if clock == "" {
 					clock = protosim.ClockVirtual
 				}
+				a.noteBuild()
 				return a.simRunProtocol(cmd, s, o, clock, sh)
 			}
 			if clock != "" {
@@ -153,6 +154,7 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 			if ignored := s.ProtocolOnly(); len(ignored) > 0 {
 				fmt.Fprintf(a.env.Stderr, "note: the graph level ignores %s (protocol level)\n", strings.Join(ignored, ", "))
 			}
+			a.noteBuild()
 			eff := graphsim.Effective(s, graphsim.Options{Engines: names, Viewpoints: viewpoints})
 			meter := graphsim.StartMeter(a.env.Now, 0)
 			prog := a.simProgress(eff.Name, o.logEvery)
@@ -193,6 +195,14 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 	f.StringVar(&clock, "clock", "", "protocol level: virtual (default) or real")
 	f.StringVar(&shard, "shard", "", "run part I/N of the run (or N: I from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID) and write DIR/partial-I-of-N.json")
 	return cmd
+}
+
+// noteBuild warns when the binary does not know its commit: results
+// would name it "unknown".
+func (a *app) noteBuild() {
+	if graphsim.Build().Commit == "unknown" {
+		fmt.Fprintln(a.env.Stderr, "note: this binary carries no VCS stamp (built with -buildvcs=false?): its results name the commit \"unknown\"; build it with -ldflags \"-X github.com/kith-net/kith/simulations/graphsim.Commit=$(git rev-parse HEAD)\"")
+	}
 }
 
 // parseShard reads --shard: "I/N", or "N" with I from the batch system.

@@ -33,7 +33,7 @@ var ErrGraphFile = errors.New("graphsim: graph file")
 // WriteGraph writes a population in the graph file format.
 func WriteGraph(w io.Writer, p *Population) error {
 	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10)
 	var buf [binary.MaxVarintLen64]byte
 	uv := func(x uint64) { bw.Write(buf[:binary.PutUvarint(buf[:], x)]) }
 	sv := func(x int64) { bw.Write(buf[:binary.PutVarint(buf[:], x)]) }
@@ -127,7 +127,7 @@ func (t *tailHash) Read(p []byte) (int, error) {
 // ReadGraph reads a graph file, checking its structure and its checksum.
 func ReadGraph(r io.Reader) (*Population, error) {
 	h := sha256.New()
-	hr := bufio.NewReaderSize(&tailHash{r: r, h: h}, 1<<20)
+	hr := bufio.NewReaderSize(&tailHash{r: r, h: h}, 64<<10)
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrGraphFile, fmt.Sprintf(format, args...))
 	}
@@ -165,27 +165,27 @@ func ReadGraph(r io.Reader) (*Population, error) {
 		return nil, fail("time: %v", err)
 	}
 	n := int(n64)
-	truth := make([]int8, n)
-	// Read in chunks: a lying header cannot make us allocate more than
-	// the file holds.
-	chunk := make([]byte, 1<<16)
-	for i := 0; i < n; {
-		k := min(len(chunk), n-i)
+	// Read in chunks and grow as the data comes: a lying header cannot
+	// make us allocate more than the file holds.
+	var truth []int8
+	chunk := make([]byte, 4<<10)
+	for len(truth) < n {
+		k := min(len(chunk), n-len(truth))
 		if _, err := io.ReadFull(hr, chunk[:k]); err != nil {
 			return nil, fail("truth: %v", err)
 		}
-		for j, b := range chunk[:k] {
+		for _, b := range chunk[:k] {
 			switch b {
 			case 0:
+				truth = append(truth, 0)
 			case 1:
-				truth[i+j] = 1
+				truth = append(truth, 1)
 			case 2:
-				truth[i+j] = -1
+				truth = append(truth, -1)
 			default:
-				return nil, fail("node %d: truth %d", i+j, b)
+				return nil, fail("node %d: truth %d", len(truth), b)
 			}
 		}
-		i += k
 	}
 	var edges []trust.Edge
 	var w4 [4]byte

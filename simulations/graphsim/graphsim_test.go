@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -169,19 +168,8 @@ func TestEveryShippedScenario(t *testing.T) {
 				s.Graph.Nodes = min(s.Graph.Nodes, 300)
 			}
 			s.Viewpoints = 3
-			if sizes := s.Sweep.Ints(scenario.FieldSize); sizes != nil {
-				var small []any
-				for _, x := range sizes {
-					if !slices.Contains(small, any(min(x, 60))) {
-						small = append(small, min(x, 60))
-					}
-				}
-				s.Sweep.Set(scenario.FieldSize, small...)
-			}
-			for i := range s.Behaviours {
-				s.Behaviours[i].Size = min(s.Behaviours[i].Size, 60)
-			}
-			res, err := Run(context.Background(), s, Options{Engines: []string{"kith-shared"}})
+			// The sweeps keep their values: the goals name them.
+			res, err := Run(context.Background(), s, Options{Engines: []string{"kith", "kith-shared"}})
 			if !s.GraphLevel() {
 				if !errors.Is(err, ErrProtocolLevel) || !strings.Contains(err.Error(), "protocol level") {
 					t.Fatalf("got %v, want ErrProtocolLevel", err)
@@ -199,6 +187,15 @@ func TestEveryShippedScenario(t *testing.T) {
 			}
 			if defined == 0 {
 				t.Fatalf("no metric defined: %+v", res.Rows)
+			}
+			// Every goal is judged (kith's engine ran).
+			if len(res.Goals) == 0 {
+				t.Fatal("no goal judged")
+			}
+			for _, o := range res.Goals {
+				if o.Status == scenario.NotRun {
+					t.Errorf("goal %s in %s not run", o.Text, o.Cell)
+				}
 			}
 		})
 	}

@@ -202,7 +202,6 @@ func (p *plan) checkGoals() error {
 
 // judge checks every graph-level goal in every cell it applies to.
 func (p *plan) judge(rows []Row) []scenario.Outcome {
-	var out []scenario.Outcome
 	find := func(c int, engine, behaviour, metric string) *Row {
 		for i := range rows {
 			r := &rows[i]
@@ -212,34 +211,20 @@ func (p *plan) judge(rows []Row) []scenario.Outcome {
 		}
 		return nil
 	}
-	for gi, g := range p.s.Goals {
-		if g.Level != scenario.LevelGraph {
-			continue
-		}
+	return p.s.JudgeGoals(scenario.LevelGraph, func(g scenario.Goal, c int) (scenario.Measure, bool) {
 		b, _ := goalBehaviour(g, p.s)
-		g.Behaviour = b
-		for c, cell := range p.cells {
-			if !g.Applies(cell) {
-				continue
-			}
-			o := scenario.Outcome{Goal: gi, Text: g.String(), Cell: cell.Label(), Value: math.NaN(), Low: math.NaN(), High: math.NaN()}
-			r := find(c, g.Engine, b, g.Metric)
-			if p.engineIndex(g.Engine) < 0 || r == nil {
-				o.Status = scenario.NotRun
-				out = append(out, o)
-				continue
-			}
-			o.Value, o.Low, o.High, o.N = r.Mean, r.Low, r.High, r.N
-			o.Judge(g)
-			if g.Metric == MetricAcceptedPerEdge {
-				if capped := find(c, g.Engine, b, MetricAcceptedCapped); capped != nil && capped.Mean > 0 {
-					o.Note = fmt.Sprintf("at its cap s/g (every identity accepted) from %.0f %% of viewpoints", 100*capped.Mean)
-				}
-			}
-			out = append(out, o)
+		r := find(c, g.Engine, b, g.Metric)
+		if r == nil {
+			return scenario.Measure{}, false
 		}
-	}
-	return out
+		m := scenario.Measure{Value: r.Mean, Low: r.Low, High: r.High, N: r.N}
+		if g.Metric == MetricAcceptedPerEdge {
+			if capped := find(c, g.Engine, b, MetricAcceptedCapped); capped != nil && capped.Mean > 0 {
+				m.Note = fmt.Sprintf("at its cap s/g (every identity accepted) from %.0f %% of viewpoints", 100*capped.Mean)
+			}
+		}
+		return m, true
+	})
 }
 
 // csvHeader is the first line of WriteCSV, the axes going between

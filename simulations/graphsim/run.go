@@ -157,6 +157,11 @@ func newPlan(s *scenario.Scenario, params []EngineParams) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A merge reads the scenario back from its encoding: it must parse
+	// (a scenario changed after parsing may not).
+	if _, err := scenario.Parse(enc, s.File); err != nil {
+		return nil, fmt.Errorf("graphsim: the scenario as changed does not validate: %w", err)
+	}
 	p := &plan{s: s, enc: enc, engines: s.Engines, cells: s.Cells()}
 	for i, name := range p.engines {
 		if slices.Contains(p.engines[:i], name) {
@@ -518,6 +523,3 @@ func parallel(ctx context.Context, workers, n int, progress func(done, total int
 	}
 	return ctx.Err()
 }
-
-// engineIndex finds an engine of the run.
-func (p *plan) engineIndex(name string) int { return slices.Index(p.engines, name) }

@@ -66,6 +66,9 @@ func RunShard(ctx context.Context, s *scenario.Scenario, o Options, sh graphsim.
 	if err != nil {
 		return nil, err
 	}
+	if _, err := scenario.Parse(enc, s.File); err != nil {
+		return nil, fmt.Errorf("protosim: the scenario as changed does not validate: %w", err)
+	}
 	cells, err := s.CellScenarios()
 	if err != nil {
 		return nil, err
@@ -219,30 +222,18 @@ func checkGoals(s *scenario.Scenario) error {
 
 // judge checks the protocol-level goals on every cell they apply to.
 func judge(s *scenario.Scenario, runs []*Result) []scenario.Outcome {
-	var out []scenario.Outcome
-	cells := s.Cells()
-	for gi, g := range s.Goals {
-		if g.Level != scenario.LevelProtocol {
-			continue
+	return s.JudgeGoals(scenario.LevelProtocol, func(g scenario.Goal, c int) (scenario.Measure, bool) {
+		m := scenario.Measure{Value: math.NaN(), Low: math.NaN(), High: math.NaN(), N: 1}
+		for _, x := range runs[c].Metrics() {
+			if x.Name == g.Metric {
+				m.Value = x.Value
+			}
 		}
-		for c, cell := range cells {
-			if !g.Applies(cell) {
-				continue
-			}
-			o := scenario.Outcome{Goal: gi, Text: g.String(), Cell: cell.Label(), Value: math.NaN(), Low: math.NaN(), High: math.NaN(), N: 1}
-			for _, m := range runs[c].Metrics() {
-				if m.Name == g.Metric {
-					o.Value = m.Value
-				}
-			}
-			o.Judge(g)
-			if runs[c].FellBehind {
-				o.Note = fmt.Sprintf("the run fell %.0f %% behind its clock: its timings include this machine's queueing", 100*runs[c].ClockBehind)
-			}
-			out = append(out, o)
+		if runs[c].FellBehind {
+			m.Note = fmt.Sprintf("the run fell %.0f %% behind its clock: its timings include this machine's queueing", 100*runs[c].ClockBehind)
 		}
-	}
-	return out
+		return m, true
+	})
 }
 
 func (rep *Report) cellValues(r *Result) []string {

@@ -136,3 +136,24 @@ func TestSweepVirtual(t *testing.T) {
 		t.Fatalf("merge of one shard in two: %v", err)
 	}
 }
+
+// FuzzReadPartial: a partial file, however damaged, is read or refused,
+// and merged or refused, without panicking. The corpus
+// (testdata/fuzz/FuzzReadPartial) holds one run's partial.
+func FuzzReadPartial(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ReadPartial(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if rep, err := Merge([]*Partial{p}); err == nil {
+			var out bytes.Buffer
+			if err := WriteCSV(&out, rep); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteTimelineCSV(&out, rep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

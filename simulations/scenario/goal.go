@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // The levels a goal is measured at.
@@ -26,6 +27,18 @@ const (
 //	threshold = 5
 //	where = { attack_edges = [1, 10] }   # only these cells (default: every cell)
 //	note = "reliability S3"       # where the goal comes from
+//
+// A relative goal compares each cell with another cell of the sweep: the
+// same cell with the fields of relative_to replaced, its value divided by
+// the other's (relation = "ratio", the default) or less it ("difference"):
+//
+//	[[goal]]
+//	name = "S1(b)"
+//	metric = "captured_trust"
+//	compare = "<="
+//	threshold = 1.05              # ten times the Sybils capture < 5 % more
+//	where = { size = 1000 }
+//	relative_to = { size = 100 }
 type Goal struct {
 	Name      string  `toml:"name"`
 	Level     string  `toml:"level"`
@@ -37,7 +50,13 @@ type Goal struct {
 	// Where restricts the goal to the cells whose swept fields have these
 	// values: a field of the sweep to a value or a list of values.
 	Where map[string]any `toml:"where"`
-	Note  string         `toml:"note"`
+	// RelativeTo makes the goal relative: swept fields to a single value
+	// each, naming the cell each cell is compared with.
+	RelativeTo map[string]any `toml:"relative_to"`
+	// Relation is "ratio" (the default for a relative goal) or
+	// "difference".
+	Relation string `toml:"relation"`
+	Note     string `toml:"note"`
 }
 
 // Holds reports whether x meets the goal (false for NaN).
@@ -73,7 +92,19 @@ func (g Goal) Applies(c Cell) bool {
 
 // String is the goal as a sentence: "S3: victim_rank_drop <= 5 (kith, attack_edges in [1 10])".
 func (g Goal) String() string {
-	s := fmt.Sprintf("%s %s %s", g.Metric, g.Compare, FormatValue(g.Threshold))
+	m := g.Metric
+	if len(g.RelativeTo) > 0 {
+		var ref []string
+		for _, f := range sortedKeys(g.RelativeTo) {
+			ref = append(ref, f+" = "+FormatValue(g.RelativeTo[f]))
+		}
+		op := "/"
+		if g.Relation == RelationDifference {
+			op = "-"
+		}
+		m = fmt.Sprintf("%s %s %s at %s", m, op, m, strings.Join(ref, ", "))
+	}
+	s := fmt.Sprintf("%s %s %s", m, g.Compare, FormatValue(g.Threshold))
 	if g.Name != "" {
 		s = g.Name + ": " + s
 	}
@@ -162,26 +193,137 @@ func (s *Scenario) validateGoals() error {
 		if len(g.Where) == 0 {
 			g.Where = nil
 		}
+		if len(g.RelativeTo) == 0 {
+			g.RelativeTo = nil
+		}
+		switch g.Relation {
+		case "":
+			if g.RelativeTo != nil {
+				g.Relation = RelationRatio
+			}
+		case RelationRatio, RelationDifference:
+			if g.RelativeTo == nil {
+				return bad(at+".relation", "only a goal relative_to another cell has a relation")
+			}
+		default:
+			return bad(at+".relation", "%q: want ratio or difference", g.Relation)
+		}
+		for f, v := range g.RelativeTo {
+			if _, ok := v.([]any); ok {
+				return bad(at+".relative_to", "%s: one value, not a list", f)
+			}
+			if err := s.checkAxisValues(at+".relative_to", f, v); err != nil {
+				return err
+			}
+		}
 		for f, v := range g.Where {
-			ai := s.Sweep.axis(f)
-			if ai < 0 {
-				return bad(at+".where", "%s is not swept", f)
-			}
-			var have []string
-			for _, x := range s.Sweep.Axes[ai].Values {
-				have = append(have, FormatValue(x))
-			}
-			if l, ok := v.([]any); ok && len(l) == 0 {
-				return bad(at+".where", "%s: an empty list", f)
-			}
-			for _, w := range whereValues(v) {
-				if !slices.Contains(have, w) {
-					return bad(at+".where", "%s = %s is not a value of the sweep (%v)", f, w, have)
-				}
+			if err := s.checkAxisValues(at+".where", f, v); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// checkAxisValues checks that field is swept and has the values v.
+func (s *Scenario) checkAxisValues(at, f string, v any) error {
+	ai := s.Sweep.axis(f)
+	if ai < 0 {
+		return bad(at, "%s is not swept", f)
+	}
+	var have []string
+	for _, x := range s.Sweep.Axes[ai].Values {
+		have = append(have, FormatValue(x))
+	}
+	if l, ok := v.([]any); ok && len(l) == 0 {
+		return bad(at, "%s: an empty list", f)
+	}
+	for _, w := range whereValues(v) {
+		if !slices.Contains(have, w) {
+			return bad(at, "%s = %s is not a value of the sweep (%v)", f, w, have)
+		}
+	}
+	return nil
+}
+
+// The relations of a relative goal.
+const (
+	RelationRatio      = "ratio"
+	RelationDifference = "difference"
+)
+
+// Measure is what a run measured for one goal in one cell.
+type Measure struct {
+	Value, Low, High float64
+	N                int
+	Note             string
+}
+
+// JudgeGoals checks the goals of one level in every cell each applies to.
+// measure returns the goal's metric in cell c (false: not measured, "not
+// run"). A relative goal divides (or subtracts) the measure of the cell it
+// names; its interval is not known (NaN).
+func (s *Scenario) JudgeGoals(level string, measure func(g Goal, c int) (Measure, bool)) []Outcome {
+	var out []Outcome
+	cells := s.Cells()
+	find := func(c Cell, repl map[string]any) int {
+		for i, d := range cells {
+			same := true
+			for j, f := range d.Fields {
+				want := FormatValue(c.Values[j])
+				if v, ok := repl[f]; ok {
+					want = FormatValue(v)
+				}
+				if FormatValue(d.Values[j]) != want {
+					same = false
+					break
+				}
+			}
+			if same {
+				return i
+			}
+		}
+		return -1
+	}
+	for gi, g := range s.Goals {
+		if g.Level != level {
+			continue
+		}
+		for c, cell := range cells {
+			if !g.Applies(cell) {
+				continue
+			}
+			o := Outcome{Goal: gi, Text: g.String(), Cell: cell.Label(), Value: math.NaN(), Low: math.NaN(), High: math.NaN()}
+			m, ok := measure(g, c)
+			if !ok {
+				o.Status = NotRun
+				out = append(out, o)
+				continue
+			}
+			if g.RelativeTo != nil {
+				r := find(cell, g.RelativeTo)
+				if r == c {
+					continue // the reference cell itself
+				}
+				ref, ok := measure(g, r)
+				if !ok {
+					o.Status = NotRun
+					out = append(out, o)
+					continue
+				}
+				v := m.Value / ref.Value
+				if g.Relation == RelationDifference {
+					v = m.Value - ref.Value
+				}
+				m = Measure{Value: v, Low: math.NaN(), High: math.NaN(), N: min(m.N, ref.N),
+					Note: fmt.Sprintf("%s against %s", FormatValue(m.Value), FormatValue(ref.Value))}
+			}
+			o.Value, o.Low, o.High, o.N, o.Note = m.Value, m.Low, m.High, m.N, m.Note
+			o.Judge(g)
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Status of a goal in one cell.
@@ -205,8 +347,8 @@ type Outcome struct {
 	High   float64 `json:"-"`
 	N      int     `json:"n"`
 	Status string  `json:"status"`
-	// Sure says that the whole interval is on the side of Status, not
-	// only the mean.
+	// Sure says that the whole 95 % interval is on the side of Status,
+	// not only the mean (false where there is no interval).
 	Sure bool `json:"sure"`
 	// Note qualifies the value (accepted_per_attack_edge at its cap).
 	Note string `json:"note,omitempty"`
@@ -222,11 +364,11 @@ func (o *Outcome) Judge(g Goal) {
 	if g.Holds(o.Value) {
 		o.Status = Met
 	}
-	lo, hi := o.Low, o.High
-	if math.IsNaN(lo) || math.IsNaN(hi) {
-		lo, hi = o.Value, o.Value
+	if math.IsNaN(o.Low) || math.IsNaN(o.High) {
+		o.Sure = false
+		return
 	}
-	o.Sure = g.Holds(lo) == g.Holds(o.Value) && g.Holds(hi) == g.Holds(o.Value)
+	o.Sure = g.Holds(o.Low) == g.Holds(o.Value) && g.Holds(o.High) == g.Holds(o.Value)
 }
 
 type outcomeJSON struct {

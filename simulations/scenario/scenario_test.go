@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -298,6 +299,7 @@ func TestGoalJudge(t *testing.T) {
 		{4, 3, 6, Met, false},
 		{7, 6, 8, Missed, true},
 		{5, 5, 5, Met, true},
+		{5, math.NaN(), math.NaN(), Met, false},
 		{math.NaN(), math.NaN(), math.NaN(), Undefined, false},
 	} {
 		o := Outcome{Value: c.v, Low: c.lo, High: c.hi}
@@ -328,5 +330,67 @@ func TestPortable(t *testing.T) {
 	}
 	if p.Graph.Path != "/tmp/exp/data/x.csv" || p.Graph.Labels != "/tmp/exp/gt.csv" || s.Graph.Path != "data/x.csv" {
 		t.Fatalf("%q %q %q", p.Graph.Path, p.Graph.Labels, s.Graph.Path)
+	}
+}
+
+// TestJudgeGoals: absolute and relative goals over the cells they name.
+func TestJudgeGoals(t *testing.T) {
+	s, err := Parse([]byte(minimal+`[[behaviour]]
+kind = "sybil"
+[[goal]]
+metric = "captured_trust"
+compare = "<="
+threshold = 1.05
+relative_to = { size = 100 }
+[[goal]]
+metric = "captured_trust"
+compare = "<"
+threshold = 0.5
+where = { attack_edges = 10 }
+[[goal]]
+metric = "accuracy"
+level = "protocol"
+compare = ">"
+threshold = 0
+[[goal]]
+metric = "gain"
+compare = "<="
+threshold = 1
+relative_to = { size = 1000 }
+relation = "difference"
+[sweep]
+size = [100, 1000]
+attack_edges = [1, 10]
+`), "j.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// captured = g/10 + s/10000: not flat in s within 5 % anywhere.
+	measure := func(g Goal, c int) (Measure, bool) {
+		cell := s.Cells()[c]
+		if g.Metric == "gain" {
+			return Measure{Value: float64(cell.Int("size")) / 100, N: 3}, true
+		}
+		v := float64(cell.Int("attack_edges"))/10 + float64(cell.Int("size"))/10000
+		return Measure{Value: v, Low: v - 0.01, High: v + 0.01, N: 3}, cell.Int("size") != 999
+	}
+	out := s.JudgeGoals(LevelGraph, measure)
+	var got []string
+	for _, o := range out {
+		got = append(got, fmt.Sprintf("%d %s %s %.4g %v", o.Goal, o.Cell, o.Status, o.Value, o.Sure))
+	}
+	want := []string{
+		"0 size=1000 attack_edges=1 missed 1.818 false",
+		"0 size=1000 attack_edges=10 missed 1.089 false",
+		"1 size=100 attack_edges=10 missed 1.01 true",
+		"1 size=1000 attack_edges=10 missed 1.1 true",
+		"3 size=100 attack_edges=1 met -9 false",
+		"3 size=100 attack_edges=10 met -9 false",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(out[0].Text, "captured_trust / captured_trust at size = 100 <= 1.05") || out[0].Note != "0.2 against 0.11" {
+		t.Fatalf("relative goal text %q note %q", out[0].Text, out[0].Note)
 	}
 }

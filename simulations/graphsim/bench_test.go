@@ -24,8 +24,12 @@ func benchScale(b *testing.B) (nodes, viewpoints int) {
 		return 100_000, 1000
 	case "goal10k":
 		return 100_000, 10_000
+	case "1m":
+		// issue 21's goal graph (1M members, 10M ratings), few viewpoints:
+		// the per-viewpoint cost and the set-up.
+		return 1_000_000, 200
 	default:
-		b.Fatalf("KITH_SIM_SCALE=%q: want goal or goal10k", v)
+		b.Fatalf("KITH_SIM_SCALE=%q: want goal, goal10k or 1m", v)
 	}
 	return 0, 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
@@ -188,23 +189,47 @@ func model(ctx context.Context, e *trust.Engine, v *trust.View) (*trust.Model, e
 	return trust.DefaultModel(), nil
 }
 
-// kithScores scores the nodes of need in v as trust.Engine.ScoreView
-// does (NoEvidence for uncovered nodes), leaving the others NaN: the
-// metrics read only those nodes. With mass it also copies the view's
-// trust mass.
-func kithScores(e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) view {
-	x := make([]float64, v.N())
-	for i := range x {
-		x[i] = math.NaN()
+// buffers lends the score arrays of one cell of one viewpoint and takes
+// them back when it is measured: on a graph of a million nodes, a fresh
+// array per view is most of what a viewpoint allocates.
+type buffers struct{ lent []*[]float64 }
+
+var scorePool sync.Pool // of *[]float64
+
+func (b *buffers) get(n int) []float64 {
+	x, _ := scorePool.Get().(*[]float64)
+	if x == nil || cap(*x) < n {
+		s := make([]float64, n)
+		x = &s
 	}
+	*x = (*x)[:n]
+	b.lent = append(b.lent, x)
+	return *x
+}
+
+func (b *buffers) release() {
+	for _, x := range b.lent {
+		scorePool.Put(x)
+	}
+	b.lent = b.lent[:0]
+}
+
+// kithScores scores the nodes of need in v as trust.Engine.ScoreView
+// does (NoEvidence, NaN, for uncovered nodes) into a lent array whose
+// other entries are left as they were: the metrics read only the nodes of
+// need. With mass it also returns the view's trust mass, which stays
+// valid until the view changes (measure reads it first).
+func kithScores(b *buffers, e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) view {
+	x := b.get(v.N())
 	for _, t := range need {
+		x[t] = math.NaN()
 		if f := v.Features(t, e.Linked); f.Covered {
 			x[t] = m.Predict(&f)
 		}
 	}
 	out := view{x: x}
 	if mass {
-		out.mass = slices.Clone(v.Masses())
+		out.mass = v.Masses()
 	}
 	return out
 }
@@ -283,6 +308,7 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				cg = own[c]
 			}
 			need := r.need(cg)
+			var bufs buffers
 			var ref, att view
 			var next func() (view, error) // the view after one more step of treason
 			if isKith {
@@ -299,20 +325,20 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				if cg.separable {
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).
-					ref = kithScores(ke, v, m, r.accNodes, false)
+					ref = kithScores(&bufs, ke, v, m, r.accNodes, false)
 				} else if cg.honest != nil {
 					hv, err := ke.View(ctx, cg.honest, q)
 					if err != nil {
 						return nil, err
 					}
-					ref = kithScores(ke, hv, m, honest(need, h.N()), false)
+					ref = kithScores(&bufs, ke, hv, m, honest(need, h.N()), false)
 				} else {
 					if ps.honestV == nil {
 						if ps.honestV, err = ke.View(ctx, h, q); err != nil {
 							return nil, err
 						}
 					}
-					ref = kithScores(ke, ps.honestV, m, honest(need, h.N()), false)
+					ref = kithScores(&bufs, ke, ps.honestV, m, honest(need, h.N()), false)
 				}
 				j := 0
 				if cg.incremental {
@@ -320,27 +346,27 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					if err := ed.add(ctx, cg.attack); err != nil {
 						return nil, err
 					}
-					att = kithScores(ke, v, m, need, true)
+					att = kithScores(&bufs, ke, v, m, need, true)
 					next = func() (view, error) {
 						if err := ed.add(ctx, cg.treason[j]); err != nil {
 							return view{}, err
 						}
 						j++
-						return kithScores(ke, v, m, need, false), nil
+						return kithScores(&bufs, ke, v, m, need, false), nil
 					}
 				} else {
 					va, err := ke.View(ctx, cg.final, q)
 					if err != nil {
 						return nil, err
 					}
-					att = kithScores(ke, va, m, need, true)
+					att = kithScores(&bufs, ke, va, m, need, true)
 					next = func() (view, error) {
 						vs, err := ke.View(ctx, cg.steps[j], q)
 						if err != nil {
 							return view{}, err
 						}
 						j++
-						return kithScores(ke, vs, m, need, false), nil
+						return kithScores(&bufs, ke, vs, m, need, false), nil
 					}
 				}
 			} else {
@@ -372,7 +398,9 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					return r.score(ctx, sc, g, q)
 				}
 			}
-			if err := r.measure(ctx, &out[c][e], cg, cs, r.cellOf[c], q, ref, att, next); err != nil {
+			err := r.measure(ctx, &out[c][e], cg, cs, r.cellOf[c], q, ref, att, next)
+			bufs.release()
+			if err != nil {
 				return nil, err
 			}
 		}

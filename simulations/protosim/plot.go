@@ -16,7 +16,8 @@ import (
 // Plot draws every run's timeline into dir as PNG and SVG and returns the
 // files written: NAME[-CELL]-timeline, two panels against time (the steps
 // and the drain after them): the share of (proof, node) pairs delivered,
-// the share of nodes up and the partition; and each node's mean send rate.
+// the share of nodes up and the partition; each node's mean send rate; and
+// the mean number of peers a node is connected to.
 // A run that fell behind its clock says so in its title.
 func Plot(rep *Report, dir string) ([]string, error) {
 	var files []string
@@ -48,11 +49,13 @@ func plotRun(r *Result, cell, dir, caption string) ([]string, error) {
 	// The send rate over each step (the first tick's bytes include the
 	// start-up, over no full step, so the rate starts at the second).
 	rate := make(plotter.XYs, 0, len(r.Timeline))
+	peers := make(plotter.XYs, len(r.Timeline))
 	var prevT float64
 	var prevB int64
 	for i, t := range r.Timeline {
 		delivered[i] = plotter.XY{X: t.Seconds, Y: t.Delivered}
 		up[i] = plotter.XY{X: t.Seconds, Y: float64(t.Up) / float64(max(r.Nodes, 1))}
+		peers[i] = plotter.XY{X: t.Seconds, Y: t.Peers}
 		split[i] = plotter.XY{X: t.Seconds}
 		if t.Partitioned {
 			split[i].Y = 1
@@ -92,5 +95,12 @@ func plotRun(r *Result, cell, dir, caption string) ([]string, error) {
 	if cell != "" {
 		name += "-" + graphsim.FileName(cell)
 	}
-	return graphsim.Render([]*plot.Plot{p1, p2}, filepath.Join(dir, name+"-timeline"), caption)
+	p3 := plot.New()
+	p3.Title.Text = "connections"
+	p3.X.Label.Text = "time (s)"
+	p3.Y.Label.Text = "peers per node"
+	if err := plotutil.AddLines(p3, "mean", peers); err != nil {
+		return nil, err
+	}
+	return graphsim.Render([]*plot.Plot{p1, p2, p3}, filepath.Join(dir, name+"-timeline"), caption)
 }

@@ -113,6 +113,9 @@ type Tick struct {
 	Proofs      int     `json:"proofs"`     // in circulation so far
 	Delivered   float64 `json:"delivered"`  // share of (proof, node up) pairs delivered
 	BytesSent   int64   `json:"bytes_sent"` // so far, by honest nodes
+	// Peers is the mean number of peers an honest node up is connected to
+	// (attackers included).
+	Peers float64 `json:"peers"`
 	// BehindS is how late the step ended against the clock, in seconds.
 	BehindS float64 `json:"behind_s"`
 	// Drain marks the last tick: after the wait for the last deliveries.

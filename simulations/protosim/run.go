@@ -649,10 +649,15 @@ func (sm *sim) stale(p *proof) int {
 
 func (sm *sim) tick(step int, proofs []*proof, partitionAt, healAt time.Time) Tick {
 	t := Tick{Step: step, Seconds: time.Since(sm.start).Seconds(), Partitioned: !partitionAt.IsZero() && healAt.Before(partitionAt)}
+	peers := 0
 	for _, nd := range sm.nodes {
 		if nd != nil {
 			t.Up++
+			peers += len(nd.Host().Network().Peers())
 		}
+	}
+	if t.Up > 0 {
+		t.Peers = float64(peers) / float64(t.Up)
 	}
 	var want, got int
 	for _, p := range proofs {

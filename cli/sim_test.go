@@ -413,3 +413,41 @@ func TestSimGraphFile(t *testing.T) {
 		t.Errorf("population digests %+v %+v", a, b)
 	}
 }
+
+// TestSimShardProtocol: the cells of a protocol-level sweep split into
+// shards and merged, in virtual time.
+func TestSimShardProtocol(t *testing.T) {
+	n := newNode(t, "simshardproto")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiny.toml")
+	src := "name = \"tiny\"\nsteps = 3\nstep = \"1s\"\n[graph]\nkind = \"watts-strogatz\"\nnodes = 6\ndegree = 2\n[network]\nlatency = \"5ms\"\n[consent]\npublic = 1\ngrant = 1\n" +
+		"[[goal]]\nmetric = \"delivery\"\ncompare = \">=\"\nthreshold = 1\n[sweep]\nseed = [1, 2]\nnetwork.loss = [0, 0.01]\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parts := filepath.Join(dir, "parts")
+	n.ok("sim", "run", file, "--out", parts, "--shard", "0/2")
+	n.ok("sim", "run", file, "--out", parts, "--shard", "1/2")
+	out := filepath.Join(dir, "merged")
+	_, stderr, code := n.run("sim", "merge", filepath.Join(parts, "partial-1-of-2.json"), filepath.Join(parts, "partial-0-of-2.json"), "--out", out)
+	if code != 0 {
+		t.Fatalf("merge: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "goals: 4 of 4 met") {
+		t.Errorf("goals:\n%s", stderr)
+	}
+	c, _ := os.ReadFile(filepath.Join(out, "results.csv"))
+	for _, want := range []string{"scenario,seed,clock,seed,network.loss,metric,value\n", "\ntiny,1,virtual,1,0,delivery,1\n", "\ntiny,2,virtual,2,0.01,delivery,1\n"} {
+		if !strings.Contains(string(c), want) {
+			t.Errorf("results.csv lacks %q:\n%.400s", want, c)
+		}
+	}
+	tl, _ := os.ReadFile(filepath.Join(out, "timeline.csv"))
+	if lines := strings.Count(string(tl), "\n"); lines != 1+4*4 {
+		t.Errorf("timeline.csv has %d lines:\n%s", lines, tl)
+	}
+	plots, _ := filepath.Glob(filepath.Join(out, "plots", "*-timeline.png"))
+	if len(plots) != 4 {
+		t.Errorf("plots %v", plots)
+	}
+}

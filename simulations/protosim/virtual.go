@@ -70,9 +70,17 @@ func RunVirtual(ctx context.Context, s *scenario.Scenario, o Options) (*Result, 
 			}
 		})
 	}
+	// The testing machinery reports on standard output (PASS, or what
+	// went wrong in the bubble): keep it, and show it only on failure.
+	report, err := os.CreateTemp("", "kith-sim-virtual-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("protosim: %w", err)
+	}
+	defer os.Remove(report.Name())
+	defer report.Close()
 	restore := quietTesting()
 	stdout := os.Stdout
-	os.Stdout = os.Stderr // the testing machinery reports PASS on standard output
+	os.Stdout = report
 	m := testing.MainStart(testDeps{}, []testing.InternalTest{{Name: "kith-sim-virtual", F: test}}, nil, nil, nil)
 	code := m.Run()
 	os.Stdout = stdout
@@ -83,7 +91,8 @@ func RunVirtual(ctx context.Context, s *scenario.Scenario, o Options) (*Result, 
 	case !ran:
 		return nil, errors.New("protosim: the virtual-time run did not start (the testing machinery ran no test)")
 	case code != 0 || res == nil:
-		return nil, fmt.Errorf("protosim: the virtual-time run failed (exit code %d): goroutines left running or deadlocked in the bubble", code)
+		out, _ := os.ReadFile(report.Name())
+		return nil, fmt.Errorf("protosim: the virtual-time run failed (exit code %d: goroutines left running or deadlocked in the bubble):\n%s", code, out)
 	}
 	return res, nil
 }

@@ -530,7 +530,7 @@ func (a *app) printGoals(out []scenario.Outcome) {
 			if !math.IsNaN(o.Low) {
 				val += fmt.Sprintf(" (95 %%: %s to %s)", strconv.FormatFloat(o.Low, 'g', 3, 64), strconv.FormatFloat(o.High, 'g', 3, 64))
 			}
-			if !o.Sure && (o.Status == scenario.Met || o.Status == scenario.Missed) {
+			if !o.Sure && !math.IsNaN(o.Low) && (o.Status == scenario.Met || o.Status == scenario.Missed) {
 				val += ", interval across the threshold"
 			}
 		}

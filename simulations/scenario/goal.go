@@ -316,7 +316,7 @@ func (s *Scenario) JudgeGoals(level string, measure func(g Goal, c int) (Measure
 					v = m.Value - ref.Value
 				}
 				m = Measure{Value: v, Low: math.NaN(), High: math.NaN(), N: min(m.N, ref.N),
-					Note: fmt.Sprintf("%s against %s", FormatValue(m.Value), FormatValue(ref.Value))}
+					Note: fmt.Sprintf("%.4g against %.4g", m.Value, ref.Value)}
 			}
 			o.Value, o.Low, o.High, o.N, o.Note = m.Value, m.Low, m.High, m.N, m.Note
 			o.Judge(g)

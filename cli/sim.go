@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -314,13 +315,7 @@ func writeFiles(dir string, files map[string][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := atomicfile.Write(filepath.Join(dir, name), files[name], 0o644); err != nil {
 			return err
 		}
@@ -440,13 +435,7 @@ func cellText(cell map[string]string) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range cell {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(cell)) {
 		parts = append(parts, k+"="+cell[k])
 	}
 	return "(" + strings.Join(parts, " ") + ")"

@@ -254,6 +254,7 @@ func RenderPanels(panels []Panel, base, caption string) ([]string, error) {
 		if pn.XTicks != nil {
 			p.NominalX(pn.XTicks...)
 		}
+		labelled := 0
 		for si, sr := range pn.Series {
 			var pts errXYs
 			sorted := slices.Clone(sr.Points)
@@ -289,6 +290,17 @@ func RenderPanels(panels []Panel, base, caption string) ([]string, error) {
 			p.Add(l, s, eb)
 			if sr.Label != "" {
 				p.Legend.Add(sr.Label, l, s)
+				labelled++
+			}
+		}
+		// Room above the data for the legend (top left).
+		if n := labelled; n > 0 && len(ys) > 0 {
+			lo, hi := p.Y.Min, p.Y.Max
+			room := 0.12 * float64(n+1)
+			if logY {
+				p.Y.Max = math.Exp(math.Log(hi) + room*(math.Log(hi)-math.Log(lo)))
+			} else if hi > lo {
+				p.Y.Max = hi + room*(hi-lo)
 			}
 		}
 		ps = append(ps, p)

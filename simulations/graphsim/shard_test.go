@@ -192,3 +192,29 @@ func FuzzReadPartial(f *testing.F) {
 		}
 	})
 }
+
+// TestCellsIndependent: a cell's results do not depend on the other cells
+// of the sweep (kith's personalised model included).
+func TestCellsIndependent(t *testing.T) {
+	s := small(t, shardSrc)
+	s.Viewpoints, s.Graph.Nodes, s.Graph.Degree = 4, 2000, 6
+	s.Sweep = scenario.Sweep{}
+	s.Sweep.Set("behaviour.victims", "random", "near")
+	s.Sweep.Set(scenario.FieldAttackEdges, 1, 20)
+	both := run(t, s, Options{Engines: []string{"kith", "ppr-mc"}})
+	s.Sweep.Set("behaviour.victims", "near")
+	near := run(t, s, Options{Engines: []string{"kith", "ppr-mc"}})
+	var want []string
+	for _, r := range both.Rows {
+		if r.Cell[0] == "near" {
+			want = append(want, fmt.Sprint(r.Behaviour, r.Engine, r.AttackEdges, r.Metric, r.Mean, r.N))
+		}
+	}
+	var got []string
+	for _, r := range near.Rows {
+		got = append(got, fmt.Sprint(r.Behaviour, r.Engine, r.AttackEdges, r.Metric, r.Mean, r.N))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(got) == 0 {
+		t.Fatalf("the near cells changed with the random ones beside them:\n%s\n--\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -176,9 +176,9 @@ func (r *runner) honestVsAttacker(x []float64, q trust.NodeID, ids []trust.NodeI
 
 // model is the ranking model kith's engine e scores with from v: the
 // shipped one, or for a personalising engine the one refined on the
-// querier's judgements (trained once per viewpoint, on its first view, as
-// a node refines its model from time to time rather than on every
-// attestation it receives).
+// querier's judgements in v (trained once per viewpoint on its view of the
+// honest graph, as a node refines its model from time to time rather than
+// on every attestation it receives; see perScorer.model).
 func model(ctx context.Context, e *trust.Engine, v *trust.View) (*trust.Model, error) {
 	if e.Personalize {
 		return e.Personalized(ctx, v)
@@ -275,6 +275,57 @@ type perScorer struct {
 	m       *trust.Model
 	honestV *trust.View // kith's view of the honest graph, when needed
 	honestX *view       // another engine's scores of the honest graph
+	// models refined on the honest graph a node holds under consent, by
+	// graph (it differs between cells only with the consent).
+	models map[*trust.Graph]*trust.Model
+}
+
+// model returns the model engine e scores cell graphs cg with from q. A
+// personalising engine refines it on the querier's view of the honest
+// graph: the population's (computed once per viewpoint), or under consent
+// the honest graph its node holds. The model of a cell then depends on
+// the cell alone, never on the sweep's other cells.
+func (ps *perScorer) model(ctx context.Context, e *trust.Engine, h *trust.Graph, cg *cellGraphs, q trust.NodeID) (*trust.Model, error) {
+	if !e.Personalize {
+		if ps.m == nil {
+			var err error
+			if ps.m, err = model(ctx, e, nil); err != nil {
+				return nil, err
+			}
+		}
+		return ps.m, nil
+	}
+	if cg.honest != nil {
+		if m := ps.models[cg.honest]; m != nil {
+			return m, nil
+		}
+		v, err := e.View(ctx, cg.honest, q)
+		if err != nil {
+			return nil, err
+		}
+		m, err := model(ctx, e, v)
+		if err != nil {
+			return nil, err
+		}
+		if ps.models == nil {
+			ps.models = map[*trust.Graph]*trust.Model{}
+		}
+		ps.models[cg.honest] = m
+		return m, nil
+	}
+	if ps.m == nil {
+		if ps.honestV == nil {
+			var err error
+			if ps.honestV, err = e.View(ctx, h, q); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if ps.m, err = model(ctx, e, ps.honestV); err != nil {
+			return nil, err
+		}
+	}
+	return ps.m, nil
 }
 
 // viewpoint measures every cell of the batch for every engine from q.
@@ -316,12 +367,10 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				if err != nil {
 					return nil, err
 				}
-				if ps.m == nil {
-					if ps.m, err = model(ctx, ke, v); err != nil {
-						return nil, err
-					}
+				m, err := ps.model(ctx, ke, h, cg, q)
+				if err != nil {
+					return nil, err
 				}
-				m := ps.m
 				if cg.separable {
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).

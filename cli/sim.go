@@ -902,6 +902,7 @@ type simProgress struct {
 	barWhat    string
 	phaseStart time.Time
 	phaseWhat  string
+	phaseDone  int // done when the phase was first seen
 	logged     string
 }
 
@@ -949,7 +950,7 @@ func (p *simProgress) report(last bool) {
 	}
 	now := p.a.env.Now()
 	if what != p.phaseWhat {
-		p.phaseWhat, p.phaseStart = what, now
+		p.phaseWhat, p.phaseStart, p.phaseDone = what, now, done
 	}
 	if p.terminal {
 		if p.bar == nil || p.barWhat != what {
@@ -959,8 +960,8 @@ func (p *simProgress) report(last bool) {
 		return
 	}
 	line := fmt.Sprintf("%s: %s %d/%d (%.0f %%)", p.name, what, done, total, 100*float64(done)/float64(max(total, 1)))
-	if el := now.Sub(p.phaseStart).Seconds(); el > 0 && done > 0 && done < total {
-		rate := float64(done) / el
+	if el := now.Sub(p.phaseStart).Seconds(); el > 0 && done > p.phaseDone && done < total {
+		rate := float64(done-p.phaseDone) / el
 		eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
 		line += fmt.Sprintf(", %.3g per second, ETA %s", rate, eta)
 	}

@@ -11,13 +11,16 @@ import (
 // noSchemaYet are the commands whose --json output has no schema yet, each
 // with why. A new command must get a schema (outputSchemas) or a line here.
 var noSchemaYet = map[string]string{
-	"eval":       "research lab: one object per result row (simulations/eval)",
-	"sim run":    "research lab",
-	"sim list":   "research lab",
-	"sim plot":   "research lab",
-	"schema":     "prints a schema",
-	"help":       "no JSON",
-	"completion": "no JSON",
+	"eval":        "research lab: one object per result row (simulations/eval)",
+	"sim run":     "research lab",
+	"sim list":    "research lab",
+	"sim plot":    "research lab",
+	"sim compare": "research lab",
+	"sim graph":   "research lab",
+	"sim merge":   "research lab",
+	"schema":      "prints a schema",
+	"help":        "no JSON",
+	"completion":  "no JSON",
 }
 
 // TestEveryCommandHasASchema: every runnable command has a schema of its

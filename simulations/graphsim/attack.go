@@ -133,10 +133,15 @@ type cellGraphs struct {
 // the whole attacked graph is cheaper.
 const incrementalShare = 500
 
-// build injects every behaviour of s, with the cell applied, into the
-// honest graph. q is the querier for near victims and is never chosen as
-// a victim or subject (-1 for none). rngFor derives the generator of one
-// named purpose. wholeGraphs builds final and steps.
+// build injects every behaviour of s, the scenario of one sweep cell, into
+// the honest graph. q is the querier for near victims and is never chosen
+// as a victim or subject (-1 for none). rngFor derives the generator of
+// one named purpose. wholeGraphs builds final and steps.
+//
+// The random streams are named by the behaviour and the cell's swept size
+// and attack edges (0 where not swept), not by the other swept fields:
+// cells that differ only in, say, their victims' placement or an engine
+// parameter draw the same Sybil regions.
 func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, rngFor func(string) *rand.Rand, wholeGraphs bool) (*cellGraphs, error) {
 	n := w.pop.Graph.N()
 	next := trust.NodeID(n)
@@ -159,11 +164,10 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 		rng *rand.Rand
 	}
 	var traitors []treason
-	for bi, b0 := range s.Behaviours {
-		if b0.Kind == scenario.Eclipse {
+	for bi, b := range s.Behaviours {
+		if b.Kind == scenario.Eclipse {
 			continue
 		}
-		b := cell.In(b0)
 		counts[b.Kind]++
 		label := b.Kind
 		if counts[b.Kind] > 1 {
@@ -173,7 +177,7 @@ func (w *world) build(s *scenario.Scenario, cell scenario.Cell, q trust.NodeID, 
 		if b.Victims == scenario.VictimsNear {
 			nearQ = q
 		}
-		purpose := fmt.Sprintf("behaviour/%d/%d/%d/%d", bi, cell.Size, cell.AttackEdges, nearQ)
+		purpose := fmt.Sprintf("behaviour/%d/%d/%d/%d", bi, cell.Int(scenario.FieldSize), cell.Int(scenario.FieldAttackEdges), nearQ)
 		rng := rngFor(purpose)
 		gr := group{label: label, b: b}
 		// The attack edges come from a stream of their own that depends on

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,8 +24,12 @@ func benchScale(b *testing.B) (nodes, viewpoints int) {
 		return 100_000, 1000
 	case "goal10k":
 		return 100_000, 10_000
+	case "1m":
+		// issue 21's goal graph (1M members, 10M ratings), few viewpoints:
+		// the per-viewpoint cost and the set-up.
+		return 1_000_000, 200
 	default:
-		b.Fatalf("KITH_SIM_SCALE=%q: want goal or goal10k", v)
+		b.Fatalf("KITH_SIM_SCALE=%q: want goal, goal10k or 1m", v)
 	}
 	return 0, 0
 }
@@ -56,24 +58,6 @@ attack_edges = 100
 	return s
 }
 
-// peakRSS is the process's peak resident set size in MiB (VmHWM; 0 where
-// /proc is missing).
-func peakRSS() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
-
 // BenchmarkRun measures a whole graph-level run (population, attacked
 // graph, every viewpoint on all cores) with kith's engines and the
 // Monte Carlo personalised PageRank.
@@ -96,7 +80,7 @@ func BenchmarkRun(b *testing.B) {
 				b.ReportMetric(el.Seconds(), "s/run")
 				b.ReportMetric(float64(res.Edges), "edges")
 			}
-			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+			b.ReportMetric(PeakRSS(), "peak-RSS-MiB")
 			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
 		})
 	}
@@ -169,3 +153,5 @@ func BenchmarkSetup(b *testing.B) {
 		}
 	}
 }
+
+func cpuSeconds() float64 { t := cpuTimes(); return t[0] + t[1] }

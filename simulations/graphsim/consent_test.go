@@ -81,7 +81,9 @@ func TestConsentView(t *testing.T) {
 // victims) and of the honest members, and runs stay reproducible.
 func TestConsentRun(t *testing.T) {
 	base := small(t, sybilSrc)
-	base.Sweep = scenario.Sweep{Size: []int{300}, AttackEdges: []int{30}}
+	base.Sweep = scenario.Sweep{}
+	base.Sweep.Set(scenario.FieldSize, 300)
+	base.Sweep.Set(scenario.FieldAttackEdges, 30)
 	base.Viewpoints = 6
 	engines := []string{"kith-shared", "pagerank"}
 	open := run(t, base, Options{Engines: engines})

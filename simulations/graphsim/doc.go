@@ -36,6 +36,49 @@
 // and every result lands in a fixed slot, so the same scenario and seed
 // give byte-identical CSV and JSON whatever the number of workers.
 //
+// # Sweeps, populations and shards
+//
+// The cells of a scenario's sweep (package scenario) that share a graph,
+// a seed and a number of viewpoints form one population: it is built
+// once, its viewpoints drawn once, and each viewpoint measures every cell
+// of it. Engine parameters ([params.NAME]) may differ between cells; each
+// distinct set gets its own scorer. The work of a run is a list of units,
+// one viewpoint of one population each, numbered population after
+// population. RunShard measures the units of one shard (those numbered I
+// modulo N), rebuilding from the scenario alone only the populations it
+// needs, and returns their values (Partial: a few hundred bytes per
+// viewpoint, JSON with floats that read back exactly). Merge checks that
+// the partials are every shard of one run (the same scenario digest and
+// build) and reduces them exactly as Run does, which is RunShard 0/1
+// followed by Merge: a sharded run is byte-identical to a run in one
+// process (TestShardProcesses runs the shards as separate processes,
+// TestClusterScripts through simulations/cluster's Slurm script and
+// Kubernetes Job).
+//
+// A population can be written to a graph file (WriteGraph,
+// spec/sim-graph-v1.md) and loaded by a scenario ([graph] kind = "dataset",
+// format "kgraph" or "auto"): every shard then reads it instead of
+// generating it, with the same results.
+//
+// # Outputs
+//
+// A Result holds one Row per cell, engine, behaviour and metric: the mean
+// over the viewpoints, its standard error and its 95 % confidence interval
+// (Student's t), the count of viewpoints that defined it, and the values
+// of the swept fields (Result.Axes). WriteCSV writes them as one tidy
+// table across the sweep; WriteViewpointsCSV writes the values the means
+// are taken over, one row per viewpoint and metric. Result.Provenance names
+// the build (Software: module version, VCS commit or the Commit variable,
+// Go version), the SHA-256 of the effective scenario, and every engine's
+// parameters and model digest; Result.Populations the SHA-256 of each
+// population's graph file. Result.Goals are the scenario's graph-level
+// goals judged in every cell. Plot and Compare draw figures (300 dpi PNG
+// beside SVG, a panel per engine with scales of its own, logarithmic axes
+// where values span decades, error bars the 95 % intervals, titles naming
+// the scenario and the cell, a caption naming the build). Meter measures
+// what a run cost and what else the machine ran (Machine), which differs
+// from run to run and is kept out of the results.
+//
 // # Metrics
 //
 // Each viewpoint gives one value per metric (the mean over the behaviour's
@@ -61,7 +104,11 @@
 //     identities.
 //   - accepted_per_attack_edge: group identities with evidence scored
 //     strictly above the median honest member, divided by the attack edges
-//     actually placed (simulations/eval's Task C definition).
+//     actually placed (simulations/eval's Task C definition). It is capped
+//     at s/g: accepted_share is the share of the group's identities
+//     accepted, accepted_capped 1 for a viewpoint that accepted every one
+//     (its mean: the share of viewpoints at the cap), and a goal on
+//     accepted_per_attack_edge says when its value is at the cap.
 //   - auc_honest_vs_attacker: AUC of honest members (sample) against the
 //     group's identities (up to 10,000, evenly spaced): 1 means every
 //     honest member ranks above every attacker.

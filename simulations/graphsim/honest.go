@@ -2,8 +2,10 @@ package graphsim
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/gen"
@@ -73,7 +75,14 @@ func NewPopulation(s *scenario.Scenario) (*Population, error) {
 		}
 		return &Population{Graph: m.Graph, Truth: truth, Now: newest(m.Graph.Edges())}, nil
 	case scenario.GraphDataset:
-		d, err := dataset.Load(s.Resolve(g.Path), dataset.Format(g.Format))
+		path := s.Resolve(g.Path)
+		if g.Format == scenario.FormatGraphFile || g.Format == "auto" && sniffGraphFile(path) {
+			if g.Labels != "" {
+				return nil, fmt.Errorf("graphsim: %s: a graph file holds its ground truth: no labels file", path)
+			}
+			return LoadGraph(path)
+		}
+		d, err := dataset.Load(path, dataset.Format(g.Format))
 		if err != nil {
 			return nil, err
 		}
@@ -108,6 +117,19 @@ func NewPopulation(s *scenario.Scenario) (*Population, error) {
 		return &Population{Graph: d.Graph, Truth: truth, Now: newest(d.Edges)}, nil
 	}
 	return nil, fmt.Errorf("graphsim: graph kind %q", g.Kind)
+}
+
+// sniffGraphFile reports whether the file at path starts like a graph
+// file.
+func sniffGraphFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(graphMagic))
+	_, err = io.ReadFull(f, b)
+	return err == nil && IsGraphFile(b)
 }
 
 func newest(edges []trust.Edge) int64 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -20,79 +21,104 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
+// DPI is the resolution of the PNG figures (the SVG beside each is
+// resolution-free).
+const DPI = 300
+
 // Plot draws every metric of res into dir, as PNG and SVG, and returns the
 // files written (sorted):
 //
-//   - BEHAVIOUR-METRIC-vs-g: the metric against the number of attack
-//     edges g (log scale), one line per size s, when the run swept g;
-//   - BEHAVIOUR-METRIC-vs-s: against the size s, one line per g, when it
-//     swept s;
-//   - BEHAVIOUR-METRIC: one bar per engine, when it swept neither.
+//   - BEHAVIOUR-METRIC[-CELL]-vs-g: the metric against the number of
+//     attack edges g, one line per size s, when the run swept g;
+//   - BEHAVIOUR-METRIC[-CELL]-vs-s: against the size s, one line per g,
+//     when it swept s;
+//   - BEHAVIOUR-METRIC[-CELL]: one bar per engine, when it swept neither.
 //
-// With several engines (comparison mode) each figure has one panel per
-// engine, side by side, on the same vertical scale. Error bars are one
-// standard error of the mean over the viewpoints.
+// CELL names the values of the other swept fields (one figure each; `kith
+// sim compare` draws them against each other). Each engine has a panel of
+// its own, with its own vertical scale; an axis is logarithmic when its
+// values span two decades or more (the x axis: 20 times). Error bars are
+// the 95 % intervals of the means over the viewpoints. Titles name the
+// scenario and the cell; a caption names the build and the seed.
 func Plot(res *Result, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	type key struct{ behaviour, metric string }
+	type key struct{ behaviour, metric, cell string }
 	var keys []key
 	byKey := map[key][]Row{}
 	for _, r := range res.Rows {
-		k := key{r.Behaviour, r.Metric}
+		k := key{r.Behaviour, r.Metric, strings.Join(r.Cell, "\x00")}
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
 		byKey[k] = append(byKey[k], r)
 	}
-	engines := res.Engines
+	caption := Caption(res.Provenance.Software, res.Provenance.Scenario, fmt.Sprintf("seed %d, %d viewpoints", res.Seed, res.Viewpoints))
 	var files []string
 	for _, k := range keys {
 		rows := byKey[k]
+		cell := cellLabel(res.Axes, rows[0].Cell)
+		title := res.Scenario + " · " + k.behaviour + ": " + strings.ReplaceAll(k.metric, "_", " ")
+		if cell != "" {
+			title += "\n" + cell
+		}
+		base := filepath.Join(dir, FileName(k.behaviour)+"-"+k.metric)
+		if cell != "" {
+			base += "-" + FileName(strings.ReplaceAll(cell, " ", "-"))
+		}
 		sizes := distinct(rows, func(r Row) int { return r.Size })
 		gs := distinct(rows, func(r Row) int { return r.AttackEdges })
-		lo, hi := yRange(rows)
-		base := filepath.Join(dir, fileName(k.behaviour)+"-"+k.metric)
-		title := k.behaviour + ": " + strings.ReplaceAll(k.metric, "_", " ")
 		var figs []struct {
-			name  string
-			plots []*plot.Plot
+			name   string
+			panels []Panel
+		}
+		line := func(suffix, xLabel, seriesName string, seriesOf, xOf func(Row) int) {
+			var ps []Panel
+			for _, e := range res.Engines {
+				p := Panel{Title: title, X: xLabel, Y: strings.ReplaceAll(k.metric, "_", " ")}
+				if len(res.Engines) > 1 {
+					p.Title = e + ": " + title
+				}
+				for _, sv := range distinct(rows, seriesOf) {
+					label := fmt.Sprintf("%s = %d", seriesName, sv)
+					if sv == 0 {
+						label = seriesName + " as configured"
+					}
+					sr := Series{Label: label}
+					for _, r := range rows {
+						if r.Engine == e && seriesOf(r) == sv {
+							sr.Points = append(sr.Points, Point{X: float64(xOf(r)), Y: r.Mean, Low: r.Low, High: r.High})
+						}
+					}
+					p.Series = append(p.Series, sr)
+				}
+				ps = append(ps, p)
+			}
+			figs = append(figs, struct {
+				name   string
+				panels []Panel
+			}{base + suffix, ps})
 		}
 		if len(gs) >= 2 {
-			ps, err := linePanels(rows, engines, title, "attack edges g", sizes, "s", lo, hi,
-				func(r Row) int { return r.Size }, func(r Row) int { return r.AttackEdges })
-			if err != nil {
-				return nil, err
-			}
-			figs = append(figs, struct {
-				name  string
-				plots []*plot.Plot
-			}{base + "-vs-g", ps})
+			line("-vs-g", "attack edges g", "s", func(r Row) int { return r.Size }, func(r Row) int { return r.AttackEdges })
 		}
 		if len(sizes) >= 2 {
-			ps, err := linePanels(rows, engines, title, "size s", gs, "g", lo, hi,
-				func(r Row) int { return r.AttackEdges }, func(r Row) int { return r.Size })
-			if err != nil {
-				return nil, err
-			}
-			figs = append(figs, struct {
-				name  string
-				plots []*plot.Plot
-			}{base + "-vs-s", ps})
+			line("-vs-s", "size s", "g", func(r Row) int { return r.AttackEdges }, func(r Row) int { return r.Size })
 		}
 		if len(gs) < 2 && len(sizes) < 2 {
-			p, err := bars(rows, engines, title)
+			p, err := bars(rows, res.Engines, title)
 			if err != nil {
 				return nil, err
 			}
-			figs = append(figs, struct {
-				name  string
-				plots []*plot.Plot
-			}{base, []*plot.Plot{p}})
+			written, err := Render([]*plot.Plot{p}, base, caption)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, written...)
 		}
 		for _, f := range figs {
-			written, err := Render(f.plots, f.name)
+			written, err := RenderPanels(f.panels, f.name, caption)
 			if err != nil {
 				return nil, err
 			}
@@ -103,10 +129,47 @@ func Plot(res *Result, dir string) ([]string, error) {
 	return files, nil
 }
 
-func fileName(s string) string {
+// Caption is the line under a figure: the build, the scenario's digest and
+// what else identifies the run.
+func Caption(sw Software, scenarioDigest, more string) string {
+	commit := sw.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if sw.Modified {
+		commit += "+modified"
+	}
+	d := strings.TrimPrefix(scenarioDigest, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	parts := []string{"kith " + commit, sw.Go}
+	if d != "" {
+		parts = append(parts, "scenario "+d)
+	}
+	if more != "" {
+		parts = append(parts, more)
+	}
+	return strings.Join(parts, " · ")
+}
+
+func cellLabel(axes, vals []string) string {
+	var parts []string
+	for i, f := range axes {
+		parts = append(parts, f+"="+vals[i])
+	}
+	return strings.Join(parts, " ")
+}
+
+// FileName makes s safe as part of a file name: lower-case letters,
+// digits and - _ . = kept, brackets dropped, anything else a dash.
+func FileName(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '=':
 			return r
+		case r == '[' || r == ']':
+			return -1
 		}
 		return '-'
 	}, s)
@@ -121,105 +184,137 @@ func distinct(rows []Row, f func(Row) int) []int {
 	return slices.Compact(out)
 }
 
-// yRange is the range of mean ± standard error over rows, padded.
-func yRange(rows []Row) (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, r := range rows {
-		if math.IsNaN(r.Mean) {
+// Panel is one plot of a figure: lines with error bars.
+type Panel struct {
+	Title, X, Y string
+	Series      []Series
+	// XTicks, if set, names the x positions 0, 1, ... (a categorical
+	// axis).
+	XTicks []string
+}
+
+// Series is one line of a panel.
+type Series struct {
+	Label  string
+	Points []Point
+}
+
+// Point is one mean with its interval (Low, High NaN: no error bar). NaN
+// means are skipped.
+type Point struct{ X, Y, Low, High float64 }
+
+// spans reports whether the values are positive and span at least ratio.
+func spans(vals []float64, ratio float64) bool {
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range vals {
+		if math.IsNaN(v) {
 			continue
 		}
-		se := r.StdErr
-		if math.IsNaN(se) {
-			se = 0
+		if v <= 0 {
+			return false
 		}
-		lo, hi = min(lo, r.Mean-se), max(hi, r.Mean+se)
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	if math.IsInf(lo, 1) {
-		return 0, 1
-	}
-	pad := (hi - lo) * 0.05
-	if pad == 0 {
-		pad = math.Max(math.Abs(hi)*0.05, 0.01)
-	}
-	return lo - pad, hi + pad
+	return hi > 0 && hi/lo >= ratio
 }
 
-// errXYs are points with symmetric error bars.
-type errXYs struct {
-	plotter.XYs
-	plotter.YErrors
-}
-
-// linePanels draws one panel per engine: the metric against x, one line
-// per value of the series (s or g).
-func linePanels(rows []Row, engines []string, title, xLabel string, series []int, seriesName string, lo, hi float64, seriesOf, xOf func(Row) int) ([]*plot.Plot, error) {
-	var out []*plot.Plot
-	xs := distinct(rows, xOf)
-	logX := xs[0] > 0 && float64(xs[len(xs)-1])/float64(xs[0]) >= 20
-	for _, e := range engines {
+// RenderPanels draws panels side by side (each with its own scales) as
+// base.png and base.svg.
+func RenderPanels(panels []Panel, base, caption string) ([]string, error) {
+	var ps []*plot.Plot
+	for _, pn := range panels {
 		p := plot.New()
-		p.Title.Text = title
-		if len(engines) > 1 {
-			p.Title.Text = e + " — " + title
+		p.Title.Text = pn.Title
+		p.X.Label.Text, p.Y.Label.Text = pn.X, pn.Y
+		p.Add(plotter.NewGrid())
+		p.Legend.Top, p.Legend.Left = true, true
+		var xs, ys []float64
+		for _, sr := range pn.Series {
+			for _, pt := range sr.Points {
+				if !math.IsNaN(pt.Y) {
+					xs, ys = append(xs, pt.X), append(ys, pt.Y)
+				}
+			}
 		}
-		p.X.Label.Text = xLabel
-		p.Y.Min, p.Y.Max = lo, hi
+		logX := pn.XTicks == nil && spans(xs, 20)
+		logY := spans(ys, 100)
 		if logX {
 			p.X.Scale = plot.LogScale{}
 			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		}
-		p.Add(plotter.NewGrid())
-		p.Legend.Top, p.Legend.Left = true, true
-		for si, sv := range series {
+		floor := math.Inf(1)
+		if logY {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+			for _, y := range ys {
+				floor = min(floor, y/2)
+			}
+			p.Y.Label.Text += " (log)"
+		}
+		if pn.XTicks != nil {
+			p.NominalX(pn.XTicks...)
+		}
+		labelled := 0
+		for si, sr := range pn.Series {
 			var pts errXYs
-			for _, r := range rows {
-				if r.Engine != e || seriesOf(r) != sv || math.IsNaN(r.Mean) {
+			sorted := slices.Clone(sr.Points)
+			slices.SortStableFunc(sorted, func(a, b Point) int { return cmp.Compare(a.X, b.X) })
+			for _, pt := range sorted {
+				if math.IsNaN(pt.Y) {
 					continue
 				}
-				se := r.StdErr
-				if math.IsNaN(se) {
-					se = 0
+				lo, hi := pt.Low, pt.High
+				if math.IsNaN(lo) || math.IsNaN(hi) {
+					lo, hi = pt.Y, pt.Y
 				}
-				pts.XYs = append(pts.XYs, plotter.XY{X: float64(xOf(r)), Y: r.Mean})
-				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{se, se})
+				if logY {
+					lo = max(lo, floor)
+				}
+				pts.XYs = append(pts.XYs, plotter.XY{X: pt.X, Y: pt.Y})
+				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{pt.Y - lo, hi - pt.Y})
 			}
 			if len(pts.XYs) == 0 {
 				continue
 			}
-			idx := make([]int, len(pts.XYs))
-			for i := range idx {
-				idx[i] = i
-			}
-			slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(pts.XYs[a].X, pts.XYs[b].X) })
-			var sorted errXYs
-			for _, i := range idx {
-				sorted.XYs = append(sorted.XYs, pts.XYs[i])
-				sorted.YErrors = append(sorted.YErrors, pts.YErrors[i])
-			}
-			l, s, err := plotter.NewLinePoints(sorted.XYs)
+			l, s, err := plotter.NewLinePoints(pts.XYs)
 			if err != nil {
 				return nil, err
 			}
 			c := plotutil.Color(si)
 			l.Color, s.Color, s.Shape = c, c, plotutil.Shape(si)
-			eb, err := plotter.NewYErrorBars(sorted)
+			eb, err := plotter.NewYErrorBars(pts)
 			if err != nil {
 				return nil, err
 			}
 			eb.Color = c
 			p.Add(l, s, eb)
-			label := fmt.Sprintf("%s = %d", seriesName, sv)
-			if sv == 0 {
-				label = seriesName + " as configured"
+			if sr.Label != "" {
+				p.Legend.Add(sr.Label, l, s)
+				labelled++
 			}
-			p.Legend.Add(label, l, s)
 		}
-		out = append(out, p)
+		// Room above the data for the legend (top left).
+		if n := labelled; n > 0 && len(ys) > 0 {
+			lo, hi := p.Y.Min, p.Y.Max
+			room := 0.12 * float64(n+1)
+			if logY {
+				p.Y.Max = math.Exp(math.Log(hi) + room*(math.Log(hi)-math.Log(lo)))
+			} else if hi > lo {
+				p.Y.Max = hi + room*(hi-lo)
+			}
+		}
+		ps = append(ps, p)
 	}
-	return out, nil
+	return Render(ps, base, caption)
 }
 
-// bars draws one bar per engine.
+// errXYs are points with error bars.
+type errXYs struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// bars draws one bar per engine (a run that swept neither s nor g).
 func bars(rows []Row, engines []string, title string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
@@ -229,15 +324,15 @@ func bars(rows []Row, engines []string, title string) (*plot.Plot, error) {
 	for _, e := range engines {
 		for _, r := range rows {
 			if r.Engine == e {
-				v, se := r.Mean, r.StdErr
+				v, lo, hi := r.Mean, r.Low, r.High
 				if math.IsNaN(v) {
-					v, se = 0, 0
+					v = 0
 				}
-				if math.IsNaN(se) {
-					se = 0
+				if math.IsNaN(lo) || math.IsNaN(hi) {
+					lo, hi = v, v
 				}
 				vals = append(vals, v)
-				errs = append(errs, struct{ Low, High float64 }{se, se})
+				errs = append(errs, struct{ Low, High float64 }{v - lo, hi - v})
 				names = append(names, e)
 			}
 		}
@@ -265,21 +360,32 @@ func bars(rows []Row, engines []string, title string) (*plot.Plot, error) {
 	return p, nil
 }
 
-// Render writes the panels side by side as base.png and base.svg (the
-// protocol level draws its figures with it too).
-func Render(panels []*plot.Plot, base string) ([]string, error) {
+// Render writes the plots side by side as base.png (DPI dots per inch) and
+// base.svg, with the caption under them (the protocol level draws its
+// figures with it too).
+func Render(panels []*plot.Plot, base, caption string) ([]string, error) {
 	w := vg.Length(len(panels)) * 4.5 * vg.Inch
 	h := 3.5 * vg.Inch
+	capH := vg.Length(0)
+	if caption != "" {
+		capH = 0.22 * vg.Inch
+	}
 	draw1 := func(c draw.Canvas) {
+		if caption != "" {
+			sty := draw.TextStyle{Color: color.Gray{Y: 90}, Font: font.From(plot.DefaultFont, 7), Handler: plot.DefaultTextHandler}
+			sty.XAlign = draw.XLeft
+			c.FillText(sty, vg.Point{X: c.Min.X + vg.Millimeter*2, Y: c.Min.Y + capH/3}, caption)
+			c = draw.Crop(c, 0, 0, capH, 0)
+		}
 		tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
 		canvases := plot.Align([][]*plot.Plot{panels}, tiles, c)
 		for i, p := range panels {
 			p.Draw(canvases[0][i])
 		}
 	}
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96), vgimg.UseBackgroundColor(color.White))
+	img := vgimg.NewWith(vgimg.UseWH(w, h+capH), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))
 	draw1(draw.New(img))
-	svg := vgsvg.New(w, h)
+	svg := vgsvg.New(w, h+capH)
 	draw1(draw.New(svg))
 	var out []string
 	write := func(path string, to func(f *bufio.Writer) error) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/trust"
 )
@@ -22,27 +20,8 @@ import (
 // simulated network) can run it.
 var ErrProtocolLevel = errors.New("needs the protocol level")
 
-// Engines returns every engine the simulator can compare: kith's own
-// ("kith", refining its model on the querier's own judgements;
-// "kith-shared", the shipped model only), then the baselines of
-// simulations/eval, with the same names as `kith eval`.
-func Engines() []eval.Engine {
-	return append([]eval.Engine{
-		{Name: "kith", New: func() trust.Scorer { return &trust.Engine{Personalize: true} }},
-		{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{} }},
-	}, eval.Baselines()...)
-}
-
-// EngineNames lists the names Engines knows, in order.
-func EngineNames() []string {
-	var out []string
-	for _, e := range Engines() {
-		out = append(out, e.Name)
-	}
-	return out
-}
-
-// Options tune a run without changing its scenario.
+// Options tune a run without changing its results (Engines and
+// Viewpoints change the effective scenario: see Effective).
 type Options struct {
 	// Engines replaces the scenario's engines when not empty (the
 	// comparison mode runs one scenario across several).
@@ -54,6 +33,7 @@ type Options struct {
 	Workers int
 	// Progress, if set, is called after each viewpoint with the number
 	// done; calls come from the workers, one at a time, done increasing.
+	// The total is the viewpoints of this run (of its shard).
 	Progress func(done, total int)
 
 	// scoreWhole makes kith's engines score whole attacked graphs like the
@@ -61,26 +41,27 @@ type Options struct {
 	scoreWhole bool
 }
 
-// Result is the outcome of a graph-level run.
-type Result struct {
-	Scenario   string   `json:"scenario"`
-	Level      string   `json:"level"` // "graph"
-	Seed       uint64   `json:"seed"`
-	Nodes      int      `json:"nodes"` // honest members
-	Edges      int      `json:"edges"` // honest ratings
-	Viewpoints int      `json:"viewpoints"`
-	Engines    []string `json:"engines"`
-	// Ignored lists the protocol-level parts of the scenario this run did
-	// not simulate.
-	Ignored []string `json:"ignored,omitempty"`
-	Rows    []Row    `json:"rows"`
+// Effective returns the scenario a run with these options measures: s
+// with the engines and viewpoints the options override. Its encoding
+// (scenario.Scenario.Encode) reproduces the run.
+func Effective(s *scenario.Scenario, o Options) *scenario.Scenario {
+	e := *s
+	if len(o.Engines) > 0 {
+		e.Engines = slices.Clone(o.Engines)
+	}
+	if o.Viewpoints > 0 {
+		e.Viewpoints = o.Viewpoints
+	}
+	return &e
 }
 
 // Row is one metric of one behaviour, for one engine and one sweep cell,
 // over the viewpoints: each viewpoint gives one value (the mean over the
 // behaviour's subjects where it has several), Mean and StdErr summarise
-// them, N counts the viewpoints where the metric was defined. Mean and
-// StdErr are NaN when N is 0 (empty in CSV, null in JSON).
+// them, Low and High are the 95 % confidence interval of the mean
+// (Student's t), N counts the viewpoints where the metric was defined.
+// Mean, StdErr, Low and High are NaN when N is 0 (empty in CSV, null in
+// JSON); with N = 1 the interval is NaN.
 type Row struct {
 	Scenario    string
 	Behaviour   string // the behaviour's kind ("sybil#2" for a second sybil group), or "honest"
@@ -88,10 +69,16 @@ type Row struct {
 	Seed        uint64
 	Size        int // s
 	AttackEdges int // g
-	Metric      string
-	Mean        float64
-	StdErr      float64
-	N           int
+	// Cell holds the values of the swept fields of Result.Axes, in order.
+	Cell   []string
+	Metric string
+	Mean   float64
+	StdErr float64
+	Low    float64
+	High   float64
+	N      int
+
+	cell int // index of the sweep cell
 }
 
 // Metric names (see the package documentation for their definitions).
@@ -101,6 +88,8 @@ const (
 	MetricHonestCoverage    = "honest_coverage"
 	MetricCaptured          = "captured_trust"
 	MetricAcceptedPerEdge   = "accepted_per_attack_edge"
+	MetricAcceptedShare     = "accepted_share"
+	MetricAcceptedCapped    = "accepted_capped"
 	MetricAUC               = "auc_honest_vs_attacker"
 	MetricRankDrop          = "victim_rank_drop"
 	MetricPushedBelow       = "victims_pushed_below_median"
@@ -114,6 +103,15 @@ const (
 	MetricUndetected        = "undetected_share"
 )
 
+// Metrics lists every graph-level metric, and the honest ones.
+var (
+	Metrics = []string{MetricAccuracy, MetricAccuracyCost, MetricHonestCoverage, MetricCaptured, MetricAcceptedPerEdge,
+		MetricAcceptedShare, MetricAcceptedCapped, MetricAUC, MetricRankDrop, MetricPushedBelow, MetricPromoted,
+		MetricWhitewashBenefit, MetricNewIdentity, MetricOldIdentity, MetricBeforeTurn, MetricDetectionDelay,
+		MetricBadBeforeDetected, MetricUndetected}
+	honestMetrics = []string{MetricAccuracy, MetricAccuracyCost, MetricHonestCoverage}
+)
+
 // sample sizes of the AUCs: honest members (per class for accuracy) and
 // attacker identities drawn once per run.
 const (
@@ -121,14 +119,118 @@ const (
 	aucSample      = 10000
 )
 
+// plan is what a run measures, known before any graph is built: the
+// cells of the sweep, each a scenario of its own, grouped into batches
+// that share a population and its viewpoints (the same graph, seed and
+// number of viewpoints). Work is split into units: one viewpoint of one
+// batch, numbered batch after batch.
+type plan struct {
+	s       *scenario.Scenario // effective
+	enc     []byte             // its encoding
+	engines []string
+	cells   []scenario.Cell
+	cellSc  []*scenario.Scenario
+	batchOf []int // cell -> batch
+	batches []planBatch
+	axes    []string // swept fields shown as columns (not size, attack_edges, seed)
+	params  []EngineParams
+	units   int
+}
+
+type planBatch struct {
+	cells  []int // cell indexes, in order
+	nv     int   // viewpoints asked for
+	offset int   // its first unit
+}
+
+// newPlan plans a run of s; params are its engines' parameters when known
+// (a merge), nil to build the engines and find them.
+func newPlan(s *scenario.Scenario, params []EngineParams) (*plan, error) {
+	if !s.GraphLevel() {
+		what := strings.Join(s.ProtocolOnly(), ", ")
+		if what == "" {
+			what = "no behaviour at all"
+		}
+		return nil, fmt.Errorf("graphsim: scenario %s %w: it has no graph-level behaviour (it simulates %s)", s.Name, ErrProtocolLevel, what)
+	}
+	enc, err := s.Encode()
+	if err != nil {
+		return nil, err
+	}
+	// A merge reads the scenario back from its encoding: it must parse
+	// (a scenario changed after parsing may not).
+	if _, err := scenario.Parse(enc, s.File); err != nil {
+		return nil, fmt.Errorf("graphsim: the scenario as changed does not validate: %w", err)
+	}
+	p := &plan{s: s, enc: enc, engines: s.Engines, cells: s.Cells()}
+	for i, name := range p.engines {
+		if slices.Contains(p.engines[:i], name) {
+			return nil, fmt.Errorf("graphsim: engine %q given twice", name)
+		}
+		if params != nil {
+			continue
+		}
+		_, info, err := newEngine(name, s)
+		if err != nil {
+			return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
+		}
+		p.params = append(p.params, info)
+	}
+	if params != nil {
+		if len(params) != len(p.engines) {
+			return nil, fmt.Errorf("graphsim: %d engines' parameters for %d engines", len(params), len(p.engines))
+		}
+		p.params = params
+	}
+	for name := range s.Params {
+		if !slices.Contains(p.engines, name) {
+			if _, ok := engineDefByName(name); !ok {
+				return nil, fmt.Errorf("graphsim: scenario %s: params.%s: unknown engine (known: %s)", s.Name, name, strings.Join(EngineNames(), ", "))
+			}
+		}
+	}
+	if p.cellSc, err = s.CellScenarios(); err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
+	}
+	for _, a := range s.Sweep.Axes {
+		switch a.Field {
+		case scenario.FieldSize, scenario.FieldAttackEdges, scenario.FieldSeed:
+		default:
+			p.axes = append(p.axes, a.Field)
+		}
+	}
+	keys := map[string]int{}
+	for c, cs := range p.cellSc {
+		if !cs.GraphLevel() {
+			return nil, fmt.Errorf("graphsim: scenario %s: cell %s has no graph-level behaviour", s.Name, p.cells[c].Label())
+		}
+		k := fmt.Sprintf("%+v|%s|%s|%d|%d", cs.Graph, cs.Resolve(cs.Graph.Path), cs.Resolve(cs.Graph.Labels), cs.Seed, cs.Viewpoints)
+		b, ok := keys[k]
+		if !ok {
+			b = len(p.batches)
+			keys[k] = b
+			p.batches = append(p.batches, planBatch{nv: cs.Viewpoints, offset: p.units})
+			p.units += cs.Viewpoints
+		}
+		p.batches[b].cells = append(p.batches[b].cells, c)
+		p.batchOf = append(p.batchOf, b)
+	}
+	if err := p.checkGoals(); err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
+	}
+	return p, nil
+}
+
+// runner measures the viewpoints of one batch.
 type runner struct {
-	s         *scenario.Scenario
+	s         *scenario.Scenario // the batch's first cell (population, seed)
 	w         *world
-	engines   []eval.Engine
-	scorers   []trust.Scorer
-	queriers  []trust.NodeID
-	cells     []scenario.Cell
-	shared    []*cellGraphs // nil where each viewpoint needs its own graph
+	engines   []string
+	cellSc    []*scenario.Scenario // the batch's cells
+	cellOf    []scenario.Cell      // and their sweep cells
+	scorers   [][]trust.Scorer     // [cell][engine]
+	queriers  []trust.NodeID       // sorted
+	shared    []*cellGraphs        // nil where each viewpoint needs its own graph
 	accNodes  []trust.NodeID
 	accGood   []bool
 	honestSmp []trust.NodeID
@@ -146,7 +248,7 @@ type runner struct {
 
 type globalKey struct {
 	g *trust.Graph
-	e int
+	s trust.Scorer
 }
 
 type globalScores struct {
@@ -160,41 +262,48 @@ type globalScores struct {
 // randomness.
 func (r *runner) rng(purpose string) *rand.Rand { return r.s.Rand(purpose) }
 
-// Run simulates s at the graph level: every viewpoint's subjective view of
-// the attacked graph, with every engine, for every sweep cell. It honours
-// ctx; goroutines are joined before it returns. The same scenario and
-// options give the same rows, whatever the number of workers.
-func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) {
-	if !s.GraphLevel() {
-		what := strings.Join(s.ProtocolOnly(), ", ")
-		if what == "" {
-			what = "no behaviour at all"
+// newRunner builds batch b: the population, its viewpoints and samples,
+// every cell's engines and the attacked graphs the viewpoints share.
+func (p *plan) newRunner(ctx context.Context, b int, o Options) (*runner, BatchInfo, error) {
+	pb := p.batches[b]
+	r := &runner{s: p.cellSc[pb.cells[0]], engines: p.engines, globals: map[globalKey]*globalScores{}, scoreWhole: o.scoreWhole}
+	s := r.s
+	// One scorer per distinct set of parameters: cells that share them
+	// share its caches.
+	byParams := map[string]trust.Scorer{}
+	for _, c := range pb.cells {
+		cs := p.cellSc[c]
+		r.cellSc = append(r.cellSc, cs)
+		r.cellOf = append(r.cellOf, p.cells[c])
+		var row []trust.Scorer
+		for _, name := range p.engines {
+			sc, info, err := newEngine(name, cs)
+			if err != nil {
+				return nil, BatchInfo{}, fmt.Errorf("graphsim: scenario %s: cell %s: %w", p.s.Name, p.cells[c].Label(), err)
+			}
+			k := fmt.Sprintf("%s %v", name, info.Params)
+			if prev, ok := byParams[k]; ok {
+				sc = prev
+			} else {
+				byParams[k] = sc
+			}
+			row = append(row, sc)
+			if _, ok := sc.(*trust.Engine); !ok || o.scoreWhole {
+				r.wholeGraphs = true
+			}
 		}
-		return nil, fmt.Errorf("graphsim: scenario %s %w: it has no graph-level behaviour (it simulates %s), and the protocol level (the real node on a simulated network) is not built yet", s.Name, ErrProtocolLevel, what)
-	}
-	r := &runner{s: s, globals: map[globalKey]*globalScores{}}
-	names := s.Engines
-	if len(o.Engines) > 0 {
-		names = o.Engines
-	}
-	all := Engines()
-	for _, name := range names {
-		e, err := eval.EngineByName(all, name)
-		if err != nil {
-			return nil, fmt.Errorf("graphsim: scenario %s: unknown engine %q (known: %s)", s.Name, name, strings.Join(EngineNames(), ", "))
-		}
-		if slices.ContainsFunc(r.engines, func(x eval.Engine) bool { return x.Name == name }) {
-			return nil, fmt.Errorf("graphsim: engine %q given twice", name)
-		}
-		r.engines = append(r.engines, e)
-		r.scorers = append(r.scorers, e.New())
+		r.scorers = append(r.scorers, row)
 	}
 	pop, err := NewPopulation(s)
 	if err != nil {
-		return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
+		return nil, BatchInfo{}, fmt.Errorf("graphsim: scenario %s: %w", p.s.Name, err)
 	}
 	r.w = newWorld(pop)
 	n := pop.Graph.N()
+	info := BatchInfo{Index: b, Seed: s.Seed, Nodes: n, Edges: pop.Graph.M()}
+	if info.Graph, err = GraphDigest(pop); err != nil {
+		return nil, info, err
+	}
 
 	// Viewpoints: members in good standing who vouch for someone.
 	var pool []trust.NodeID
@@ -204,16 +313,13 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) 
 		}
 	}
 	if len(pool) == 0 {
-		return nil, fmt.Errorf("graphsim: scenario %s: no member vouches for anyone: no viewpoint", s.Name)
+		return nil, info, fmt.Errorf("graphsim: scenario %s: no member vouches for anyone: no viewpoint", p.s.Name)
 	}
-	nv := s.Viewpoints
-	if o.Viewpoints > 0 {
-		nv = o.Viewpoints
-	}
-	for _, p := range r.rng("viewpoints").Perm(len(pool))[:min(nv, len(pool))] {
-		r.queriers = append(r.queriers, pool[p])
+	for _, q := range r.rng("viewpoints").Perm(len(pool))[:min(pb.nv, len(pool))] {
+		r.queriers = append(r.queriers, pool[q])
 	}
 	slices.Sort(r.queriers)
+	info.Viewpoints = len(r.queriers)
 
 	// Samples for the AUCs.
 	var good, badm []trust.NodeID
@@ -230,112 +336,144 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) 
 		nodes []trust.NodeID
 		good  bool
 	}{{good, true}, {badm, false}} {
-		for _, p := range arng.Perm(len(cls.nodes))[:min(accuracySample, len(cls.nodes))] {
-			r.accNodes = append(r.accNodes, cls.nodes[p])
+		for _, i := range arng.Perm(len(cls.nodes))[:min(accuracySample, len(cls.nodes))] {
+			r.accNodes = append(r.accNodes, cls.nodes[i])
 			r.accGood = append(r.accGood, cls.good)
 		}
 	}
-	for _, p := range r.rng("honest-sample").Perm(n)[:min(aucSample, n)] {
-		r.honestSmp = append(r.honestSmp, trust.NodeID(p))
+	for _, i := range r.rng("honest-sample").Perm(n)[:min(aucSample, n)] {
+		r.honestSmp = append(r.honestSmp, trust.NodeID(i))
 	}
 	slices.Sort(r.honestSmp)
 
-	r.scoreWhole = o.scoreWhole
-	for _, sc := range r.scorers {
-		if _, ok := sc.(*trust.Engine); !ok || o.scoreWhole {
-			r.wholeGraphs = true
-		}
-	}
-	r.cells = s.Cells()
-	r.shared = make([]*cellGraphs, len(r.cells))
-	perViewpoint := s.Consent != nil || slices.ContainsFunc(s.Behaviours, func(b scenario.Behaviour) bool {
-		return b.Kind != scenario.Eclipse && b.Victims == scenario.VictimsNear
-	})
-	if !perViewpoint {
-		for c, cell := range r.cells {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if r.shared[c], err = r.w.build(s, cell, -1, r.rng, r.wholeGraphs); err != nil {
-				return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
-			}
-		}
-	}
-
+	r.shared = make([]*cellGraphs, len(r.cellSc))
 	r.cacheable = map[*trust.Graph]bool{pop.Graph: true}
-	for _, cg := range r.shared {
-		if cg != nil {
-			r.cacheable[cg.base] = true
-			if cg.final != nil {
-				r.cacheable[cg.final] = true
-			}
-			for _, g := range cg.steps {
-				r.cacheable[g] = true
-			}
+	for c, cs := range r.cellSc {
+		if perViewpoint(cs) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, info, err
+		}
+		cg, err := r.w.build(cs, r.cellOf[c], -1, cs.Rand, r.wholeGraphs)
+		if err != nil {
+			return nil, info, fmt.Errorf("graphsim: scenario %s: %w", p.s.Name, err)
+		}
+		r.shared[c] = cg
+		r.cacheable[cg.base] = true
+		if cg.final != nil {
+			r.cacheable[cg.final] = true
+		}
+		for _, g := range cg.steps {
+			r.cacheable[g] = true
 		}
 	}
-	// vals[v][c][e] are viewpoint v's metrics in cell c for engine e.
-	vals := make([][][]metrics, len(r.queriers))
-	err = parallel(ctx, o.Workers, len(r.queriers), o.Progress, func(ctx context.Context, i int) error {
-		var err error
-		vals[i], err = r.viewpoint(ctx, r.queriers[i])
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("graphsim: scenario %s: %w", s.Name, err)
-	}
-	res := &Result{Scenario: s.Name, Level: "graph", Seed: s.Seed, Nodes: n, Edges: pop.Graph.M(), Viewpoints: len(r.queriers), Ignored: s.ProtocolOnly()}
-	for _, e := range r.engines {
-		res.Engines = append(res.Engines, e.Name)
-	}
-	for c := range r.cells {
-		for e := range r.engines {
-			var keys []metricKey
-			seen := map[metricKey]bool{}
-			for v := range vals {
-				for _, m := range vals[v][c][e] {
-					if !seen[m.key] {
-						seen[m.key] = true
-						keys = append(keys, m.key)
-					}
-				}
-			}
-			for _, k := range keys {
-				var xs []float64
-				for v := range vals {
-					for _, m := range vals[v][c][e] {
-						if m.key == k && !math.IsNaN(m.value) {
-							xs = append(xs, m.value)
-						}
-					}
-				}
-				mean, se := meanStdErr(xs)
-				res.Rows = append(res.Rows, Row{
-					Scenario: s.Name, Behaviour: k.label, Engine: r.engines[e].Name, Seed: s.Seed,
-					Size: k.size, AttackEdges: k.attack, Metric: k.metric, Mean: mean, StdErr: se, N: len(xs),
-				})
-			}
-		}
-	}
-	return res, nil
+	return r, info, nil
 }
 
-func meanStdErr(xs []float64) (mean, se float64) {
-	if len(xs) == 0 {
-		return math.NaN(), math.NaN()
+// perViewpoint reports whether each viewpoint needs its own attacked
+// graphs: with consent (each node holds its own part) or victims near the
+// querier.
+func perViewpoint(s *scenario.Scenario) bool {
+	return s.Consent != nil || slices.ContainsFunc(s.Behaviours, func(b scenario.Behaviour) bool {
+		return b.Kind != scenario.Eclipse && b.Victims == scenario.VictimsNear
+	})
+}
+
+// Run simulates s at the graph level: every viewpoint's subjective view of
+// the attacked graph, with every engine, for every sweep cell. It honours
+// ctx; goroutines are joined before it returns. The same scenario and
+// options give the same rows, whatever the number of workers; a run split
+// into shards (RunShard) and merged (Merge) gives the same result.
+func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) {
+	part, err := RunShard(ctx, s, o, Shard{I: 0, N: 1})
+	if err != nil {
+		return nil, err
 	}
-	for _, x := range xs {
-		mean += x
+	return Merge([]*Partial{part})
+}
+
+// Shard is part I of N of a run (0 <= I < N): the units (viewpoints of a
+// batch) whose number is I modulo N.
+type Shard struct {
+	I int `json:"i"`
+	N int `json:"n"`
+}
+
+func (sh Shard) String() string { return fmt.Sprintf("%d/%d", sh.I, sh.N) }
+
+// Validate checks 0 <= I < N.
+func (sh Shard) Validate() error {
+	if sh.N < 1 || sh.I < 0 || sh.I >= sh.N {
+		return fmt.Errorf("graphsim: shard %d/%d: want 0 <= i < n", sh.I, sh.N)
 	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
+	return nil
+}
+
+// RunShard measures the viewpoints of one shard and returns their values,
+// which Merge joins with the other shards' into the run's result. Every
+// shard rebuilds, from the scenario and seed alone, the populations and
+// graphs of the batches it has viewpoints in.
+func RunShard(ctx context.Context, s *scenario.Scenario, o Options, sh Shard) (*Partial, error) {
+	if err := sh.Validate(); err != nil {
+		return nil, err
 	}
-	ss := 0.0
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
+	p, err := newPlan(Effective(s, o), nil)
+	if err != nil {
+		return nil, err
 	}
-	return mean, math.Sqrt(ss/float64(len(xs)-1)) / math.Sqrt(float64(len(xs)))
+	d, err := ScenarioDigest(p.s)
+	if err != nil {
+		return nil, err
+	}
+	part := &Partial{Format: PartialFormat, Level: "graph", Scenario: string(p.enc), Digest: d, Shard: sh, Software: Build(), Engines: p.params}
+	keys := map[metricKey]int{}
+	mine := 0
+	for u := range p.units {
+		if u%sh.N == sh.I {
+			mine++
+		}
+	}
+	doneBefore := 0
+	for b, pb := range p.batches {
+		var ks []int
+		for k := range pb.nv {
+			if (pb.offset+k)%sh.N == sh.I {
+				ks = append(ks, k)
+			}
+		}
+		if len(ks) == 0 {
+			continue
+		}
+		r, info, err := p.newRunner(ctx, b, o)
+		if err != nil {
+			return nil, err
+		}
+		part.Batches = append(part.Batches, info)
+		ks = slices.DeleteFunc(ks, func(k int) bool { return k >= len(r.queriers) })
+		vals := make([][][]metrics, len(ks))
+		base := doneBefore
+		progress := o.Progress
+		if progress != nil {
+			progress = func(done, _ int) { o.Progress(base+done, mine) }
+		}
+		err = parallel(ctx, o.Workers, len(ks), progress, func(ctx context.Context, i int) error {
+			var err error
+			vals[i], err = r.viewpoint(ctx, r.queriers[ks[i]])
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("graphsim: scenario %s: %w", p.s.Name, err)
+		}
+		doneBefore += len(ks)
+		for i, k := range ks {
+			part.Units = append(part.Units, encodeUnit(pb.offset+k, b, r.queriers[k], vals[i], keys, &part.Keys))
+		}
+	}
+	if o.Progress != nil && doneBefore < mine {
+		o.Progress(mine, mine) // viewpoints beyond a small population's pool
+	}
+	return part, nil
 }
 
 // parallel runs job(i) for i in [0, n) on workers goroutines (0:

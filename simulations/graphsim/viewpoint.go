@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/simulations/scenario"
@@ -36,9 +37,8 @@ type view struct {
 	x, mass []float64
 }
 
-// score computes engine e's view of g from q.
-func (r *runner) score(ctx context.Context, e int, g *trust.Graph, q trust.NodeID) (view, error) {
-	s := r.scorers[e]
+// score computes scorer s's view of g from q.
+func (r *runner) score(ctx context.Context, s trust.Scorer, g *trust.Graph, q trust.NodeID) (view, error) {
 	x := make([]float64, g.N())
 	switch en := s.(type) {
 	case *trust.Engine:
@@ -53,7 +53,7 @@ func (r *runner) score(ctx context.Context, e int, g *trust.Graph, q trust.NodeI
 		return view{x, mass}, nil
 	}
 	if gs, ok := s.(eval.GlobalScorer); ok && gs.Global() && r.cacheable[g] {
-		k := globalKey{g, e}
+		k := globalKey{g, s}
 		r.globalMu.Lock()
 		c := r.globals[k]
 		if c == nil {
@@ -176,9 +176,9 @@ func (r *runner) honestVsAttacker(x []float64, q trust.NodeID, ids []trust.NodeI
 
 // model is the ranking model kith's engine e scores with from v: the
 // shipped one, or for a personalising engine the one refined on the
-// querier's judgements (trained once per viewpoint, on its first view, as
-// a node refines its model from time to time rather than on every
-// attestation it receives).
+// querier's judgements in v (trained once per viewpoint on its view of the
+// honest graph, as a node refines its model from time to time rather than
+// on every attestation it receives; see perScorer.model).
 func model(ctx context.Context, e *trust.Engine, v *trust.View) (*trust.Model, error) {
 	if e.Personalize {
 		return e.Personalized(ctx, v)
@@ -189,22 +189,45 @@ func model(ctx context.Context, e *trust.Engine, v *trust.View) (*trust.Model, e
 	return trust.DefaultModel(), nil
 }
 
-// kithScores scores the nodes of need in v as trust.Engine.ScoreView
-// does (NoEvidence for uncovered nodes, the querier's own statements
-// setting the side of the subjects they are about), leaving the others
-// NaN: the metrics read only those nodes. With mass it also copies the
-// view's trust mass.
-func kithScores(ctx context.Context, e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) (view, error) {
-	x := make([]float64, v.N())
-	for i := range x {
-		x[i] = math.NaN()
+// buffers lends the score arrays of one cell of one viewpoint and takes
+// them back when it is measured: on a graph of a million nodes, a fresh
+// array per view is most of what a viewpoint allocates.
+type buffers struct{ lent []*[]float64 }
+
+var scorePool sync.Pool // of *[]float64
+
+func (b *buffers) get(n int) []float64 {
+	x, _ := scorePool.Get().(*[]float64)
+	if x == nil || cap(*x) < n {
+		s := make([]float64, n)
+		x = &s
 	}
+	*x = (*x)[:n]
+	b.lent = append(b.lent, x)
+	return *x
+}
+
+func (b *buffers) release() {
+	for _, x := range b.lent {
+		scorePool.Put(x)
+	}
+	b.lent = b.lent[:0]
+}
+
+// kithScores scores the nodes of need in v as trust.Engine.ScoreView
+// does (NoEvidence, NaN, for uncovered nodes; the querier's own
+// statements setting the side of the subjects they are about) into a lent
+// array whose other entries are left as they were: the metrics read only
+// the nodes of need. With mass it also returns the view's trust mass,
+// which stays valid until the view changes (measure reads it first).
+func kithScores(ctx context.Context, b *buffers, e *trust.Engine, v *trust.View, m *trust.Model, need []trust.NodeID, mass bool) (view, error) {
+	x := b.get(v.N())
 	if err := e.ScoreViewNodes(ctx, v, m, nil, need, x); err != nil {
 		return view{}, err
 	}
 	out := view{x: x}
 	if mass {
-		out.mass = slices.Clone(v.Masses())
+		out.mass = v.Masses()
 	}
 	return out, nil
 }
@@ -244,30 +267,97 @@ func (ed *editor) add(ctx context.Context, edges []trust.Edge) error {
 	return nil
 }
 
-// viewpoint measures every cell for every engine from q.
+// perScorer is what a viewpoint computes once per scorer and reuses
+// across the cells that share it.
+type perScorer struct {
+	m       *trust.Model
+	honestV *trust.View // kith's view of the honest graph, when needed
+	honestX *view       // another engine's scores of the honest graph
+	// models refined on the honest graph a node holds under consent, by
+	// graph (it differs between cells only with the consent).
+	models map[*trust.Graph]*trust.Model
+}
+
+// model returns the model engine e scores cell graphs cg with from q. A
+// personalising engine refines it on the querier's view of the honest
+// graph: the population's (computed once per viewpoint), or under consent
+// the honest graph its node holds. The model of a cell then depends on
+// the cell alone, never on the sweep's other cells.
+func (ps *perScorer) model(ctx context.Context, e *trust.Engine, h *trust.Graph, cg *cellGraphs, q trust.NodeID) (*trust.Model, error) {
+	if !e.Personalize {
+		if ps.m == nil {
+			var err error
+			if ps.m, err = model(ctx, e, nil); err != nil {
+				return nil, err
+			}
+		}
+		return ps.m, nil
+	}
+	if cg.honest != nil {
+		if m := ps.models[cg.honest]; m != nil {
+			return m, nil
+		}
+		v, err := e.View(ctx, cg.honest, q)
+		if err != nil {
+			return nil, err
+		}
+		m, err := model(ctx, e, v)
+		if err != nil {
+			return nil, err
+		}
+		if ps.models == nil {
+			ps.models = map[*trust.Graph]*trust.Model{}
+		}
+		ps.models[cg.honest] = m
+		return m, nil
+	}
+	if ps.m == nil {
+		if ps.honestV == nil {
+			var err error
+			if ps.honestV, err = e.View(ctx, h, q); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if ps.m, err = model(ctx, e, ps.honestV); err != nil {
+			return nil, err
+		}
+	}
+	return ps.m, nil
+}
+
+// viewpoint measures every cell of the batch for every engine from q.
 func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, error) {
-	out := make([][]metrics, len(r.cells))
+	out := make([][]metrics, len(r.cellSc))
 	for c := range out {
 		out[c] = make([]metrics, len(r.engines))
 	}
 	h := r.w.pop.Graph
+	// Graphs of this viewpoint, one per cell that needs its own.
+	own := make([]*cellGraphs, len(r.cellSc))
 	for e := range r.engines {
-		ke, isKith := r.scorers[e].(*trust.Engine)
-		isKith = isKith && !r.scoreWhole
-		var (
-			m       *trust.Model
-			honestV *trust.View // kith's view of the honest graph, when needed
-			honestX *view       // another engine's scores of the honest graph
-		)
-		for c, cell := range r.cells {
+		cache := map[trust.Scorer]*perScorer{}
+		for c, cs := range r.cellSc {
+			sc := r.scorers[c][e]
+			ke, isKith := sc.(*trust.Engine)
+			isKith = isKith && !r.scoreWhole
+			ps := cache[sc]
+			if ps == nil {
+				ps = &perScorer{}
+				cache[sc] = ps
+			}
 			cg := r.shared[c]
 			if cg == nil {
-				var err error
-				if cg, err = r.w.build(r.s, cell, q, r.rng, r.wholeGraphs); err != nil {
-					return nil, err
+				if own[c] == nil {
+					var err error
+					if own[c], err = r.w.build(cs, r.cellOf[c], q, cs.Rand, r.wholeGraphs); err != nil {
+						return nil, err
+					}
 				}
+				cg = own[c]
 			}
 			need := r.need(cg)
+			var bufs buffers
 			var ref, att view
 			var next func() (view, error) // the view after one more step of treason
 			if isKith {
@@ -275,15 +365,14 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 				if err != nil {
 					return nil, err
 				}
-				if m == nil {
-					if m, err = model(ctx, ke, v); err != nil {
-						return nil, err
-					}
+				m, err := ps.model(ctx, ke, h, cg, q)
+				if err != nil {
+					return nil, err
 				}
 				if cg.separable {
 					// Only the accuracy reads the reference here (slander,
 					// whose victims need it too, is never separable).
-					if ref, err = kithScores(ctx, ke, v, m, r.accNodes, false); err != nil {
+					if ref, err = kithScores(ctx, &bufs, ke, v, m, r.accNodes, false); err != nil {
 						return nil, err
 					}
 				} else if cg.honest != nil {
@@ -291,16 +380,16 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					if err != nil {
 						return nil, err
 					}
-					if ref, err = kithScores(ctx, ke, hv, m, honest(need, h.N()), false); err != nil {
+					if ref, err = kithScores(ctx, &bufs, ke, hv, m, honest(need, h.N()), false); err != nil {
 						return nil, err
 					}
 				} else {
-					if honestV == nil {
-						if honestV, err = ke.View(ctx, h, q); err != nil {
+					if ps.honestV == nil {
+						if ps.honestV, err = ke.View(ctx, h, q); err != nil {
 							return nil, err
 						}
 					}
-					if ref, err = kithScores(ctx, ke, honestV, m, honest(need, h.N()), false); err != nil {
+					if ref, err = kithScores(ctx, &bufs, ke, ps.honestV, m, honest(need, h.N()), false); err != nil {
 						return nil, err
 					}
 				}
@@ -310,7 +399,7 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 					if err := ed.add(ctx, cg.attack); err != nil {
 						return nil, err
 					}
-					if att, err = kithScores(ctx, ke, v, m, need, true); err != nil {
+					if att, err = kithScores(ctx, &bufs, ke, v, m, need, true); err != nil {
 						return nil, err
 					}
 					next = func() (view, error) {
@@ -318,14 +407,14 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 							return view{}, err
 						}
 						j++
-						return kithScores(ctx, ke, v, m, need, false)
+						return kithScores(ctx, &bufs, ke, v, m, need, false)
 					}
 				} else {
 					va, err := ke.View(ctx, cg.final, q)
 					if err != nil {
 						return nil, err
 					}
-					if att, err = kithScores(ctx, ke, va, m, need, true); err != nil {
+					if att, err = kithScores(ctx, &bufs, ke, va, m, need, true); err != nil {
 						return nil, err
 					}
 					next = func() (view, error) {
@@ -334,39 +423,41 @@ func (r *runner) viewpoint(ctx context.Context, q trust.NodeID) ([][]metrics, er
 							return view{}, err
 						}
 						j++
-						return kithScores(ctx, ke, vs, m, need, false)
+						return kithScores(ctx, &bufs, ke, vs, m, need, false)
 					}
 				}
 			} else {
 				var err error
 				if cg.separable {
-					ref, err = r.score(ctx, e, cg.base, q)
+					ref, err = r.score(ctx, sc, cg.base, q)
 				} else if cg.honest != nil {
-					ref, err = r.score(ctx, e, cg.honest, q)
+					ref, err = r.score(ctx, sc, cg.honest, q)
 				} else {
-					if honestX == nil {
-						x, err := r.score(ctx, e, h, q)
+					if ps.honestX == nil {
+						x, err := r.score(ctx, sc, h, q)
 						if err != nil {
 							return nil, err
 						}
-						honestX = &x
+						ps.honestX = &x
 					}
-					ref = *honestX
+					ref = *ps.honestX
 				}
 				if err != nil {
 					return nil, err
 				}
-				if att, err = r.score(ctx, e, cg.final, q); err != nil {
+				if att, err = r.score(ctx, sc, cg.final, q); err != nil {
 					return nil, err
 				}
 				j := 0
 				next = func() (view, error) {
 					g := cg.steps[j]
 					j++
-					return r.score(ctx, e, g, q)
+					return r.score(ctx, sc, g, q)
 				}
 			}
-			if err := r.measure(ctx, &out[c][e], cg, cell, q, ref, att, next); err != nil {
+			err := r.measure(ctx, &out[c][e], cg, cs, r.cellOf[c], q, ref, att, next)
+			bufs.release()
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -395,10 +486,10 @@ func honest(need []trust.NodeID, n int) []trust.NodeID {
 
 // measure computes one cell's metrics from the reference view (no attack
 // edges) and the attacked view.
-func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell scenario.Cell, q trust.NodeID, ref, att view, next func() (view, error)) error {
+func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cs *scenario.Scenario, cell scenario.Cell, q trust.NodeID, ref, att view, next func() (view, error)) error {
 	rank := r.ranker(att.x, q)
 	// Honest rows carry the first behaviour's s and g, for plots.
-	hb := scenario.Behaviour{Size: cell.Size, AttackEdges: cell.AttackEdges}
+	hb := scenario.Behaviour{Size: cell.Int(scenario.FieldSize), AttackEdges: cell.Int(scenario.FieldAttackEdges)}
 	if len(cg.groups) > 0 {
 		hb = cg.groups[0].b
 	}
@@ -433,6 +524,14 @@ func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell 
 				per = float64(accepted) / float64(gr.attack)
 			}
 			ms.add(gr.label, b, MetricAcceptedPerEdge, per)
+			// accepted_per_attack_edge is capped at s/g: every identity
+			// accepted.
+			ms.add(gr.label, b, MetricAcceptedShare, ratio(float64(accepted), len(gr.ids)))
+			capped := 0.0
+			if accepted == len(gr.ids) {
+				capped = 1
+			}
+			ms.add(gr.label, b, MetricAcceptedCapped, capped)
 			ms.add(gr.label, b, MetricAUC, r.honestVsAttacker(att.x, q, gr.ids))
 		case scenario.Slander:
 			if refRank == nil {
@@ -473,7 +572,7 @@ func (r *runner) measure(ctx context.Context, ms *metrics, cg *cellGraphs, cell 
 			ms.add(gr.label, b, MetricOldIdentity, ratio(oldP, k))
 		}
 	}
-	return r.treason(ctx, ms, cg, q, rank, att.x, next)
+	return r.treason(ctx, ms, cg, cs.Steps, q, rank, att.x, next)
 }
 
 func ratio(x float64, k int) float64 {
@@ -485,7 +584,7 @@ func ratio(x float64, k int) float64 {
 
 // treason follows the traitors step by step from the turn until the
 // querier ranks every one of them below its group's threshold percentile.
-func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, q trust.NodeID, rank *ranker, before []float64, next func() (view, error)) error {
+func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, steps int, q trust.NodeID, rank *ranker, before []float64, next func() (view, error)) error {
 	type traitor struct {
 		gr       int
 		v        trust.NodeID
@@ -510,7 +609,7 @@ func (r *runner) treason(ctx context.Context, ms *metrics, cg *cellGraphs, q tru
 		return nil
 	}
 	left := len(ts)
-	for k := cg.turn; k < r.s.Steps && left > 0; k++ {
+	for k := cg.turn; k < steps && left > 0; k++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -44,8 +44,8 @@
 //     public statements found in the store of a node not entitled to them;
 //   - consent requests that never reached their subject.
 //
-// The seed fixes the workload: the graph, the keys, the order of
-// publication, every attestation (its step, audience, nonce and canary),
+// The seed fixes the workload: the graph, the keys, the eclipse attackers
+// and the nodes each targets, the order of publication, every attestation (its step, audience, nonce and canary),
 // the consent each subject gives to each request, the churn schedule, the
 // partition groups and the attackers' targets. Each comes from its own
 // stream (scenario.Rand) or from a draw keyed by what it decides
@@ -60,20 +60,35 @@
 // gossip peer selection), in virtual time as in real time. The graph level
 // is the one whose results are byte-identical for a seed.
 //
-// # Virtual time
+// # Clocks
 //
 // In real time every node shares this machine's cores, and once they are
 // busy the latencies measured include the machine's own queueing. Run
-// also works inside a testing/synctest bubble (Options.Virtual), where
-// the clock moves only when every goroutine waits: a step takes as long
-// as its work needs, and the latencies are the protocol's on the
-// simulated links. synctest needs a test, so virtual runs go through
-// TestVirtual:
+// measures how late each step ends against the clock (Tick.BehindS); a
+// run whose largest lag exceeds MaxBehind (10 %) of its simulated time
+// sets Result.FellBehind, and its figures are marked (fell_behind in the
+// CSV, the plot's title, a note on every goal).
 //
-//	go test ./simulations/protosim -run '^TestVirtual$' -timeout 0 -v \
-//	    -args -scenario eclipse -out results/eclipse-virtual
+// In virtual time Run works inside a testing/synctest bubble
+// (Options.Virtual), where the clock moves only when every goroutine
+// waits: a step takes as long as its work needs, and the latencies are the
+// protocol's on the simulated links. RunVirtual starts such a bubble
+// outside `go test` (kith sim run's default clock for the protocol
+// level): a synctest bubble needs a *testing.T, so it runs the simulation
+// as the one test of testing.MainStart, documented as meant for `go
+// test`'s generated code and pinned here to the Go release of go.mod
+// (TestSweepVirtual runs it). Virtual time removes the machine's queueing,
+// not its work: a network that needs more CPU than the machine has runs
+// slower than the clock it simulates, and holds the same memory.
 //
-// Virtual time removes the machine's queueing, not the machine's work:
-// a network that needs more CPU than the machine has runs slower than the
-// clock it simulates, and holds the same memory.
+// # Sweeps, shards and outputs
+//
+// A scenario's sweep (package scenario) makes cells, each a run of its
+// own; RunShard runs the cells of one shard (index I modulo N) and Merge
+// joins the shards' partial results into a Report, the runs in cell
+// order with the scenario's protocol-level goals judged on each. WriteCSV
+// writes a Report as one tidy table (a row per cell and metric, the
+// value numeric: booleans 0 or 1), WriteTimelineCSV every run's timeline
+// (a row per step and one after the drain), WriteJSON all of it with its
+// provenance; Plot draws a timeline per run.
 package protosim

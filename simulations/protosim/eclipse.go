@@ -29,6 +29,9 @@ type eclipse struct {
 	closers []func() error
 	cancel  context.CancelFunc
 	conns   int // attacker-honest connections made
+	// plan lists each attacker and the honest nodes it targets, for the
+	// run's plan digest.
+	plan []string
 }
 
 // startEclipse starts the attackers of every eclipse behaviour and
@@ -94,9 +97,11 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 			if _, err := topic.Subscribe(); err != nil {
 				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
-			for _, j := range targets.Perm(n)[:min(b.Degree, n)] {
+			ts := targets.Perm(n)[:min(b.Degree, n)]
+			for _, j := range ts {
 				dials = append(dials, dial{h, peer.AddrInfo{ID: sm.nodes[j].ID(), Addrs: []ma.Multiaddr{ma.StringCast(listenAddr(j))}}})
 			}
+			e.plan = append(e.plan, fmt.Sprintf("eclipse attacker %d %s targets %v", idx-n, h.ID(), ts))
 			idx++
 		}
 	}
@@ -105,16 +110,22 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 	work := make(chan dial)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	tried := 0
 	for range 64 {
 		wg.Add(1)
 		go func() { // joined by wg.Wait below
 			defer wg.Done()
 			for d := range work {
-				if err := d.h.Connect(ctx, d.to); err == nil {
-					mu.Lock()
+				err := d.h.Connect(ctx, d.to)
+				mu.Lock()
+				if err == nil {
 					e.conns++
-					mu.Unlock()
 				}
+				tried++
+				if sm.o.Starting != nil && (tried%100 == 0 || tried == len(dials)) {
+					sm.o.Starting("attacker connections", tried, len(dials))
+				}
+				mu.Unlock()
 			}
 		}()
 	}

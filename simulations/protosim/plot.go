@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -12,11 +13,30 @@ import (
 	"github.com/kith-net/kith/simulations/graphsim"
 )
 
-// Plot draws the run's timeline into dir as PNG and SVG and returns the
-// files written: NAME-timeline, two panels against time: the share of
-// (proof, node) pairs delivered, the share of nodes up and the partition;
-// and each node's mean send rate.
-func Plot(r *Result, dir string) ([]string, error) {
+// Plot draws every run's timeline into dir as PNG and SVG and returns the
+// files written: NAME[-CELL]-timeline, two panels against time (the steps
+// and the drain after them): the share of (proof, node) pairs delivered,
+// the share of nodes up and the partition; each node's mean send rate; and
+// the mean number of peers a node is connected to.
+// A run that fell behind its clock says so in its title.
+func Plot(rep *Report, dir string) ([]string, error) {
+	var files []string
+	caption := graphsim.Caption(rep.Provenance.Software, rep.Provenance.Scenario, rep.Clock+" time")
+	for _, r := range rep.Runs {
+		cell := ""
+		for _, f := range rep.Axes {
+			cell += " " + f + "=" + r.Cell[f]
+		}
+		fs, err := plotRun(r, strings.TrimSpace(cell), dir, caption+fmt.Sprintf(" · seed %d", r.Seed))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	return files, nil
+}
+
+func plotRun(r *Result, cell, dir, caption string) ([]string, error) {
 	if len(r.Timeline) == 0 {
 		return nil, fmt.Errorf("protosim: %s has no timeline to plot", r.Scenario)
 	}
@@ -29,11 +49,13 @@ func Plot(r *Result, dir string) ([]string, error) {
 	// The send rate over each step (the first tick's bytes include the
 	// start-up, over no full step, so the rate starts at the second).
 	rate := make(plotter.XYs, 0, len(r.Timeline))
+	peers := make(plotter.XYs, len(r.Timeline))
 	var prevT float64
 	var prevB int64
 	for i, t := range r.Timeline {
 		delivered[i] = plotter.XY{X: t.Seconds, Y: t.Delivered}
 		up[i] = plotter.XY{X: t.Seconds, Y: float64(t.Up) / float64(max(r.Nodes, 1))}
+		peers[i] = plotter.XY{X: t.Seconds, Y: t.Peers}
 		split[i] = plotter.XY{X: t.Seconds}
 		if t.Partitioned {
 			split[i].Y = 1
@@ -45,8 +67,14 @@ func Plot(r *Result, dir string) ([]string, error) {
 	}
 	p1 := plot.New()
 	p1.Title.Text = fmt.Sprintf("%s: %d nodes, %.0f ms, loss %.0f%%", r.Scenario, r.Nodes, ms(r.Latency), 100*r.Loss)
+	if cell != "" {
+		p1.Title.Text += "\n" + cell
+	}
 	if r.Clock == ClockVirtual {
 		p1.Title.Text += " (virtual time)"
+	}
+	if r.FellBehind {
+		p1.Title.Text += fmt.Sprintf("\nFELL %.0f %% BEHIND real time: timings include this machine's queueing", 100*r.ClockBehind)
 	}
 	p1.X.Label.Text = "time (s)"
 	p1.Y.Label.Text = "share"
@@ -63,5 +91,16 @@ func Plot(r *Result, dir string) ([]string, error) {
 	if err := plotutil.AddLines(p2, "UDP payload", rate); err != nil {
 		return nil, err
 	}
-	return graphsim.Render([]*plot.Plot{p1, p2}, filepath.Join(dir, r.Scenario+"-timeline"))
+	name := r.Scenario
+	if cell != "" {
+		name += "-" + graphsim.FileName(cell)
+	}
+	p3 := plot.New()
+	p3.Title.Text = "connections"
+	p3.X.Label.Text = "time (s)"
+	p3.Y.Label.Text = "peers per node"
+	if err := plotutil.AddLines(p3, "mean", peers); err != nil {
+		return nil, err
+	}
+	return graphsim.Render([]*plot.Plot{p1, p2, p3}, filepath.Join(dir, name+"-timeline"), caption)
 }

@@ -61,16 +61,16 @@ func TestSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep := &Report{Scenario: res.Scenario, Level: Level, Clock: res.Clock, Runs: []*Result{res}}
 	var b bytes.Buffer
-	if err := WriteJSON(&b, res); err != nil {
+	if err := WriteJSON(&b, rep); err != nil {
 		t.Fatal(err)
 	}
 	var summary map[string]any
 	if err := json.Unmarshal(b.Bytes(), &summary); err != nil {
 		t.Fatal(err)
 	}
-	delete(summary, "timeline")
-	t.Logf("%v", summary)
+	t.Logf("%v", summary["runs"].([]any)[0].(map[string]any)["delivery"])
 	if steps != s.Steps {
 		t.Errorf("progress reached %d of %d steps", steps, s.Steps)
 	}
@@ -89,8 +89,8 @@ func TestSmall(t *testing.T) {
 	if res.PacketsLost <= 0 || res.BytesPerNodeSecond <= 0 {
 		t.Errorf("packets lost %v, bytes/node/s %v: the network was not measured", res.PacketsLost, res.BytesPerNodeSecond)
 	}
-	if len(res.Timeline) != s.Steps {
-		t.Errorf("timeline has %d ticks, want %d", len(res.Timeline), s.Steps)
+	if len(res.Timeline) != s.Steps+1 || !res.Timeline[s.Steps].Drain {
+		t.Errorf("timeline has %d ticks, want %d and the drain", len(res.Timeline), s.Steps+1)
 	}
 	if !slices.ContainsFunc(res.Timeline, func(k Tick) bool { return k.Partitioned }) {
 		t.Error("the timeline shows no partition")
@@ -117,12 +117,19 @@ func TestSmall(t *testing.T) {
 			t.Errorf("plot %s: %v, %d bytes", f, err, st.Size())
 		}
 	}
-	var csv bytes.Buffer
-	if err := WriteCSV(&csv, res); err != nil {
+	var csv, tl bytes.Buffer
+	if err := WriteCSV(&csv, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(csv.String(), "\ndelivery,1\n") {
+	if !strings.HasPrefix(csv.String(), "scenario,seed,clock,metric,value\n") || !strings.Contains(csv.String(), "\nsmall,3,real,delivery,1\n") ||
+		!strings.Contains(csv.String(), "\nsmall,3,real,converged,1\n") {
 		t.Errorf("results.csv lacks the delivery row:\n%s", csv.String())
+	}
+	if err := WriteTimelineCSV(&tl, rep); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(tl.String(), "\n"); lines != s.Steps+2 || !strings.HasSuffix(tl.String(), ",1\n") {
+		t.Errorf("timeline.csv: %d lines\n%s", lines, tl.String())
 	}
 }
 

@@ -3,9 +3,7 @@ package protosim
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -23,6 +21,9 @@ type Result struct {
 	Loss          float64       `json:"loss"`
 	BandwidthMbit float64       `json:"bandwidth_mbit"`
 	Ignored       []string      `json:"ignored,omitempty"`
+	// Cell holds the values of the swept fields of the cell this run
+	// measured (nil without a sweep).
+	Cell map[string]string `json:"cell,omitempty"`
 	// Clock is "real" (the nodes ran in real time, sharing this machine)
 	// or "virtual" (inside a testing/synctest bubble: Options.Virtual).
 	Clock string `json:"clock"`
@@ -91,6 +92,14 @@ type Result struct {
 
 	Duration time.Duration `json:"-"` // time the run took on its clock, drain included
 	Drained  time.Duration `json:"-"` // wait after the last step
+	// MaxLag is the largest delay of a step's end against the clock, and
+	// ClockBehind that delay over the simulated time; FellBehind says it
+	// exceeds MaxBehind: the run's timings then include this machine's
+	// queueing, and its figures are marked. (In virtual time steps take
+	// the time their work needs and the clock waits: 0.)
+	MaxLag      time.Duration `json:"-"`
+	ClockBehind float64       `json:"clock_behind"`
+	FellBehind  bool          `json:"fell_behind"`
 
 	Timeline []Tick `json:"timeline"`
 }
@@ -104,6 +113,13 @@ type Tick struct {
 	Proofs      int     `json:"proofs"`     // in circulation so far
 	Delivered   float64 `json:"delivered"`  // share of (proof, node up) pairs delivered
 	BytesSent   int64   `json:"bytes_sent"` // so far, by honest nodes
+	// Peers is the mean number of peers an honest node up is connected to
+	// (attackers included).
+	Peers float64 `json:"peers"`
+	// BehindS is how late the step ended against the clock, in seconds.
+	BehindS float64 `json:"behind_s"`
+	// Drain marks the last tick: after the wait for the last deliveries.
+	Drain bool `json:"drain,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -120,6 +136,7 @@ type units struct {
 	HealConvergenceS float64 `json:"heal_convergence_s"`
 	DurationS        float64 `json:"duration_s"`
 	DrainedS         float64 `json:"drained_s"`
+	MaxLagS          float64 `json:"max_lag_s"`
 }
 
 // MarshalJSON writes the durations in the units their names say.
@@ -129,59 +146,17 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		*plain
 		units
 	}{(*plain)(r), units{Level, r.Step.Seconds(), ms(r.Latency), ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax),
-		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds()}})
+		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds(), r.MaxLag.Seconds()}})
 }
 
-// WriteJSON writes the result as one indented JSON object.
-func WriteJSON(w io.Writer, r *Result) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
-// WriteCSV writes the summary as metric,value rows.
-func WriteCSV(w io.Writer, r *Result) error {
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
-	rows := [][2]string{
-		{"scenario", r.Scenario}, {"seed", strconv.FormatUint(r.Seed, 10)}, {"clock", r.Clock},
-		{"nodes", strconv.Itoa(r.Nodes)}, {"attackers", strconv.Itoa(r.Attackers)},
-		{"latency_ms", f(ms(r.Latency))}, {"jitter", f(r.Jitter)}, {"loss", f(r.Loss)}, {"bandwidth_mbit", f(r.BandwidthMbit)},
-		{"plan", r.Plan}, {"attestations", strconv.Itoa(r.Attestations)}, {"private", strconv.Itoa(r.Private)},
-		{"requested", strconv.Itoa(r.Requested)}, {"requests_lost", strconv.Itoa(r.RequestsLost)}, {"granted", strconv.Itoa(r.Granted)}, {"declined", strconv.Itoa(r.Declined)},
-		{"withdrawn", strconv.Itoa(r.Withdrawn)}, {"restarts", strconv.Itoa(r.Restarts)},
-		{"proofs", strconv.Itoa(r.Proofs)}, {"stranded", strconv.Itoa(r.Stranded)}, {"delivery", f(r.Delivery)},
-		{"latency_p50_ms", f(ms(r.LatencyP50))}, {"latency_p99_ms", f(ms(r.LatencyP99))}, {"latency_max_ms", f(ms(r.LatencyMax))},
-		{"withdrawals_delivered", fmt.Sprintf("%d/%d", r.WithdrawalsDelivered, r.WithdrawalsExpected)},
-		{"stale_holders", strconv.Itoa(r.StaleHolders)},
-		{"heal_convergence_s", f(r.HealConvergence.Seconds())}, {"converged", strconv.FormatBool(r.Converged)},
-		{"bytes_per_node_second", f(r.BytesPerNodeSecond)}, {"bytes_per_delivery", f(r.BytesPerDelivery)},
-		{"packets_lost", f(r.PacketsLost)},
-		{"private_leaks", strconv.Itoa(r.PrivateLeaks)}, {"unconsented_leaks", strconv.Itoa(r.UnconsentedLeaks)},
-		{"attacker_connections", strconv.Itoa(r.AttackerConns)},
-		{"duration_s", f(r.Duration.Seconds())},
-	}
-	if _, err := io.WriteString(w, "metric,value\n"); err != nil {
-		return err
-	}
-	for _, row := range rows {
-		if _, err := fmt.Fprintf(w, "%s,%s\n", row[0], row[1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ReadJSON reads a result written by WriteJSON (for `kith sim plot`).
-func ReadJSON(r io.Reader) (*Result, error) {
+// readResult reads one Result as MarshalJSON writes it.
+func readResult(raw []byte) (*Result, error) {
 	type plain Result
 	var x struct {
 		plain
 		units
 	}
-	if err := json.NewDecoder(r).Decode(&x); err != nil {
+	if err := json.Unmarshal(raw, &x); err != nil {
 		return nil, fmt.Errorf("protosim: results: %w", err)
 	}
 	if x.Level != Level {
@@ -192,6 +167,7 @@ func ReadJSON(r io.Reader) (*Result, error) {
 	res.Step, res.Latency = d(x.StepS, float64(time.Second)), d(x.LatencyMS, float64(time.Millisecond))
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = d(x.LatencyP50MS, float64(time.Millisecond)), d(x.LatencyP99MS, float64(time.Millisecond)), d(x.LatencyMaxMS, float64(time.Millisecond))
 	res.HealConvergence, res.Duration, res.Drained = d(x.HealConvergenceS, float64(time.Second)), d(x.DurationS, float64(time.Second)), d(x.DrainedS, float64(time.Second))
+	res.MaxLag = d(x.MaxLagS, float64(time.Second))
 	return &res, nil
 }
 

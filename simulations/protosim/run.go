@@ -31,6 +31,11 @@ const (
 	MaxStep  = 10 * time.Second
 )
 
+// MaxBehind is how far behind its clock a run may fall (the largest lag of
+// a step's end, over the simulated time) before its figures are marked:
+// beyond it, the latencies measured include this machine's queueing.
+const MaxBehind = 0.10
+
 // DefaultBandwidth is each node's link speed, each way, when the scenario
 // does not say (bits per second).
 const DefaultBandwidth = 100_000_000
@@ -46,6 +51,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, if set, is called after each step (done, total steps).
 	Progress func(done, total int)
+	// Starting, if set, is called while the network starts: as honest
+	// nodes start (done, total nodes), then as eclipse attackers connect
+	// (done, total connections).
+	Starting func(what string, done, total int)
 	// Drain is how long after the last step the run waits for the last
 	// proofs and withdrawals to arrive everywhere (default 30 s).
 	Drain time.Duration
@@ -102,8 +111,8 @@ func Ignored(s *scenario.Scenario) []string {
 	if s.Consent != nil && s.Consent.Hops != 0 {
 		out = append(out, "consent.hops (proofs travel the whole network)")
 	}
-	if len(s.Sweep.Size) > 0 || len(s.Sweep.AttackEdges) > 0 {
-		out = append(out, "sweep (one run of the scenario as written)")
+	if len(s.Params) > 0 {
+		out = append(out, "params (engine parameters: graph level)")
 	}
 	return out
 }
@@ -246,6 +255,9 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 		if err := sm.startNode(ctx, i); err != nil {
 			return err
 		}
+		if sm.o.Starting != nil {
+			sm.o.Starting("nodes", i+1, n)
+		}
 	}
 	return nil
 }
@@ -351,6 +363,10 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 	// workload follows from the seed alone; the plan digest records it.
 	partRand, churnRand, attRand := s.Rand("partitions"), s.Rand("churn"), s.Rand("attestations")
 	plan := sha256.New()
+	fmt.Fprintf(plan, "nodes %d steps %d step %s\n", n, s.Steps, s.Step)
+	for _, l := range atk.plan {
+		fmt.Fprintln(plan, l)
+	}
 	res := &Result{
 		Scenario: s.Name, Seed: s.Seed, Nodes: n, Attackers: eclipseSize(s), Steps: s.Steps, Step: s.Step.Duration,
 		Latency: netw.Latency.Duration, Jitter: netw.Jitter, Loss: netw.Loss, BandwidthMbit: float64(sm.net.bandwidth) / 1e6,
@@ -477,7 +493,13 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 				private[a.CID()] = r.from
 			}
 		}
-		res.Timeline = append(res.Timeline, sm.tick(step, proofs, partitionAt, healAt))
+		tk := sm.tick(step, proofs, partitionAt, healAt)
+		// How late this step ends against the clock: its work did not fit
+		// in its time (in real time, the machine fell behind).
+		lag := max(0, time.Since(stepStart.Add(s.Step.Duration)))
+		tk.BehindS = lag.Seconds()
+		res.MaxLag = max(res.MaxLag, lag)
+		res.Timeline = append(res.Timeline, tk)
 		if sm.o.Progress != nil {
 			sm.o.Progress(step+1, s.Steps)
 		}
@@ -487,6 +509,9 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 		case <-time.After(time.Until(stepStart.Add(s.Step.Duration))):
 		}
 	}
+	simulated := time.Duration(s.Steps) * s.Step.Duration
+	res.ClockBehind = res.MaxLag.Seconds() / simulated.Seconds()
+	res.FellBehind = res.ClockBehind > MaxBehind
 	// Drain: wait for the last proofs and withdrawals.
 	end := time.Now()
 	deadline := time.NewTimer(sm.o.Drain)
@@ -504,6 +529,9 @@ drain:
 		}
 	}
 	res.Drained = time.Since(end)
+	final := sm.tick(s.Steps, proofs, partitionAt, healAt)
+	final.Drain = true
+	res.Timeline = append(res.Timeline, final)
 	res.Plan = fmt.Sprintf("sha256:%x", plan.Sum(nil))
 	sm.mu.Lock()
 	for _, c := range requested {
@@ -621,10 +649,15 @@ func (sm *sim) stale(p *proof) int {
 
 func (sm *sim) tick(step int, proofs []*proof, partitionAt, healAt time.Time) Tick {
 	t := Tick{Step: step, Seconds: time.Since(sm.start).Seconds(), Partitioned: !partitionAt.IsZero() && healAt.Before(partitionAt)}
+	peers := 0
 	for _, nd := range sm.nodes {
 		if nd != nil {
 			t.Up++
+			peers += len(nd.Host().Network().Peers())
 		}
+	}
+	if t.Up > 0 {
+		t.Peers = float64(peers) / float64(t.Up)
 	}
 	var want, got int
 	for _, p := range proofs {

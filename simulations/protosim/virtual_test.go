@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/kith-net/kith/simulations/graphsim"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/simulations/scenarios"
 )
@@ -62,8 +63,11 @@ func TestVirtual(t *testing.T) {
 	if res.PrivateLeaks != 0 || res.UnconsentedLeaks != 0 {
 		t.Errorf("leaks: %d private, %d unconsented", res.PrivateLeaks, res.UnconsentedLeaks)
 	}
+	if res.FellBehind || res.ClockBehind != 0 {
+		t.Errorf("virtual time fell %v behind", res.ClockBehind)
+	}
 	if *virtualOut != "" {
-		if err := writeResults(*virtualOut, res); err != nil {
+		if err := writeResults(*virtualOut, &Report{Scenario: res.Scenario, Level: Level, Clock: res.Clock, Provenance: graphsim.Provenance{Software: graphsim.Build()}, Runs: []*Result{res}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,13 +84,14 @@ func TestVirtual(t *testing.T) {
 	}
 }
 
-func writeResults(dir string, res *Result) error {
+func writeResults(dir string, res *Report) error {
 	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
 		return err
 	}
 	for name, write := range map[string]func(*os.File) error{
 		"results.csv":  func(f *os.File) error { return WriteCSV(f, res) },
 		"results.json": func(f *os.File) error { return WriteJSON(f, res) },
+		"timeline.csv": func(f *os.File) error { return WriteTimelineCSV(f, res) },
 	} {
 		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {

@@ -1,8 +1,8 @@
 // Package scenario is the file format of kith's simulator: one TOML file
 // describes a population, its honest trust graph, the attackers and their
 // behaviours, the network it runs on, the time steps, the seed, the
-// engines to compare and the sweeps over the attack's size s and its
-// number of attack edges g.
+// engines to compare and their parameters, the sweeps over any of these
+// fields, and the goals the scenario must meet.
 //
 // Parse decodes strictly (unknown keys are errors), fills the documented
 // defaults and validates every field; its errors name the file, the field
@@ -23,8 +23,34 @@
 // ignored (Scenario.ProtocolOnly). [consent] serves both: the protocol
 // level runs the real consent exchange; the graph level gives each
 // viewpoint only the attestations its node would hold (its own, the public
-// consented ones within consent.hops, warnings shared with it). A scenario with no graph-level behaviour needs
-// the protocol level (Scenario.GraphLevel is false).
+// consented ones within consent.hops, warnings shared with it). A scenario
+// with no graph-level behaviour needs the protocol level
+// (Scenario.GraphLevel is false).
+//
+// # Sweeps
+//
+// A [sweep] maps fields to lists of values; its cells are every
+// combination, the first axis outermost (Cells). The scenario of one cell
+// (At, CellScenarios) is the scenario as parsed, its defaults filled, with
+// the cell's values set and validated again, so a value no scenario may
+// take is an error naming the cell. Defaults that follow from another
+// field (a traitor's turn_at from steps, a market's edges from nodes) keep
+// the value the scenario's own fields gave them. name, description,
+// engines, goal and sweep cannot be swept; 0 in a field whose zero means
+// its default means the default.
+//
+// # Goals
+//
+// A [[goal]] names a metric of one level, a comparison and a threshold,
+// the engine and behaviour it judges at the graph level, and optionally
+// the cells it applies to (where) and another cell each is compared with
+// (relative_to). JudgeGoals checks them on a run's results; every
+// Outcome says met, missed, undefined or not run, with the value, its 95 %
+// interval and whether the whole interval is on the side of the verdict.
+//
+// Encode writes a scenario back as TOML that Parse reads to the same
+// scenario: kith sim run writes the effective scenario of a run (defaults
+// filled, command-line overrides applied) with its results.
 //
 // # Format
 //
@@ -46,7 +72,7 @@
 //	noise = 0.05                   # chance a rating has the wrong sign
 //	edges = 60000                  # market: ratings
 //	path = "data/out.advogato"     # dataset: file, relative to the scenario file
-//	format = "auto"                # dataset: snap | konect | auto
+//	format = "auto"                # dataset: snap | konect | kgraph (the simulator's graph file) | auto
 //	labels = "gt.csv"              # dataset: optional node labels (+1 benign, -1 bad)
 //
 //	[[behaviour]]                  # zero or more attacker groups
@@ -62,9 +88,23 @@
 //	bad_per_step = 2               # traitor: bad trades (each answered by a warning) per step after the turn
 //	threshold = 50                 # traitor: detected once ranked below this percentile of honest members
 //
-//	[sweep]                        # optional: replaces size and attack_edges of every group
-//	size = [100, 1000, 10000]
-//	attack_edges = [1, 10, 100, 1000]
+//	[params.ppr]                   # engine parameters, by engine (checked by the runner)
+//	damping = 0.9
+//
+//	[[goal]]                       # what the scenario must achieve (see Goal)
+//	metric = "accepted_per_attack_edge"
+//	compare = "<="
+//	threshold = 9.2
+//	where = { attack_edges = [1, 10] }
+//
+//	[sweep]                        # optional: every combination of these values is a cell
+//	size = [100, 1000, 10000]      # shorthand: every behaviour's s
+//	attack_edges = [1, 10, 100]    # shorthand: every behaviour's g (not traitors')
+//	behaviour.victims = ["random", "near"]  # a field of every behaviour
+//	"behaviour[1].attack_weight" = [0.2, 1] # of one behaviour
+//	consent.grant = [0.5, 0.9]     # any field: a table and its key
+//	params.ppr.damping = [0.5, 0.85]
+//	seed = [1, 2, 3]               # independent replicates
 //
 //	[network]                      # protocol level only
 //	latency = "25ms"

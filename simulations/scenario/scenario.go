@@ -53,6 +53,10 @@ const (
 	VictimsNear     = "near"     // the querier's closest contacts, breadth first (one attacked graph per viewpoint)
 )
 
+// FormatGraphFile is the simulator's binary graph file (a population with
+// its ground truth: see spec/sim-graph-v1.md); "auto" recognises it too.
+const FormatGraphFile = "kgraph"
+
 // ErrInvalid is wrapped by every error about a scenario's content.
 var ErrInvalid = errors.New("invalid scenario")
 
@@ -77,11 +81,18 @@ type Scenario struct {
 	Engines    []string    `toml:"engines"`
 	Graph      Graph       `toml:"graph"`
 	Behaviours []Behaviour `toml:"behaviour"`
-	Sweep      Sweep       `toml:"sweep"`
+	// Sweep is the [sweep] section (written last by Encode).
+	Sweep Sweep `toml:"-"`
 	// Protocol level only.
 	Network *Network `toml:"network"`
 	Churn   *Churn   `toml:"churn"`
 	Consent *Consent `toml:"consent"`
+	// Params sets engine parameters ([params.ppr] damping = 0.9): engine
+	// name, then parameter name. The graph level checks them (it knows
+	// the engines).
+	Params map[string]map[string]any `toml:"params"`
+	// Goals are what the scenario must achieve (see Goal).
+	Goals []Goal `toml:"goal"`
 
 	// File is where the scenario was read from ("" if from bytes); dataset
 	// paths are relative to its directory.
@@ -155,13 +166,6 @@ type Behaviour struct {
 	// Threshold is the percentile of honest members below which a traitor
 	// counts as detected (default 50: below the median).
 	Threshold float64 `toml:"threshold"`
-}
-
-// Sweep replaces Size and AttackEdges of every behaviour: the runner
-// measures every (size, attack_edges) pair.
-type Sweep struct {
-	Size        []int `toml:"size"`
-	AttackEdges []int `toml:"attack_edges"`
 }
 
 // Network is the simulated network of the protocol level.
@@ -238,17 +242,97 @@ func Parse(b []byte, file string) (*Scenario, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("%s: %w: larger than %d bytes", where, ErrInvalid, MaxSize)
 	}
-	var s Scenario
+	return parse(b, file, true)
+}
+
+// document is a scenario file as decoded: the sweep is a table of paths.
+type document struct {
+	Scenario
+	Sweep map[string]any `toml:"sweep"`
+}
+
+// parse is Parse after the size check.
+func parse(b []byte, file string, cells bool) (*Scenario, error) {
+	where := file
+	if where == "" {
+		where = "scenario"
+	}
+	var d document
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&d); err != nil {
 		return nil, decodeError(where, err)
 	}
+	s := d.Scenario
 	s.File = file
 	s.lines = keyLines(b)
+	sw, err := s.sweepOf(d.Sweep)
+	if err != nil {
+		return nil, s.errorf(where, err)
+	}
+	s.Sweep = sw
 	if err := s.fill(); err != nil {
 		return nil, s.errorf(where, err)
 	}
+	if cells && len(s.Sweep.Axes) > 0 {
+		if _, err := s.CellScenarios(); err != nil {
+			return nil, s.errorf(where, err)
+		}
+	}
 	return &s, nil
+}
+
+// parseCell decodes and validates the scenario of one cell, returning
+// validation errors unwrapped (the caller places them in the sweep).
+func parseCell(b []byte, file string) (*Scenario, error) {
+	var s Scenario
+	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		var se *toml.StrictMissingError
+		if errors.As(err, &se) && len(se.Errors) > 0 {
+			return nil, fmt.Errorf("no field %s", strings.Join(se.Errors[0].Key(), "."))
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			return nil, fmt.Errorf("%s: %s", strings.Join(de.Key(), "."), de.Error())
+		}
+		return nil, err
+	}
+	s.File = file
+	if err := s.fill(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Encode writes the scenario as a TOML file that Parse reads back to the
+// same scenario, defaults filled: the effective scenario of a run.
+func (s *Scenario) Encode() ([]byte, error) {
+	b, err := toml.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: encode: %w", err)
+	}
+	buf := bytes.NewBuffer(b)
+	if err := s.Sweep.encode(buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Portable returns a copy of s whose dataset paths are absolute, so that
+// its encoding reads the same files from any directory.
+func (s *Scenario) Portable() (*Scenario, error) {
+	c := *s
+	for _, p := range []*string{&c.Graph.Path, &c.Graph.Labels} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(s.Resolve(*p))
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		*p = abs
+	}
+	return &c, nil
 }
 
 // decodeError turns go-toml's errors into "file:line:col: message" lines.
@@ -323,11 +407,8 @@ func (s *Scenario) fill() error {
 	if len(s.Behaviours) == 0 {
 		s.Behaviours = nil
 	}
-	if len(s.Sweep.Size) == 0 {
-		s.Sweep.Size = nil
-	}
-	if len(s.Sweep.AttackEdges) == 0 {
-		s.Sweep.AttackEdges = nil
+	if len(s.Params) == 0 {
+		s.Params = nil
 	}
 	if s.Network != nil && len(s.Network.Partitions) == 0 {
 		s.Network.Partitions = nil
@@ -381,17 +462,20 @@ func (s *Scenario) fill() error {
 		return err
 	}
 	for i, b := range s.Behaviours {
-		sizes := append([]int{b.Size}, s.Sweep.Size...)
-		if b.Kind == Collusion || b.Kind == Slander {
-			for _, x := range sizes {
-				if x > MaxClique {
-					return bad(fmt.Sprintf("behaviour[%d].size", i), "%d: a %s group of s members has s(s-1) edges; at most %d", x, b.Kind, MaxClique)
-				}
-			}
+		if (b.Kind == Collusion || b.Kind == Slander) && b.Size > MaxClique {
+			return bad(fmt.Sprintf("behaviour[%d].size", i), "%d: a %s group of s members has s(s-1) edges; at most %d", b.Size, b.Kind, MaxClique)
 		}
 	}
-	if (len(s.Sweep.Size) > 0 || len(s.Sweep.AttackEdges) > 0) && len(s.Behaviours) == 0 {
-		return bad("sweep", "a sweep needs at least one [[behaviour]]")
+	if (s.Sweep.Has(FieldSize) || s.Sweep.Has(FieldAttackEdges)) && len(s.Behaviours) == 0 {
+		return bad("sweep", "a sweep over size or attack_edges needs at least one [[behaviour]]")
+	}
+	for name, ps := range s.Params {
+		if name == "" || len(ps) == 0 {
+			return bad("params."+name, "an empty table of parameters")
+		}
+	}
+	if err := s.validateGoals(); err != nil {
+		return err
 	}
 	if s.Network != nil {
 		if err := s.Network.validate(s.Steps); err != nil {
@@ -448,9 +532,9 @@ func (g *Graph) fill() error {
 		switch g.Format {
 		case "":
 			g.Format = "auto"
-		case "auto", "snap", "konect":
+		case "auto", "snap", "konect", FormatGraphFile:
 		default:
-			return bad("graph.format", "%q: want snap, konect or auto", g.Format)
+			return bad("graph.format", "%q: want snap, konect, kgraph or auto", g.Format)
 		}
 		return nil
 	default:
@@ -618,20 +702,6 @@ func (b *Behaviour) fill(at string, steps int) error {
 	return nil
 }
 
-func (w *Sweep) validate() error {
-	for i, x := range w.Size {
-		if x < 1 || x > MaxNodes {
-			return bad(fmt.Sprintf("sweep.size[%d]", i), "%d outside 1..%d", x, MaxNodes)
-		}
-	}
-	for i, x := range w.AttackEdges {
-		if x < 1 || x > MaxNodes {
-			return bad(fmt.Sprintf("sweep.attack_edges[%d]", i), "%d outside 1..%d", x, MaxNodes)
-		}
-	}
-	return nil
-}
-
 func (n *Network) validate(steps int) error {
 	if n.Latency.Duration > time.Minute {
 		return bad("network.latency", "%s is longer than a minute", n.Latency)
@@ -705,44 +775,6 @@ func (s *Scenario) ProtocolOnly() []string {
 		out = append(out, "consent.revoke")
 	}
 	return out
-}
-
-// Cell is one point of a sweep: the size s and attack edges g given to
-// every behaviour (0 when the scenario does not sweep that axis).
-type Cell struct {
-	Size, AttackEdges int
-}
-
-// Cells returns the sweep's points, sizes outermost, in file order; a
-// scenario without a sweep has one cell of zeros (each behaviour keeps its
-// own values).
-func (s *Scenario) Cells() []Cell {
-	sizes, edges := s.Sweep.Size, s.Sweep.AttackEdges
-	if len(sizes) == 0 {
-		sizes = []int{0}
-	}
-	if len(edges) == 0 {
-		edges = []int{0}
-	}
-	var out []Cell
-	for _, x := range sizes {
-		for _, g := range edges {
-			out = append(out, Cell{x, g})
-		}
-	}
-	return out
-}
-
-// In returns behaviour b with the cell's size and attack edges applied.
-// Traitors have no attack edges: the sweep's g does not apply to them.
-func (c Cell) In(b Behaviour) Behaviour {
-	if c.Size > 0 {
-		b.Size = c.Size
-	}
-	if c.AttackEdges > 0 && b.Kind != Traitor {
-		b.AttackEdges = c.AttackEdges
-	}
-	return b
 }
 
 // Resolve returns a path from the scenario file's directory (p itself if

@@ -9,8 +9,8 @@
 //
 //	GET  /v1/status                      Status
 //	GET  /v1/peers                       []Peer
-//	GET  /v1/query?subject=&context=     the daemon's query result, passed through
-//	GET  /v1/rank?context=&bottom=&limit=  the daemon's ranking, passed through
+//	GET  /v1/query?subject=&context=     QueryResult
+//	GET  /v1/rank?context=&bottom=&limit=  []RankRow
 //	GET  /v1/attestations?by=&about=&context=&kind=&all=  []Attestation
 //	POST /v1/attestations                AttestRequest -> 201 Attestation
 //	POST /v1/retractions                 RetractRequest -> 201 Retraction

@@ -144,6 +144,8 @@ func routeTarget(rt Route) (target, body string) {
 		return rt.Pattern, `{"acct":"@alice@example.social","token":"secret-token"}`
 	case "/v1/fedi/import":
 		return rt.Pattern, `{"context":"general","follow":"vouch:30","dry_run":true}`
+	case "/v1/model/train":
+		return rt.Pattern, `{"context":"general"}`
 	}
 	if strings.Contains(rt.Pattern, "{cid}") {
 		return strings.Replace(rt.Pattern, "{cid}", "bafyreiconsent", 1), `{}`

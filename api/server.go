@@ -276,15 +276,6 @@ func (s *Server) dispatch(rts []Route) http.Handler {
 			writeBody(w, status, t.ctype, t.b)
 			return
 		}
-		if raw, ok := v.(json.RawMessage); ok {
-			if !json.Valid(raw) {
-				s.log.Error("api: service returned invalid JSON", "route", rt.Pattern)
-				s.writeError(w, r, Errorf(CodeInternal, "internal error"))
-				return
-			}
-			writeBody(w, status, "application/json", append(raw, '\n'))
-			return
-		}
 		s.writeJSON(w, r, status, v)
 	})
 }
@@ -439,8 +430,8 @@ func (s *Server) query(_ http.ResponseWriter, r *http.Request) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := s.svc.Query(r.Context(), req)
-	return http.StatusOK, raw, err
+	q, err := s.svc.Query(r.Context(), req)
+	return http.StatusOK, q, err
 }
 
 func (s *Server) rank(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -448,8 +439,11 @@ func (s *Server) rank(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := s.svc.Rank(r.Context(), req)
-	return http.StatusOK, raw, err
+	rows, err := s.svc.Rank(r.Context(), req)
+	if rows == nil {
+		rows = []RankRow{}
+	}
+	return http.StatusOK, rows, err
 }
 
 func (s *Server) attestations(_ http.ResponseWriter, r *http.Request) (int, any, error) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -18,10 +17,11 @@ type Service interface {
 	Status(ctx context.Context) (Status, error)
 	// Peers lists the peers the node knows, connected or not.
 	Peers(ctx context.Context) ([]Peer, error)
-	// Query returns the daemon's query result JSON, passed through as is.
-	Query(ctx context.Context, req QueryRequest) (json.RawMessage, error)
-	// Rank returns the daemon's ranking JSON, passed through as is.
-	Rank(ctx context.Context, req RankRequest) (json.RawMessage, error)
+	// Query answers how far the owner trusts a subject in a context, and
+	// why.
+	Query(ctx context.Context, req QueryRequest) (QueryResult, error)
+	// Rank lists the subjects of a context by the owner's trust in them.
+	Rank(ctx context.Context, req RankRequest) ([]RankRow, error)
 	// Attestations lists the attestations in the store that match req.
 	Attestations(ctx context.Context, req ListRequest) ([]Attestation, error)
 	// Attest signs and stores a vouch or a warning.

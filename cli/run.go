@@ -21,6 +21,7 @@ import (
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
+	"github.com/kith-net/kith/owner"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -129,7 +130,7 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	// Unlocking the vault ran argon2id over 64 MiB: give that memory back
 	// to the system before settling in for a long run.
 	debug.FreeOSMemory()
-	svc := &localService{a: a, s: s, started: a.env.Now()}
+	started := a.env.Now()
 	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
 	n, err := node.Start(ctx, node.Config{
 		Key: s.key, Store: s.store, DataDir: s.home,
@@ -139,17 +140,20 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	if err != nil {
 		return err
 	}
-	svc.n = n
 	defer n.Close()
 	if err := checkListening(o.listen, n.Host().Network().ListenAddresses()); err != nil {
 		return err
 	}
-	svc.bootstrap = parseBootstrap(o.bootstrap)
-	for _, b := range svc.bootstrap {
+	dn := daemonNetwork{n: n, bootstrap: parseBootstrap(o.bootstrap)}
+	for _, b := range dn.bootstrap {
 		if b.err != nil {
 			log.Warn("bad bootstrap address, ignored", "addr", b.addr, "err", b.err)
 			fmt.Fprintf(a.env.Stderr, "kith: --bootstrap %s: %v; ignored (kith status lists it)\n", b.addr, b.err)
 		}
+	}
+	svc, err := a.ownerService(s, dn, &owner.Config{Started: started, Logger: log.With("component", "owner")})
+	if err != nil {
+		return err
 	}
 
 	token, err := api.LoadOrCreateToken(s.home)
@@ -193,13 +197,21 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 		t := time.NewTicker(peerTrustRefresh)
 		defer t.Stop()
 		for {
-			trustCache.set(svc.peerTrust(serveCtx))
+			trustCache.set(svc.PeerTrust(serveCtx))
 			select {
 			case <-serveCtx.Done():
 				return
 			case <-t.C:
 			}
 		}
+	}()
+
+	wg.Add(1)
+	go func() { // the link job: verified links checked again before they fall due
+		defer wg.Done()
+		t := time.NewTicker(owner.LinkCheckEvery)
+		defer t.Stop()
+		svc.RunLinkChecks(serveCtx, t.C)
 	}()
 
 	log.Info("kith running", "peer_id", n.ID(), "addrs", n.Addrs(), "api", url, "home", s.home)
@@ -380,7 +392,7 @@ circulation again. Statements you never approve stay with their author.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if _, err := parseCID(args[0]); err != nil {
+				if _, err := owner.ParseCID(args[0]); err != nil {
 					return err
 				}
 				return a.withService(cmd.Context(), func(svc api.Service) error {

@@ -55,6 +55,7 @@ var layers = []struct {
 	{"node", []string{kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
 	{"api", []string{kith + "simulations", kith + "cli", kith + "node"}},
 	{"owner", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},
+	{"web", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},
 	{"fedi", []string{libp2p, kith + "simulations", kith + "cli", kith + "node", kith + "api"}},
 	{"simulations", []string{kith + "cli"}},
 }

@@ -120,7 +120,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(m, []Metric{{Name: "kith_objects_received_total", Value: 7}, {Name: "kith_peers_connected", Value: 2}}) {
+	if !reflect.DeepEqual(serviceMetrics(m), []Metric{{Name: "kith_objects_received_total", Value: 7}, {Name: "kith_peers_connected", Value: 2}}) || len(m) != 10 {
 		t.Errorf("Metrics: %v", m)
 	}
 
@@ -335,7 +335,8 @@ func TestMetricsPrometheus(t *testing.T) {
 		resp, b := send(t, "tcp", ts.addr, r)
 		want := "# HELP kith_objects_received_total Objects stored from the network.\n# TYPE kith_objects_received_total counter\nkith_objects_received_total 7\n" +
 			"# HELP kith_peers_connected Peers connected now.\n# TYPE kith_peers_connected gauge\nkith_peers_connected 2\n"
-		if resp.StatusCode != 200 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		if resp.StatusCode != 200 || !strings.HasSuffix(string(b), want) || !strings.Contains(string(b), "# TYPE kith_api_refused_host_total counter\n") ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%s: %d %q", r.target, resp.StatusCode, b)
 		}
 	}

@@ -93,6 +93,18 @@ func (f *fakeService) Rank(ctx context.Context, req RankRequest) ([]RankRow, err
 	return []RankRow{{Subject: "@a@b.c", Score: 0.9, Confidence: 0.4, Summary: "vouched for by you"}}, nil
 }
 
+func (f *fakeService) QueryBatch(ctx context.Context, req BatchQueryRequest) (BatchQueryResult, error) {
+	if err := f.record("QueryBatch", req.Context, false); err != nil {
+		return BatchQueryResult{}, err
+	}
+	res := BatchQueryResult{Context: req.Context}
+	for _, s := range req.Subjects {
+		score := 0.25
+		res.Answers = append(res.Answers, BatchAnswer{Subject: s, Valid: true, Covered: true, Score: &score, Summary: "of the people you trust, 1 warned, 0 vouched", TrustedWarners: 1})
+	}
+	return res, nil
+}
+
 func (f *fakeService) Attestations(ctx context.Context, req ListRequest) ([]Attestation, error) {
 	if err := f.record("Attestations", req, false); err != nil {
 		return nil, err

@@ -146,9 +146,26 @@ func routeTarget(rt Route) (target, body string) {
 		return rt.Pattern, `{"context":"general","follow":"vouch:30","dry_run":true}`
 	case "/v1/model/train":
 		return rt.Pattern, `{"context":"general"}`
+	case "/v1/query/batch":
+		return rt.Pattern, `{"subjects":["@bob@example.social","12D3KooWX"],"context":"spam"}`
+	case "/v1/ext/pair":
+		return rt.Pattern, `{"code":"not-a-pairing-code"}`
+	case "/v1/ui/login", "/v1/ui/pair":
+		return rt.Pattern, `{}`
 	}
 	if strings.Contains(rt.Pattern, "{cid}") {
 		return strings.Replace(rt.Pattern, "{cid}", "bafyreiconsent", 1), `{}`
 	}
 	return rt.Pattern, ""
+}
+
+// serviceMetrics leaves out the Server's own metrics (Access.Metrics).
+func serviceMetrics(ms []Metric) []Metric {
+	var out []Metric
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Name, "kith_api_refused_") && m.Name != "kith_extensions_paired" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -22,6 +22,9 @@ type Service interface {
 	Query(ctx context.Context, req QueryRequest) (QueryResult, error)
 	// Rank lists the subjects of a context by the owner's trust in them.
 	Rank(ctx context.Context, req RankRequest) ([]RankRow, error)
+	// QueryBatch answers several subjects of one context at once (the
+	// browser extension's badges).
+	QueryBatch(ctx context.Context, req BatchQueryRequest) (BatchQueryResult, error)
 	// Attestations lists the attestations in the store that match req.
 	Attestations(ctx context.Context, req ListRequest) ([]Attestation, error)
 	// Attest signs and stores a vouch or a warning.

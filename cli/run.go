@@ -22,6 +22,7 @@ import (
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
 	"github.com/kith-net/kith/owner"
+	"github.com/kith-net/kith/web"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -160,7 +161,16 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	if err != nil {
 		return err
 	}
-	srv, err := api.NewServer(svc, api.ServerOptions{Token: token, Logger: log.With("component", "api")})
+	access, err := api.NewAccess(api.AccessOptions{Dir: s.home, Now: a.env.Now, Rand: a.env.Rand})
+	if err != nil {
+		return err
+	}
+	page, err := web.New(web.Options{Service: svc, Access: access, Now: a.env.Now, Rand: a.env.Rand, Logger: log.With("component", "web")})
+	if err != nil {
+		return err
+	}
+	defer page.Close() // after the server: its jobs end last
+	srv, err := api.NewServer(svc, api.ServerOptions{Token: token, Logger: log.With("component", "api"), Access: access, UI: page})
 	if err != nil {
 		return err
 	}

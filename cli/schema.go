@@ -47,6 +47,7 @@ var outputSchemas = map[string]string{
 	"rank":             "rank",
 	"model show":       "model",
 	"model train":      "model",
+	"ui":               "ui",
 }
 
 // schemaOf returns the schema file of a command path ("consent list").

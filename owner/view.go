@@ -398,3 +398,29 @@ func (s *Service) trainModel(ctx context.Context, context string) (api.ModelInfo
 	info.Refinement = &api.Refinement{Judgements: rep.Judgements, SharedLogLoss: rep.SharedLogLoss, RefinedLogLoss: rep.RefinedLogLoss, Used: rep.Used, Why: rep.Why}
 	return info, nil
 }
+
+// QueryBatch implements api.Service: the browser extension's badges, from
+// one view of the context.
+func (s *Service) QueryBatch(ctx context.Context, req api.BatchQueryRequest) (api.BatchQueryResult, error) {
+	if req.Context == "" {
+		req.Context = api.DefaultContext
+	}
+	qs, err := s.QueryMany(ctx, req.Subjects, req.Context)
+	if err != nil {
+		return api.BatchQueryResult{}, err
+	}
+	res := api.BatchQueryResult{Context: req.Context, Answers: make([]api.BatchAnswer, len(qs))}
+	for i, q := range qs {
+		a := api.BatchAnswer{Subject: req.Subjects[i]}
+		if q != nil {
+			e := q.Explanation
+			a.Valid, a.Covered, a.Score, a.Confidence, a.Summary = true, q.Covered, q.Score, q.Confidence, e.Summary
+			a.TrustedVouchers, a.TrustedWarners = e.TrustedVouchers, e.TrustedWarners
+			if e.OwnStatement != nil {
+				a.Own = e.OwnStatement.Kind
+			}
+		}
+		res.Answers[i] = a
+	}
+	return res, nil
+}

@@ -105,6 +105,13 @@ func (f *fakeService) QueryBatch(ctx context.Context, req BatchQueryRequest) (Ba
 	return res, nil
 }
 
+func (f *fakeService) FediApply(ctx context.Context, req FediApplyRequest) (FediApplyResult, error) {
+	if err := f.record("FediApply", req, !req.DryRun); err != nil {
+		return FediApplyResult{}, err
+	}
+	return FediApplyResult{Context: req.Context, Below: req.Below, Action: "mute", DryRun: req.DryRun}, nil
+}
+
 func (f *fakeService) Attestations(ctx context.Context, req ListRequest) ([]Attestation, error) {
 	if err := f.record("Attestations", req, false); err != nil {
 		return nil, err

@@ -146,6 +146,8 @@ func routeTarget(rt Route) (target, body string) {
 		return rt.Pattern, `{"context":"general","follow":"vouch:30","dry_run":true}`
 	case "/v1/model/train":
 		return rt.Pattern, `{"context":"general"}`
+	case "/v1/fedi/apply":
+		return rt.Pattern, `{"context":"spam","below":0.2,"dry_run":true}`
 	case "/v1/query/batch":
 		return rt.Pattern, `{"subjects":["@bob@example.social","12D3KooWX"],"context":"spam"}`
 	case "/v1/ext/pair":

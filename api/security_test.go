@@ -26,7 +26,7 @@ func TestRoutesCoverService(t *testing.T) {
 		"GET /v1/metrics": "Metrics", "GET /v1/export": "Export", "POST /v1/import": "Import",
 		"POST /v1/fedi/verify": "VerifyLink", "POST /v1/fedi/link": "Link", "POST /v1/fedi/login": "FediLogin",
 		"POST /v1/fedi/import": "FediImport", "GET /v1/model": "Model", "POST /v1/model/train": "TrainModel",
-		"POST /v1/query/batch": "QueryBatch",
+		"POST /v1/query/batch": "QueryBatch", "POST /v1/fedi/apply": "FediApply",
 		// The Server's own: codes and pairing (Access).
 		"POST /v1/ui/login": "", "POST /v1/ui/pair": "", "POST /v1/ext/pair": "",
 	}

@@ -102,6 +102,7 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/v1/fedi/link", Mutates: true, Timeout: fediTimeout, handle: (*Server).link},
 	{Method: "POST", Pattern: "/v1/fedi/login", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediLogin},
 	{Method: "POST", Pattern: "/v1/fedi/import", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediImport},
+	{Method: "POST", Pattern: "/v1/fedi/apply", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediApply},
 	{Method: "GET", Pattern: "/v1/model", handle: (*Server).model},
 	{Method: "POST", Pattern: "/v1/model/train", Mutates: true, Timeout: trainTimeout, handle: (*Server).trainModel},
 	{Method: "POST", Pattern: "/v1/query/batch", Mutates: true, Extension: true, handle: (*Server).queryBatch},

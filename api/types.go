@@ -55,6 +55,10 @@ type Service interface {
 	// FediImport turns the owner's follows, blocks and mutes into
 	// attestations.
 	FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error)
+	// FediApply mutes (or blocks) on the owner's own account the accounts
+	// the owner trusts below a threshold, recording what it added; with
+	// Undo it removes exactly those.
+	FediApply(ctx context.Context, req FediApplyRequest) (FediApplyResult, error)
 	// Model describes the model that answers queries in a context.
 	Model(ctx context.Context, req ModelRequest) (ModelInfo, error)
 	// TrainModel refines the model on the owner's judgements in a context

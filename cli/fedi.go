@@ -127,7 +127,7 @@ the Mastodon client API). Instances are reached over https only; for a test
 server on this machine, KITH_FEDI_HTTP_LOOPBACK=1 allows plain http to
 localhost and 127.0.0.0/8.`,
 	}
-	cmd.AddCommand(a.fediLoginCommand(), a.fediImportCommand())
+	cmd.AddCommand(a.fediLoginCommand(), a.fediImportCommand(), a.fediApplyCommand())
 	return cmd
 }
 
@@ -265,4 +265,72 @@ import either happens whole or not at all.`,
 func fediHost(acct string) string {
 	_, host, _ := strings.Cut(strings.TrimPrefix(acct, "acct:"), "@")
 	return host
+}
+
+func (a *app) fediApplyCommand() *cobra.Command {
+	var (
+		req api.FediApplyRequest
+	)
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Mute (or block) on your own account the accounts you trust below a threshold",
+		Long: `Turn your trust into your own Fediverse account's mutes, so every app you read
+in, phones included, hides the accounts you trust below --below in --context:
+kith mutes each one through your instance (or blocks it, --as block), and
+undoes its own earlier mutes of accounts that are no longer below. Accounts you
+muted or blocked yourself are left alone. kith records what it added, in the
+vault: --undo removes exactly those and nothing you set by hand. --dry-run
+prints the diff and changes nothing.
+
+A mute is seen by you alone: nothing is published about anyone. A block also
+keeps the account from seeing your posts, and it may notice.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.Below <= 0 || req.Below > 1 {
+				return usagef("--below %v: want a number above 0 and at most 1", req.Below)
+			}
+			if req.Action != fedi.ActionMute && req.Action != fedi.ActionBlock {
+				return usagef("--as %q: want mute or block", req.Action)
+			}
+			ctx := cmd.Context()
+			return a.withViewService(ctx, func(svc api.Service) error {
+				res, err := svc.FediApply(ctx, req)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(res)
+				}
+				w := a.env.Stdout
+				would := ""
+				if res.DryRun {
+					would = "would "
+				}
+				for _, e := range res.Removed {
+					fmt.Fprintf(w, "- %sun%s %s\n", would, e.Action, e.Acct)
+				}
+				for _, e := range res.Added {
+					fmt.Fprintf(w, "+ %s%s %s (trust %.2f)\n", would, e.Action, e.Acct, *e.Score)
+				}
+				for _, u := range res.Unresolved {
+					fmt.Fprintf(w, "? %s: your instance does not find this account\n", u)
+				}
+				if res.Undo {
+					_, err = fmt.Fprintf(w, "%sundid %d of kith's mutes and blocks on %s\n", would, len(res.Removed), res.Account)
+					return err
+				}
+				_, err = fmt.Fprintf(w, "%s: %s%s %d, %sundid %d, kept %d of kith's, left %d you set yourself (trust below %.2f in %s)\n",
+					res.Account, would, res.Action, len(res.Added), would, len(res.Removed), res.Kept, res.ByHand, res.Below, res.Context)
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Account, "account", "", "the logged-in account to apply to (default: the last login)")
+	f.StringVar(&req.Context, "context", "general", "the context whose trust decides")
+	f.Float64Var(&req.Below, "below", api.DefaultApplyBelow, "mute the accounts you trust below this")
+	f.StringVar(&req.Action, "as", fedi.ActionMute, "mute or block")
+	f.BoolVar(&req.DryRun, "dry-run", false, "print the diff and change nothing")
+	f.BoolVar(&req.Undo, "undo", false, "remove every mute and block kith added, and nothing else")
+	return cmd
 }

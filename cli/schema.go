@@ -39,6 +39,7 @@ var outputSchemas = map[string]string{
 	"verify":           "verify",
 	"fedi login":       "fedi-login",
 	"fedi import":      "fedi-import",
+	"fedi apply":       "fedi-apply",
 	"key backup":       "key-backup",
 	"version":          "version",
 	"man":              "man",

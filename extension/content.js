@@ -61,8 +61,7 @@
   }
 
   function why(a) {
-    const own = a.own === "warn" ? "You warned about them. " : a.own === "vouch" ? "You vouched for them. " : "";
-    return own + (a.summary || "no evidence");
+    return a.summary || "no evidence";
   }
 
   function badge(el, a) {
@@ -88,7 +87,7 @@
     const bar = document.createElement("div");
     bar.className = "kith-fold";
     const msg = document.createElement("span");
-    msg.textContent = "Folded by kith: your trust in " + a.subject + " is " + a.score.toFixed(2) + ", below " + threshold.toFixed(2) + ". " + why(a) + ".";
+    msg.textContent = "Folded by kith: your trust in " + a.subject + " is " + a.score.toFixed(2) + ", below " + threshold.toFixed(2) + ": " + why(a) + ".";
     const btn = document.createElement("button");
     btn.type = "button";
     btn.textContent = "Show";

@@ -111,7 +111,8 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/v1/ext/pair", Mutates: true, Extension: true, Public: true, handle: (*Server).extPair},
 }
 
-// Routes returns the API's endpoints. There is no unauthenticated route.
+// Routes returns the API's endpoints. Only the pairing route (Public)
+// takes no bearer token.
 func Routes() []Route { return append([]Route(nil), routes...) }
 
 // NewServer returns a Server for svc.

@@ -138,7 +138,9 @@ func TestWebPageInChromium(t *testing.T) {
 	var login struct {
 		URL string `json:"url"`
 	}
-	if err := json.Unmarshal([]byte(a.ok("ui", "--json")), &login); err != nil || !strings.Contains(login.URL, "/ui/login?code=") {
+	out := a.ok("ui", "--json")
+	checkSchema(t, a, "ui", out)
+	if err := json.Unmarshal([]byte(out), &login); err != nil || !strings.Contains(login.URL, "/ui/login?code=") {
 		t.Fatalf("kith ui --json: %v %+v", err, login)
 	}
 	dir := shotDir(t)

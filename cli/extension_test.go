@@ -55,14 +55,18 @@ func pairExtension(t *testing.T, ctx context.Context, ext string, n *node, thres
 	var code struct {
 		Code string `json:"code"`
 	}
-	if err := json.Unmarshal([]byte(n.ok("ui", "--pair", "--json")), &code); err != nil || code.Code == "" {
+	out := n.ok("ui", "--pair", "--json")
+	checkSchema(t, n, "ui", out)
+	if err := json.Unmarshal([]byte(out), &code); err != nil || code.Code == "" {
 		t.Fatalf("kith ui --pair: %v", err)
 	}
 	do(t, ctx, "pair the extension",
 		chromedp.Navigate("chrome-extension://"+ext+"/options.html"),
 		chromedp.WaitVisible(chromedp.CSS("#apiBase")),
+		// The page has loaded its settings (else they would overwrite ours).
+		chromedp.Poll[chromedp.Void](`document.getElementById("status").textContent !== ""`),
 		chromedp.SetValue(chromedp.CSS("#apiBase"), st.API),
-		chromedp.SendKeys(chromedp.CSS("#code"), code.Code),
+		chromedp.SetValue(chromedp.CSS("#code"), code.Code), // typed keys would garble some of base64url
 		chromedp.Click(chromedp.CSS(`#pair button[type="submit"]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("status").textContent.startsWith("Paired with") || document.getElementById("status").textContent.startsWith("Not paired:")`),
 	)
@@ -103,8 +107,7 @@ func badgesOn(t *testing.T, ctx context.Context, url string, want int) (map[stri
 // gtsThreadPage is a thread page with GoToSocial's markup (its
 // web/template/thread.tmpl and status_header.tmpl, v0.18.3): a post by
 // bob and replies by carol and mallory, local accounts written "@user".
-const gtsThreadPage = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<link rel="alternate" type="application/activity+json" href="/users/bob/statuses/01POST"><title>GoToSocial</title></head>
+const gtsThreadPage = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><title>GoToSocial</title></head>
 <body class="page thread-page"><header class="page-header"></header><div class="page-content">
 <main class="thread-wrapper" data-nosnippet>
 <section class="thread thread-main" aria-labelledby="thread-summary">

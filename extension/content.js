@@ -14,7 +14,9 @@
   // web app; null for any other site.
   function site() {
     if (document.querySelector("#mastodon, body.app-body")) return "mastodon";
-    if (document.querySelector('link[rel="alternate"][type="application/activity+json"]') &&
+    // GoToSocial's templates: <body class="page ..."> with its
+    // page-header, and a thread or a profile.
+    if (document.querySelector("body.page > header.page-header") &&
         document.querySelector("main.thread-wrapper, main.profile")) return "gotosocial";
     return null;
   }

@@ -54,11 +54,7 @@ func TestGoToSocialExtensionAndApply(t *testing.T) {
 	g := &gtsAPI{t: t, base: env["KITH_GTS_BASE"], host: env["KITH_GTS_HOST"], env: env}
 	acct := func(u string) string { return "@" + u + "@" + g.host }
 	id := func(u string) string { return env["KITH_GTS_"+strings.ToUpper(u)+"_ID"] }
-	for _, other := range []string{"bob", "carol", "mallory"} {
-		for _, op := range []string{"unfollow", "unblock", "unmute"} {
-			g.call("alice", "POST", "/api/v1/accounts/"+id(other)+"/"+op, nil)
-		}
-	}
+	g.reset()
 	// A thread on the server: bob asks, carol and mallory answer.
 	post := g.call("bob", "POST", "/api/v1/statuses", url.Values{"status": {"Anyone up for a walk on Sunday?"}, "visibility": {"public"}})
 	pid, _ := post["id"].(string)

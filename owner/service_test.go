@@ -7,104 +7,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/fedi"
 	"github.com/kith-net/kith/owner"
+	"github.com/kith-net/kith/owner/ownertest"
 	"github.com/kith-net/kith/store/mem"
 	"github.com/kith-net/kith/wire"
 )
-
-// memVault is an owner.Vault in memory that counts its writes.
-type memVault struct {
-	mu   sync.Mutex
-	m    map[string][]byte
-	puts int
-}
-
-func (v *memVault) Get(name string) ([]byte, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	b, ok := v.m[name]
-	return b, ok
-}
-
-func (v *memVault) Put(entries map[string][]byte) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.puts++
-	for k, b := range entries {
-		if b == nil {
-			delete(v.m, k)
-		} else {
-			v.m[k] = b
-		}
-	}
-	return nil
-}
-
-func (v *memVault) writes() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.puts
-}
-
-// storeNet is an owner.Network over the store alone, with consent
-// decisions kept in a map, as a command without a daemon has.
-type storeNet struct {
-	st        *mem.Store
-	submitted atomic.Int64
-	mu        sync.Mutex
-	consents  []owner.Consent
-}
-
-func (n *storeNet) Online() bool { return false }
-func (n *storeNet) Submit(ctx context.Context, objs ...wire.Object) error {
-	n.submitted.Add(int64(len(objs)))
-	_, err := n.st.Put(ctx, objs...)
-	return err
-}
-func (n *storeNet) Consents(context.Context) ([]owner.Consent, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]owner.Consent(nil), n.consents...), nil
-}
-func (n *storeNet) decide(c cid.Cid, st api.ConsentState) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for i := range n.consents {
-		if n.consents[i].Attestation.CID() == c {
-			n.consents[i].State = st
-			return nil
-		}
-	}
-	return api.Errorf(api.CodeNotFound, "no consent request %s", c)
-}
-func (n *storeNet) Approve(_ context.Context, c cid.Cid) error {
-	return n.decide(c, api.ConsentApproved)
-}
-func (n *storeNet) Decline(_ context.Context, c cid.Cid) error {
-	return n.decide(c, api.ConsentDeclined)
-}
-func (n *storeNet) Withdraw(_ context.Context, c cid.Cid) error {
-	return n.decide(c, api.ConsentWithdrawn)
-}
-func (n *storeNet) Status() owner.NetStatus { return owner.NetStatus{} }
-func (n *storeNet) Peers() []owner.Peer     { return nil }
-func (n *storeNet) Metrics() []api.Metric   { return nil }
 
 type fixture struct {
 	svc   *owner.Service
 	key   *wire.PrivateKey
 	st    *mem.Store
-	vault *memVault
-	net   *storeNet
+	vault *ownertest.Vault
+	net   *ownertest.Network
 	now   time.Time
 	rng   *rand.ChaCha8
 }
@@ -113,11 +33,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	var seed [32]byte
 	copy(seed[:], t.Name())
-	f := &fixture{st: mem.New(), vault: &memVault{m: map[string][]byte{}}, now: time.Unix(1700000000, 0), rng: rand.NewChaCha8(seed)}
+	f := &fixture{st: mem.New(), vault: ownertest.NewVault(), now: time.Unix(1700000000, 0), rng: rand.NewChaCha8(seed)}
 	var k [32]byte
 	copy(k[:], "owner "+t.Name())
 	f.key = wire.NewPrivateKey(k)
-	f.net = &storeNet{st: f.st}
+	f.net = &ownertest.Network{Store: f.st}
 	svc, err := owner.New(owner.Config{Key: f.key, Store: f.st, Vault: f.vault, Network: f.net,
 		Now: func() time.Time { return f.now }, Rand: f.rng, Version: "test", Topic: "/kith/test", AllowHTTP: true})
 	if err != nil {
@@ -224,7 +144,7 @@ func TestStatementsAndAnswers(t *testing.T) {
 	if q.Explanation.OwnStatement != nil {
 		t.Fatalf("retracted vouch still counts: %+v", q.Explanation)
 	}
-	if got := f.net.submitted.Load(); got != 2 {
+	if got := f.net.Submitted.Load(); got != 2 {
 		t.Fatalf("%d objects submitted, want the vouch and the retraction", got)
 	}
 }
@@ -249,7 +169,7 @@ func TestValidation(t *testing.T) {
 	if _, err := f.svc.Retract(ctx, api.RetractRequest{CID: "nope"}); api.ErrorCode(err) != api.CodeInvalid {
 		t.Errorf("retract nope: %v", err)
 	}
-	if n := f.net.submitted.Load(); n != 0 {
+	if n := f.net.Submitted.Load(); n != 0 {
 		t.Fatalf("%d objects submitted by refused requests", n)
 	}
 }
@@ -278,7 +198,7 @@ func TestConsentDecisions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := f.signedBy(t, f.stranger(t, "author"), wire.Vouch, f.key.Public().String(), wire.Audience{Scope: wire.Public})
-	f.net.consents = []owner.Consent{{Attestation: a, State: api.ConsentPending}}
+	f.net.SetConsents([]owner.Consent{{Attestation: a, State: api.ConsentPending}})
 	cs, err := f.svc.Consents(ctx)
 	if err != nil || len(cs) != 1 || cs[0].State != api.ConsentPending || cs[0].CID != a.CID().String() {
 		t.Fatal(cs, err)
@@ -319,12 +239,14 @@ func TestReadsDoNotCallOut(t *testing.T) {
 	}
 	rec, _ := json.Marshal(map[string]any{acct: map[string]any{"key": bob.Public().String(), "link": link.CID().String(),
 		"checked": f.now.Add(-8 * 24 * time.Hour), "verified": true}})
-	f.vault.m["fedi:links"] = rec
+	if err := f.vault.Put(map[string][]byte{"fedi:links": rec}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.svc.Attest(ctx, api.AttestRequest{Kind: "vouch", Subject: "@bob@" + host}); err != nil {
 		t.Fatal(err)
 	}
 	f.signedBy(t, bob, wire.Vouch, "@carol@example.social", wire.PrivateAudience)
-	writes := f.vault.writes()
+	writes := f.vault.Writes()
 
 	q, err := f.svc.Query(ctx, api.QueryRequest{Subject: "@carol@example.social"})
 	if err != nil {
@@ -348,8 +270,8 @@ func TestReadsDoNotCallOut(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if n := asked.Load(); n != 0 || f.vault.writes() != writes {
-		t.Fatalf("reads asked the instance %d times and wrote the vault %d times", n, f.vault.writes()-writes)
+	if n := asked.Load(); n != 0 || f.vault.Writes() != writes {
+		t.Fatalf("reads asked the instance %d times and wrote the vault %d times", n, f.vault.Writes()-writes)
 	}
 
 	checks, err := f.svc.RecheckLinks(ctx, 0)
@@ -360,7 +282,7 @@ func TestReadsDoNotCallOut(t *testing.T) {
 		t.Fatalf("link job: asked %d, checks %+v", asked.Load(), checks)
 	}
 	// Nothing was learnt, so the record is kept as it was.
-	if f.vault.writes() != writes {
+	if f.vault.Writes() != writes {
 		t.Fatal("an unanswered check rewrote the vault")
 	}
 }

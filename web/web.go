@@ -280,9 +280,7 @@ func (h *Handler) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := h.session(r)
 		if s == nil {
-			h.access.Refuse(api.RefusedSession)
-			h.render(w, r, http.StatusUnauthorized, "message", nil, map[string]any{"Title": "Not logged in",
-				"Message": "Open this page with the one-time link kith ui prints: run kith ui in a terminal."})
+			h.noSession(w, r, http.StatusUnauthorized, "Open this page with the one-time link kith ui prints: run kith ui in a terminal.")
 			return
 		}
 		name, v, err := fn(r, s)
@@ -292,6 +290,12 @@ func (h *Handler) page(fn pageFunc) http.HandlerFunc {
 		}
 		h.renderView(w, r, http.StatusOK, name, s, v)
 	}
+}
+
+// noSession refuses a request without a session, and counts it.
+func (h *Handler) noSession(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.access.Refuse(api.RefusedSession)
+	h.render(w, r, status, "message", nil, map[string]any{"Title": "Not logged in", "Message": msg})
 }
 
 // changeFunc makes a change from a checked form; it returns where to go
@@ -304,9 +308,7 @@ func (h *Handler) change(fn changeFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := h.session(r)
 		if s == nil {
-			h.access.Refuse(api.RefusedSession)
-			h.render(w, r, http.StatusForbidden, "message", nil, map[string]any{"Title": "Not logged in",
-				"Message": "This change came without a session and was not made: run kith ui for a login link."})
+			h.noSession(w, r, http.StatusForbidden, "This change came without a session and was not made: run kith ui for a login link.")
 			return
 		}
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

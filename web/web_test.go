@@ -7,60 +7,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/owner"
+	"github.com/kith-net/kith/owner/ownertest"
 	"github.com/kith-net/kith/store/mem"
 	"github.com/kith-net/kith/web"
 	"github.com/kith-net/kith/wire"
 )
-
-// memVault and storeNet: the owner service over memory, as a command
-// without a daemon has it.
-type memVault struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (v *memVault) Get(name string) ([]byte, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	b, ok := v.m[name]
-	return b, ok
-}
-
-func (v *memVault) Put(entries map[string][]byte) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for k, b := range entries {
-		if b == nil {
-			delete(v.m, k)
-		} else {
-			v.m[k] = b
-		}
-	}
-	return nil
-}
-
-type storeNet struct{ st *mem.Store }
-
-func (storeNet) Online() bool { return false }
-func (n storeNet) Submit(ctx context.Context, objs ...wire.Object) error {
-	_, err := n.st.Put(ctx, objs...)
-	return err
-}
-func (storeNet) Consents(context.Context) ([]owner.Consent, error) { return nil, nil }
-func (storeNet) Approve(context.Context, cid.Cid) error            { return nil }
-func (storeNet) Decline(context.Context, cid.Cid) error            { return nil }
-func (storeNet) Withdraw(context.Context, cid.Cid) error           { return nil }
-func (storeNet) Status() owner.NetStatus                           { return owner.NetStatus{} }
-func (storeNet) Peers() []owner.Peer                               { return nil }
-func (storeNet) Metrics() []api.Metric                             { return nil }
 
 type page struct {
 	t      *testing.T
@@ -78,8 +34,8 @@ func startPage(t *testing.T) *page {
 	st := mem.New()
 	var k [32]byte
 	copy(k[:], t.Name())
-	svc, err := owner.New(owner.Config{Key: wire.NewPrivateKey(k), Store: st, Vault: &memVault{m: map[string][]byte{}},
-		Network: storeNet{st}, Now: clock, Rand: strings.NewReader(strings.Repeat("nonce-source-", 1000))})
+	svc, err := owner.New(owner.Config{Key: wire.NewPrivateKey(k), Store: st, Vault: ownertest.NewVault(),
+		Network: &ownertest.Network{Store: st}, Now: clock, Rand: strings.NewReader(strings.Repeat("nonce-source-", 1000))})
 	if err != nil {
 		t.Fatal(err)
 	}

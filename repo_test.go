@@ -43,7 +43,8 @@ func goList(t *testing.T, args ...string) []listedPackage {
 // through other packages. The engine a node runs (wire, store, vault,
 // trust, node, owner, api, fedi) never depends on the research lab under
 // simulations/, nor on the command line; wire, store, vault and trust never
-// depend on networking code, nor does the owner service.
+// depend on networking code, nor does the owner service; node takes its
+// stores as interfaces and never depends on the badger back end.
 var layers = []struct {
 	dir       string   // a directory of the module, with everything below it
 	forbidden []string // import path prefixes none of its packages may depend on
@@ -52,7 +53,7 @@ var layers = []struct {
 	{"vault", []string{libp2p, kith + "wire", kith + "store", kith + "trust", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
 	{"store", []string{libp2p, kith + "vault", kith + "trust", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
 	{"trust", []string{libp2p, kith + "store", kith + "vault", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
-	{"node", []string{kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
+	{"node", []string{kith + "simulations", kith + "cli", kith + "api", kith + "fedi", kith + "store/badger"}},
 	{"api", []string{kith + "simulations", kith + "cli", kith + "node"}},
 	{"owner", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},
 	{"web", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},

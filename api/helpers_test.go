@@ -144,8 +144,10 @@ func routeTarget(rt Route) (target, body string) {
 		return rt.Pattern, `{"acct":"@alice@example.social","token":"secret-token"}`
 	case "/v1/fedi/import":
 		return rt.Pattern, `{"context":"general","follow":"vouch:30","dry_run":true}`
+	case "/v1/model":
+		return "/v1/model?context=spam", ""
 	case "/v1/model/train":
-		return rt.Pattern, `{"context":"general"}`
+		return rt.Pattern, `{"context":"spam"}`
 	case "/v1/fedi/apply":
 		return rt.Pattern, `{"context":"spam","below":0.2,"dry_run":true}`
 	case "/v1/query/batch":

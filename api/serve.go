@@ -31,13 +31,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	var conns connTracker
+	ln = &capListener{Listener: ln, slots: make(chan struct{}, s.opts.MaxConns), conns: &conns}
 	hs := &http.Server{
 		Handler:           s,
 		ConnState:         conns.hook,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      s.opts.RequestTimeout + 10*time.Second, // time to write the 504
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// Requests keep ctx's values but not its cancellation: shutdown
@@ -68,16 +69,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // connTracker closes, once shutdown begins, the connections on which no
-// request has started.
+// request has started, and tracks the idle keep-alive connections
+// (capListener closes the oldest when the cap is reached).
 type connTracker struct {
 	mu      sync.Mutex
 	closing bool
 	fresh   map[net.Conn]bool
+	idle    map[net.Conn]time.Time
 }
 
 func (t *connTracker) hook(c net.Conn, st http.ConnState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if st == http.StateIdle {
+		if t.idle == nil {
+			t.idle = make(map[net.Conn]time.Time)
+		}
+		t.idle[c] = time.Now()
+	} else {
+		delete(t.idle, c)
+	}
 	switch {
 	case st == http.StateNew && t.closing:
 		c.Close()
@@ -89,6 +100,71 @@ func (t *connTracker) hook(c net.Conn, st http.ConnState) {
 	default:
 		delete(t.fresh, c)
 	}
+}
+
+// closeIdle closes the connection idle the longest, and reports whether
+// there was one.
+func (t *connTracker) closeIdle() bool {
+	t.mu.Lock()
+	var oldest net.Conn
+	var at time.Time
+	for c, since := range t.idle {
+		if oldest == nil || since.Before(at) {
+			oldest, at = c, since
+		}
+	}
+	delete(t.idle, oldest)
+	t.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	oldest.Close()
+	return true
+}
+
+// DefaultMaxConns is the default ServerOptions.MaxConns.
+const DefaultMaxConns = 64
+
+// capListener caps the open connections: at the cap, a new connection
+// takes the place of the one idle the longest, or, if none is idle, is
+// closed at once. (Issue 24: 1,000 idle keep-alive connections held the
+// daemon's descriptors.)
+type capListener struct {
+	net.Listener
+	slots chan struct{}
+	conns *connTracker
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		for {
+			select {
+			case l.slots <- struct{}{}:
+				return &capConn{Conn: c, slots: l.slots}, nil
+			default:
+			}
+			if !l.conns.closeIdle() {
+				break
+			}
+		}
+		c.Close()
+	}
+}
+
+// capConn gives its slot back when closed.
+type capConn struct {
+	net.Conn
+	slots chan struct{}
+	once  sync.Once
+}
+
+func (c *capConn) Close() error {
+	c.once.Do(func() { <-c.slots })
+	return c.Conn.Close()
 }
 
 func (t *connTracker) closeFresh() {

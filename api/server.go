@@ -47,6 +47,10 @@ type ServerOptions struct {
 	// check and a same-origin check, without the bearer token: it does
 	// its own sessions. Default nil: such paths are 404.
 	UI http.Handler
+	// MaxConns caps the connections open at once: at the cap a new one
+	// replaces the connection idle the longest, or is closed. Default
+	// DefaultMaxConns (64).
+	MaxConns int
 }
 
 // Server serves a Service as the local HTTP API. It is an http.Handler and
@@ -134,6 +138,9 @@ func NewServer(svc Service, opts ServerOptions) (*Server, error) {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
 	}
 	s := &Server{
 		svc: svc, token: digestToken(opts.Token), log: opts.Logger, opts: opts,
@@ -277,6 +284,9 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason string, e
 	s.access.Refuse(reason)
 	s.log.Debug("api: refused", "method", r.Method, "path", truncate(r.URL.Path, 128),
 		"remote", r.RemoteAddr, "code", e.Code, "reason", reason)
+	// A refused client keeps no connection open (no idle keep-alive for
+	// one without the token).
+	w.Header().Set("Connection", "close")
 	s.writeError(w, r, e)
 }
 

@@ -80,6 +80,9 @@ type Status struct {
 	// connectivity: unusable or unreachable bootstrap peers, no peers at
 	// all. Empty when all is well.
 	Warnings []string `json:"warnings"`
+	// StoreError says why the store cannot be written (a full disk, its
+	// directory gone); "" while it can. Nothing new is stored meanwhile.
+	StoreError string `json:"store_error"`
 }
 
 // Peer is one peer the node knows. Field names are stable.
@@ -228,4 +231,7 @@ type ConsentRequest struct {
 	Reason   string       `json:"reason"` // "" for none
 	Created  time.Time    `json:"created"`
 	State    ConsentState `json:"state"`
+	// Superseded counts the older pending requests of the same issuer in
+	// the same context that this one stands for (not listed).
+	Superseded int `json:"superseded"`
 }

@@ -18,18 +18,19 @@ import (
 )
 
 // Engines returns every engine kith eval knows: kith's own first (with
-// model m; nil means the default), then the baselines.
-func Engines(m *trust.Model) []eval.Engine {
+// ranking model m and level head l; nil means the shipped ones), then the
+// baselines.
+func Engines(m *trust.Model, l *trust.LevelModel) []eval.Engine {
 	return append([]eval.Engine{
-		{Name: "kith", New: func() trust.Scorer { return &trust.Engine{Model: m, Personalize: true} }},
-		{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{Model: m} }},
+		{Name: "kith", New: func() trust.Scorer { return &trust.Engine{Model: m, Level: l, Personalize: true} }},
+		{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{Model: m, Level: l} }},
 	}, eval.Baselines()...)
 }
 
 func (a *app) evalCommand() *cobra.Command {
 	var (
 		data, format, labels, out string
-		modelFile                 string
+		modelFile, levelFile      string
 		tasks, engines, splits    []string
 		seed                      uint64
 		samples, workers, hops    int
@@ -108,7 +109,19 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 					return fmt.Errorf("%s: %w", modelFile, err)
 				}
 			}
-			all := Engines(model)
+			var level *trust.LevelModel
+			if levelFile != "" {
+				b, err := os.ReadFile(levelFile)
+				if err != nil {
+					return err
+				}
+				if level, err = trust.ParseLevelModel(b); err != nil {
+					return fmt.Errorf("%s: %w", levelFile, err)
+				}
+			} else if modelFile != "" {
+				return usagef("--model needs --level, the level head trained with that model (kith model train --public --level-out FILE)")
+			}
+			all := Engines(model, level)
 			if len(engines) == 0 {
 				cfg.Engines = all
 			}
@@ -182,6 +195,7 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 	f.IntVar(&hops, "hops", 0, "task C: each viewpoint sees only the ratings issued within this many hops of it (default 0: the whole graph)")
 	f.StringVar(&out, "out", "", "directory for results.csv and report.md")
 	f.StringVar(&modelFile, "model", "", "ranking model file for the kith engines (default the shipped model)")
+	f.StringVar(&levelFile, "level", "", "level head file for the kith engines, made with --model (default the shipped one)")
 	return cmd
 }
 

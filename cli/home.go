@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/store"
@@ -21,7 +23,23 @@ const (
 	vaultFile = "vault" // encrypted secrets (vault package)
 	idFile    = "id"    // the node's peer ID in text form, readable without the passphrase
 	storeDir  = "store" // the encrypted badger store
+	// publicSetDir holds the daemon's public-set keys (a cache rebuilt at
+	// every start; node.Config.PublicSetKeys).
+	publicSetDir = "publicset"
 )
+
+// storeMarker names the vault entry that records the store's ID
+// (badger.Store.ID): a home whose store went missing, or was replaced, is
+// refused rather than opened empty (issue 24).
+const storeMarker = "store-id"
+
+// newStoreEnv, set to 1, lets a command start an empty store in place of a
+// lost one (the error that refuses the home says so).
+const newStoreEnv = "KITH_NEW_STORE"
+
+// storeLockWait is how long a command waits for another kith process (the
+// daemon starting, another command) to let go of the store.
+const storeLockWait = 10 * time.Second
 
 // errDaemonRunning says a daemon holds the store this command needs.
 var errDaemonRunning = errors.New("daemon running")
@@ -115,17 +133,37 @@ func (a *app) unlock(ctx context.Context) (*session, error) {
 		clear(pass)
 		return nil, fmt.Errorf("%s names %s but the vault holds %s", filepath.Join(home, idFile), strings.TrimSpace(string(id)), key.Public())
 	}
+	sdir := filepath.Join(home, storeDir)
+	marker := secrets.Extra[storeMarker]
+	fresh := false
+	if v, ok := a.env.LookupEnv(newStoreEnv); ok && v == "1" {
+		marker, fresh = nil, true
+	}
 	st, err := badgerstore.Open(ctx, badgerstore.Options{
-		Dir:           filepath.Join(home, storeDir),
+		Dir:           sdir,
 		EncryptionKey: secrets.StoreKey[:],
 		Logger:        a.env.Logger,
+		ID:            marker,
+		LockWait:      storeLockWait,
 	})
 	if err != nil {
 		secrets.Wipe()
 		clear(pass)
+		if errors.Is(err, store.ErrWrongStore) {
+			return nil, fmt.Errorf("%w: %s is not this home's store (it is missing, empty or another's); restore it from a backup, or, if it is lost for good, run the command again with %s=1 to start an empty store, then kith import your latest export", err, sdir, newStoreEnv)
+		}
 		return nil, err
 	}
-	return &session{home: home, key: key, store: st, secrets: secrets, pass: pass}, nil
+	s := &session{home: home, key: key, store: st, secrets: secrets, pass: pass}
+	if id := st.ID(); fresh || !bytes.Equal(marker, id) {
+		// A home made before store IDs, or a new store: record it.
+		s.secrets.Extra[storeMarker] = id
+		if err := s.saveSecrets(a.env.Rand); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("recording the store in the vault: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // withSession runs fn on an unlocked node and closes it.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,10 @@ import (
 	"github.com/kith-net/kith/vault"
 	"github.com/kith-net/kith/wire"
 )
+
+// minPassphrase is the shortest passphrase init accepts (issue 24: a
+// one-character passphrase was accepted).
+const minPassphrase = 8
 
 // passphraseHelp says how every command that opens the vault gets its
 // passphrase.
@@ -66,6 +71,9 @@ bundle made by kith export, so your statements are yours again.`,
 				return passphraseHint(err)
 			}
 			defer clear(pass)
+			if n := utf8.RuneCount(pass); restore == "" && n < minPassphrase {
+				return usagef("the passphrase has %d characters; it protects the node's key and store, so give it at least %d", n, minPassphrase)
+			}
 			var secrets vault.Secrets
 			if restore != "" {
 				if secrets, err = vault.Open(restore, pass); err != nil {
@@ -92,6 +100,7 @@ bundle made by kith export, so your statements are yours again.`,
 			if err != nil {
 				return err
 			}
+			secrets.Extra[storeMarker] = st.ID()
 			added := 0
 			if len(objs) > 0 {
 				if added, err = st.Put(cmd.Context(), objs...); err != nil {

@@ -32,6 +32,7 @@ func (a *app) modelTrainCommand() *cobra.Command {
 		context           string
 		seed              uint64
 		out, report       string
+		levelOut          string
 		markets           int
 		raters            int
 		data              []string
@@ -53,13 +54,13 @@ time, and nested validation reports how the choice does on a network it has not
 seen (--report FILE writes it as Markdown). This is how trust/model/default.json
 is made, from the repository's root:
 
-  go run ./cmd/kith model train --public --seed 1 --out trust/model/default.json
+  go run ./cmd/kith model train --public --seed 1 --out trust/model/default.json --level-out trust/model/level.json
 
 With --synthetic, train a logistic model on synthetic marketplaces only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if public {
-				return a.trainPublicModel(cmd, seed, raters, markets, data, out, report)
+				return a.trainPublicModel(cmd, seed, raters, markets, data, out, levelOut, report)
 			}
 			if !synthetic {
 				return a.trainOwnModel(cmd, context)
@@ -94,6 +95,7 @@ With --synthetic, train a logistic model on synthetic marketplaces only.`,
 	f.BoolVar(&synthetic, "synthetic", false, "train a logistic model on synthetic marketplaces only")
 	f.StringArrayVar(&data, "data", nil, "with --public: a network to learn from, NAME=FILE (repeatable; default the four in testdata/)")
 	f.StringVar(&report, "report", "", "with --public: write how the model was chosen, as Markdown, to this file")
+	f.StringVar(&levelOut, "level-out", "", "with --public: write the level head (the strength of a judgement) to this file")
 	f.StringVar(&context, "context", "general", "context whose judgements to learn from")
 	f.Uint64Var(&seed, "seed", 1, "seed of the synthetic marketplaces")
 	f.StringVarP(&out, "out", "o", "", "write the model here (default standard output)")
@@ -206,7 +208,7 @@ var PublicNetworks = []string{
 }
 
 // trainPublicModel trains the shipped model (training.Public).
-func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, data []string, out, report string) error {
+func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, data []string, out, levelOut, report string) error {
 	if len(data) == 0 {
 		data = PublicNetworks
 	}
@@ -224,7 +226,7 @@ func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets 
 	}
 	bar := a.progress("training")
 	phase := ""
-	m, rep, err := training.Public(cmd.Context(), training.PublicOptions{
+	m, lm, rep, err := training.Public(cmd.Context(), training.PublicOptions{
 		Seed: seed, Sources: sources, Markets: markets, Collect: training.CollectOptions{Raters: raters},
 		Progress: func(done, total int, what string) {
 			if what != phase {
@@ -248,6 +250,15 @@ func (a *app) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets 
 	}
 	if err != nil {
 		return err
+	}
+	if levelOut != "" {
+		lb, err := lm.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(levelOut, append(lb, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
 	if report != "" {
 		if err := atomicfile.Write(report, []byte(training.FormatPublic(rep)), 0o644); err != nil {

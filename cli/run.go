@@ -21,7 +21,9 @@ import (
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
+	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/owner"
+	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/web"
 	"github.com/kith-net/kith/wire"
 )
@@ -133,8 +135,15 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	debug.FreeOSMemory()
 	started := a.env.Now()
 	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
+	// The public set's keys, on disk so that memory does not grow with the
+	// public objects held: a cache the node rebuilds at every start.
+	keys, err := badgerstore.OpenKeySet[recon.Key](ctx, filepath.Join(s.home, publicSetDir), log)
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
 	n, err := node.Start(ctx, node.Config{
-		Key: s.key, Store: s.store, DataDir: s.home,
+		Key: s.key, Store: s.store, DataDir: s.home, PublicSetKeys: keys,
 		Listen: o.listen, Bootstrap: o.bootstrap, NoMDNS: o.noMDNS,
 		PeerTrust: trustCache.get, Now: a.env.Now, Logger: log,
 	})
@@ -314,6 +323,9 @@ func (a *app) statusCommand() *cobra.Command {
 				for _, warn := range st.Warnings {
 					fmt.Fprintf(w, "warning  %s\n", warn)
 				}
+				if st.StoreError != "" {
+					fmt.Fprintf(w, "STORE    cannot be written, nothing new is stored: %s\n", st.StoreError)
+				}
 				return nil
 			})
 		},
@@ -384,6 +396,7 @@ circulation again. Statements you never approve stay with their author.`,
 				}
 				tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "STATE\tKIND\tCONTEXT\tSTRENGTH\tISSUER\tCREATED\tCID\tREASON")
+				superseded := 0
 				for _, r := range rs {
 					reason := r.Reason
 					if reason == "" {
@@ -391,8 +404,15 @@ circulation again. Statements you never approve stay with their author.`,
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.State, r.Kind, r.Context, r.Strength, r.Issuer,
 						r.Created.Format("2006-01-02"), r.CID, oneLine(reason))
+					superseded += r.Superseded
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if superseded > 0 {
+					_, err = fmt.Fprintf(a.env.Stdout, "and %d older pending requests, each superseded by a newer one from the same issuer in the same context\n", superseded)
+				}
+				return err
 			})
 		},
 	}

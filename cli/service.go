@@ -158,7 +158,7 @@ func (o offlineNetwork) Consents(ctx context.Context) ([]owner.Consent, error) {
 	if err != nil {
 		return nil, netError(err)
 	}
-	rs, err := node.ConsentRequests(ctx, o.s.store, o.s.key.Public(), d)
+	rs, err := node.ConsentRequests(ctx, o.s.store, o.s.key.Public(), d, o.now())
 	return consentsOf(rs), netError(err)
 }
 
@@ -190,7 +190,7 @@ func (offlineNetwork) Metrics() []api.Metric   { return nil }
 func consentsOf(rs []node.ConsentRequest) []owner.Consent {
 	out := make([]owner.Consent, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, owner.Consent{Attestation: r.Attestation, State: api.ConsentState(r.State)})
+		out = append(out, owner.Consent{Attestation: r.Attestation, State: api.ConsentState(r.State), Superseded: r.Superseded})
 	}
 	return out
 }

@@ -42,7 +42,17 @@ var (
 type ConsentRequest struct {
 	Attestation *wire.Attestation
 	State       string
+	// Superseded counts the older pending requests of the same issuer in
+	// the same context that this one stands for (they are not listed: only
+	// an issuer's latest statement about a subject in a context counts).
+	Superseded int
 }
+
+// ConsentRequestTTL is how long a consent request stays pending: an older
+// unanswered request is no longer listed, refused when delivered, and no
+// longer counts against its issuer's pending requests. It matches how long
+// an issuer's node retries the delivery (outboxKeep).
+const ConsentRequestTTL = outboxKeep
 
 // Decisions records the owner's declined consent requests in a file
 // (consent.json in the data directory). Safe for concurrent use.
@@ -121,13 +131,20 @@ func readJSONFile(path string, v any) error {
 }
 
 // ConsentRequests lists the public attestations about me in st with the
-// owner's decision on each, oldest first. It works on a store without a
-// running node.
-func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *Decisions) ([]ConsentRequest, error) {
-	atts, err := st.Attestations(ctx, store.Query{SubjectKey: &me})
+// owner's decision on each, oldest first. Pending requests older than
+// ConsentRequestTTL at now are left out, and pending requests of one issuer
+// in one context are coalesced into the newest (ConsentRequest.Superseded
+// counts the others). It works on a store without a running node.
+func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *Decisions, now time.Time) ([]ConsentRequest, error) {
+	atts, err := st.Attestations(ctx, store.Query{SubjectKey: &me, Withdrawn: true})
 	if err != nil {
 		return nil, fmt.Errorf("node: consent requests: %w", err)
 	}
+	type group struct {
+		issuer  wire.PublicKey
+		context string
+	}
+	newest := map[group]int{} // index in out of the newest pending request
 	var out []ConsentRequest
 	for _, a := range atts {
 		if a.Audience.Scope != wire.Public || a.Kind != wire.Vouch {
@@ -137,9 +154,85 @@ func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *
 		if err != nil {
 			return nil, fmt.Errorf("node: consent requests: %w", err)
 		}
-		out = append(out, ConsentRequest{Attestation: a, State: consentState(a, s, d)})
+		state := consentState(a, s, d)
+		if state == ConsentPending {
+			if expiredRequest(a, now) {
+				continue
+			}
+			g := group{a.Issuer, a.Context}
+			if i, ok := newest[g]; ok { // atts are oldest first: a is newer
+				out[i].Attestation = a
+				out[i].Superseded++
+				continue
+			}
+			newest[g] = len(out)
+		}
+		out = append(out, ConsentRequest{Attestation: a, State: state})
 	}
 	return out, nil
+}
+
+// expiredRequest reports whether a consent request made at a.Created is
+// past ConsentRequestTTL at now.
+func expiredRequest(a *wire.Attestation, now time.Time) bool {
+	return now.Sub(a.CreatedAt()) > ConsentRequestTTL
+}
+
+// pendingFrom counts the pending, unexpired consent requests of issuer held
+// for this node.
+func (n *Node) pendingFrom(ctx context.Context, issuer wire.PublicKey) (int, error) {
+	me := n.me
+	atts, err := n.cfg.Store.Attestations(ctx, store.Query{Issuer: &issuer, SubjectKey: &me, Withdrawn: true})
+	if err != nil {
+		return 0, err
+	}
+	now, k := n.cfg.Now(), 0
+	for _, a := range atts {
+		if a.Audience.Scope != wire.Public || a.Kind != wire.Vouch || expiredRequest(a, now) {
+			continue
+		}
+		s, err := n.cfg.Store.Status(ctx, a.CID())
+		if err != nil {
+			return 0, err
+		}
+		if consentState(a, s, n.inbox) == ConsentPending {
+			k++
+		}
+	}
+	return k, nil
+}
+
+// errOverBudget: a peer (or an issuer) is over its budget (spec/node-v1.md
+// §7).
+var errOverBudget = errors.New("over budget")
+
+// admitConsentRequest applies the consent-request rows of the budget to a
+// public vouch a about this node, new to it, delivered by peer from: its
+// issuer's pending requests held (and the unstored ones already admitted
+// with it, batched), and, if charge, from's rate (the consent protocol
+// charges the rate for every stream, before reading it). A request
+// delivered again (the issuer retrying) is not new and passes.
+func (n *Node) admitConsentRequest(ctx context.Context, from peer.ID, a *wire.Attestation, batched int, charge bool) (fresh bool, err error) {
+	have, err := n.cfg.Store.Has(ctx, a.CID())
+	if err != nil || have {
+		return false, err
+	}
+	if expiredRequest(a, n.cfg.Now()) {
+		return false, fmt.Errorf("%w: consent request made %s, more than %v ago", errIgnore, a.CreatedAt().UTC().Format(time.RFC3339), ConsentRequestTTL)
+	}
+	pending, err := n.pendingFrom(ctx, a.Issuer)
+	if err != nil {
+		return false, err
+	}
+	if pending += batched; pending >= n.lim.pendingPerIssue {
+		n.overBudget.Add(1)
+		return false, fmt.Errorf("%w: %s has %d consent requests pending here (at most %d)", errOverBudget, a.Issuer, pending, n.lim.pendingPerIssue)
+	}
+	if charge && !n.lim.consents.allow(from, 1) {
+		n.overBudget.Add(1)
+		return false, fmt.Errorf("%w: consent requests from %s", errOverBudget, from)
+	}
+	return true, nil
 }
 
 func consentState(a *wire.Attestation, s store.Status, d *Decisions) string {
@@ -248,7 +341,7 @@ func Decline(ctx context.Context, st store.Store, me wire.PublicKey, d *Decision
 
 // ConsentRequests lists the public attestations about the owner.
 func (n *Node) ConsentRequests(ctx context.Context) ([]ConsentRequest, error) {
-	return ConsentRequests(ctx, n.cfg.Store, n.me, n.inbox)
+	return ConsentRequests(ctx, n.cfg.Store, n.me, n.inbox, n.cfg.Now())
 }
 
 // Approve consents to the attestation c and gossips the proof.
@@ -354,7 +447,10 @@ func (n *Node) handleConsent(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
 	from := s.Conn().RemotePeer()
-	if !n.limits.allow(from) {
+	// Every request counts against the peer's rate, before it is read or
+	// verified (spec/node-v1.md §5, §7).
+	if !n.lim.consents.allow(from, 1) {
+		n.overBudget.Add(1)
 		s.Reset()
 		return
 	}
@@ -365,6 +461,9 @@ func (n *Node) handleConsent(s network.Stream) {
 	var a *wire.Attestation
 	if err == nil {
 		a, err = n.checkConsentRequest(from, b)
+	}
+	if err == nil {
+		_, err = n.admitConsentRequest(n.runCtx, from, a, 0, false)
 	}
 	if err == nil {
 		_, err = n.ingest(n.runCtx, []wire.Object{a})
@@ -381,7 +480,7 @@ func (n *Node) handleConsent(s network.Stream) {
 }
 
 func (n *Node) checkConsentRequest(from peer.ID, b []byte) (*wire.Attestation, error) {
-	objs, err := n.open([][]byte{b})
+	objs, err := n.open([][]byte{b}, false)
 	if err != nil {
 		return nil, err
 	}

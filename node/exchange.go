@@ -64,12 +64,21 @@ func (n *Node) group(ctx context.Context, a *wire.Attestation, to wire.PublicKey
 	return out, nil
 }
 
+// answerPage is how many attestations answer reads from the store at a
+// time, and answerScan how many it reads for one query at most: a query is
+// paged through the store's index, never loaded whole, so its cost is
+// bounded whatever the store holds.
+const (
+	answerPage = 256
+	answerScan = 2 * MaxResponseObjects
+)
+
 // answer computes the response to an exchange request from peer to.
 func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wire.Object, error) {
 	var out []wire.Object
 	switch req.Op {
 	case opQuery:
-		q := store.Query{Retracted: true}
+		q := store.Query{Retracted: true, Withdrawn: true, Since: req.Since, Limit: answerPage}
 		if req.Subject != "" {
 			s, _ := wire.ParseSubject(req.Subject) // validated by decodeRequest
 			q.SubjectKey, q.Acct = s.Key, s.Acct
@@ -78,31 +87,40 @@ func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wi
 			k, _ := wire.ParsePublicKey(req.Issuer)
 			q.Issuer = &k
 		}
-		atts, err := n.cfg.Store.Attestations(ctx, q)
-		if err != nil {
-			return nil, err
-		}
 		limit := int(req.Limit)
 		if limit == 0 {
 			limit = MaxResponseObjects
 		}
 		sent := 0
-		for _, a := range atts {
-			if a.Created < req.Since || a.Audience.Scope == wire.Private {
-				continue
-			}
-			g, err := n.group(ctx, a, to)
+		for scanned := 0; scanned < answerScan; {
+			atts, err := n.cfg.Store.Attestations(ctx, q)
 			if err != nil {
 				return nil, err
 			}
-			if len(g) == 0 {
-				continue
+			now := n.cfg.Now()
+			for _, a := range atts {
+				scanned++
+				if a.Audience.Scope == wire.Private || a.Expires != 0 && !now.Before(a.ExpiresAt()) {
+					continue // never sent; expired: no node would take it
+				}
+				g, err := n.group(ctx, a, to)
+				if err != nil {
+					return nil, err
+				}
+				if len(g) == 0 {
+					continue
+				}
+				if len(out)+len(g) > MaxResponseObjects || sent == limit {
+					return out, nil
+				}
+				out = append(out, g...)
+				sent++
 			}
-			if len(out)+len(g) > MaxResponseObjects || sent == limit {
+			if len(atts) < answerPage {
 				break
 			}
-			out = append(out, g...)
-			sent++
+			last := atts[len(atts)-1]
+			q.Since, q.After = last.Created, last.CID()
 		}
 	case opGet:
 		for _, k := range req.Keys {
@@ -151,7 +169,7 @@ func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (
 		}
 	}
 	att, ok := a.(*wire.Attestation)
-	if !ok {
+	if !ok || att.Expires != 0 && !n.cfg.Now().Before(att.ExpiresAt()) {
 		return false, nil
 	}
 	st, err := n.cfg.Store.Status(ctx, t)
@@ -171,6 +189,12 @@ func (n *Node) handleExchange(s network.Stream) {
 		s.Reset()
 		return
 	}
+	release, ok := n.serveWithin(from, n.lim.querySlots, n.lim.queries)
+	if !ok {
+		s.Reset()
+		return
+	}
+	defer release()
 	b, err := readFrame(bufio.NewReader(s), MaxRequestSize)
 	if err != nil {
 		s.Reset()
@@ -219,40 +243,49 @@ func (t tapW) Write(b []byte) (int, error) {
 }
 
 // request sends an exchange request to p and returns the raw objects of the
-// response.
-func (n *Node) request(ctx context.Context, p peer.ID, req request) ([][]byte, error) {
+// response. It reads at most maxBytes of objects (and one more object):
+// past that, it stops and returns what it read, with truncated set, since
+// the node would not store more from p (its budget, spec/node-v1.md §4.1,
+// §7).
+func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) (raws [][]byte, truncated bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	s, release, err := n.openStream(ctx, p, ExchangeProtocol)
 	if err != nil {
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	defer s.Close()
 	defer release()
 	if err := writeFrame(n.tapWriter(s, ExchangeProtocol, p), encodeRequest(req)); err != nil {
 		s.Reset()
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	if err := s.CloseWrite(); err != nil {
 		s.Reset()
-		return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 	}
 	r := bufio.NewReader(s)
-	var raws [][]byte
+	defer func() { n.fetched.Add(int64(len(raws))) }()
+	read := 0
 	for {
+		if read > maxBytes {
+			s.Reset()
+			return raws, true, nil
+		}
 		b, err := readFrame(r, wire.MaxObjectSize)
 		if err != nil {
 			s.Reset()
-			return nil, fmt.Errorf("node: exchange with %s: %w", p, err)
+			return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
 		}
 		if b == nil {
-			return raws, nil
+			return raws, false, nil
 		}
 		if len(raws) == MaxResponseObjects {
 			s.Reset()
-			return nil, fmt.Errorf("node: exchange with %s: %w: more than %d objects", p, ErrProtocol, MaxResponseObjects)
+			return nil, false, fmt.Errorf("node: exchange with %s: %w: more than %d objects", p, ErrProtocol, MaxResponseObjects)
 		}
 		raws = append(raws, b)
+		read += len(b)
 	}
 }
 
@@ -271,14 +304,44 @@ func (n *Node) Fetch(ctx context.Context, p peer.ID, subject, issuer string, sin
 }
 
 func (n *Node) fetchAndStore(ctx context.Context, p peer.ID, req request) (int, error) {
-	raws, err := n.request(ctx, p, req)
+	raws, truncated, err := n.request(ctx, p, req, n.lim.bytes.available(p))
 	if err != nil {
 		return 0, err
 	}
+	if truncated && req.Op == opQuery {
+		// A query response cut short may end in a group without its
+		// withdrawals or retraction: drop its last group (spec/node-v1.md
+		// §4.1).
+		raws = withoutLastGroup(raws)
+	}
+	return n.storeFrom(ctx, p, raws)
+}
+
+// withoutLastGroup drops, from the objects of a query response, the last
+// attestation and what follows it (its group: a query response sends each
+// attestation followed by its consents, withdrawals and retraction).
+// Objects that do not decode are left to storeFrom, which refuses them.
+func withoutLastGroup(raws [][]byte) [][]byte {
+	for i := len(raws) - 1; i >= 0; i-- {
+		if o, err := wire.Decode(raws[i]); err == nil && o.Type() == wire.TypeAttestation {
+			return raws[:i]
+		}
+	}
+	return nil
+}
+
+// storeFrom checks the raw objects peer p sent and stores what this node
+// may hold (admit) and p's budget allows (withinBudget). It returns how
+// many objects were new.
+func (n *Node) storeFrom(ctx context.Context, p peer.ID, raws [][]byte) (int, error) {
 	if len(raws) == 0 {
 		return 0, nil
 	}
-	objs, err := n.open(raws)
+	from, err := PeerKey(p)
+	if err != nil {
+		return 0, err
+	}
+	objs, err := n.open(raws, false)
 	if err != nil && !errors.Is(err, errIgnore) {
 		return 0, fmt.Errorf("node: response from %s: %w", p, err)
 	}
@@ -286,25 +349,82 @@ func (n *Node) fetchAndStore(ctx context.Context, p peer.ID, req request) (int, 
 		// Some object expired or is from the future: check one at a time.
 		objs = objs[:0]
 		for _, r := range raws {
-			if o, err := n.open([][]byte{r}); err == nil {
+			if o, err := n.open([][]byte{r}, false); err == nil {
 				objs = append(objs, o...)
 			}
 		}
 	}
-	keep, err := n.admit(ctx, objs)
+	keep, err := n.admit(ctx, p, from, objs)
 	if err != nil {
+		return 0, fmt.Errorf("node: response from %s: %w", p, err)
+	}
+	if keep, err = n.withinBudget(ctx, p, keep); err != nil {
 		return 0, fmt.Errorf("node: response from %s: %w", p, err)
 	}
 	return n.ingest(ctx, keep)
 }
 
-// admit filters verified objects received by exchange down to what this
-// node may hold: public attestations with a consent (in the batch or the
-// store) or about this node (a consent request), attestations whose peer
-// audience names this node, and the consents, withdrawals and retractions
-// that belong to those, signed by the right key. A private attestation is
-// a protocol violation.
-func (n *Node) admit(ctx context.Context, objs []wire.Object) ([]wire.Object, error) {
+// withinBudget keeps the objects of a response from p that p's budget lets
+// this node store (spec/node-v1.md §7): new objects count against p's
+// objects and bytes, new attestations against their issuer's. Objects are
+// kept by group (an attestation with the objects that target it), a group
+// whole or not at all, in the order of the response; what is left out is
+// fetched again by a later resync.
+func (n *Node) withinBudget(ctx context.Context, p peer.ID, objs []wire.Object) ([]wire.Object, error) {
+	var order []string
+	groups := map[string][]wire.Object{}
+	for _, o := range objs {
+		k := string(o.CID().Bytes())
+		if t, ok := targetOf(o); ok {
+			k = string(t.Bytes())
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], o)
+	}
+	var keep []wire.Object
+	for _, k := range order {
+		g := groups[k]
+		var fresh []wire.Object
+		size := 0
+		var issuer *wire.PublicKey
+		for _, o := range g {
+			have, err := n.cfg.Store.Has(ctx, o.CID())
+			if err != nil {
+				return nil, err
+			}
+			if have {
+				continue
+			}
+			fresh = append(fresh, o)
+			size += len(o.Raw())
+			if a, ok := o.(*wire.Attestation); ok && a.Issuer != n.me {
+				issuer = &a.Issuer
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		if !n.lim.objects.allow(p, len(fresh)) || !n.lim.bytes.allow(p, size) || (issuer != nil && !n.lim.issuers.allow(*issuer, 1)) {
+			n.overBudget.Add(1)
+			continue
+		}
+		keep = append(keep, fresh...)
+	}
+	return keep, nil
+}
+
+// admit filters verified objects received by exchange from peer p (key
+// from) down to what this node may hold: public attestations with a
+// consent (in the batch or the store), or about this node and issued by p
+// (a consent request, within the consent-request budget), attestations
+// whose peer audience names this node, the consents, withdrawals and
+// retractions that belong to those, signed by the right key, and the
+// withdrawals and retractions of attestations the node does not hold
+// (tombstones, see keepTombstone). A private attestation is a protocol
+// violation.
+func (n *Node) admit(ctx context.Context, p peer.ID, from wire.PublicKey, objs []wire.Object) ([]wire.Object, error) {
 	atts := map[cid.Cid]*wire.Attestation{}
 	for _, o := range objs {
 		if a, ok := o.(*wire.Attestation); ok {
@@ -337,15 +457,26 @@ func (n *Node) admit(ctx context.Context, objs []wire.Object) ([]wire.Object, er
 		}
 	}
 	var keep []wire.Object
+	requests := 0 // new consent requests admitted (all from one issuer: from)
 	for _, o := range objs {
 		switch v := o.(type) {
 		case *wire.Attestation:
 			ok := v.Audience.Scope == wire.Peers && v.Audience.Allows(n.me)
 			if v.Audience.Scope == wire.Public && v.Kind == wire.Vouch {
-				ok = consented[v.CID()] || (v.Subject.Key != nil && *v.Subject.Key == n.me) || v.Issuer == n.me
+				ok = consented[v.CID()] || v.Issuer == n.me
 				if !ok {
 					st, err := n.cfg.Store.Status(ctx, v.CID())
 					ok = err == nil && len(st.Consents) > 0
+				}
+				if !ok && v.Subject.Key != nil && *v.Subject.Key == n.me && v.Issuer == from {
+					// A consent request, from its issuer: within budget.
+					fresh, err := n.admitConsentRequest(ctx, p, v, requests, true)
+					if err != nil && !errors.Is(err, errOverBudget) && !errors.Is(err, errIgnore) {
+						return nil, err
+					}
+					if ok = err == nil; fresh {
+						requests++
+					}
 				}
 			}
 			if ok {
@@ -360,11 +491,13 @@ func (n *Node) admit(ctx context.Context, objs []wire.Object) ([]wire.Object, er
 				keep = append(keep, v)
 			}
 		case *wire.ConsentWithdrawal:
+			// A tombstone whose target this node does not hold is kept
+			// too (keepTombstone), within the peer's budget.
 			a, err := lookup(v.Target.CID())
 			if err != nil {
 				return nil, err
 			}
-			if a != nil && a.Subject.Key != nil && *a.Subject.Key == v.Subject {
+			if a == nil || a.Subject.Key != nil && *a.Subject.Key == v.Subject {
 				keep = append(keep, v)
 			}
 		case *wire.Retraction:
@@ -372,7 +505,7 @@ func (n *Node) admit(ctx context.Context, objs []wire.Object) ([]wire.Object, er
 			if err != nil {
 				return nil, err
 			}
-			if a != nil && a.Issuer == v.Issuer {
+			if a == nil || a.Issuer == v.Issuer {
 				keep = append(keep, v)
 			}
 		case *wire.IdentityLink:

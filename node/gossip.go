@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"golang.org/x/time/rate"
 
 	"github.com/kith-net/kith/store"
 	"github.com/kith-net/kith/wire"
@@ -167,21 +165,34 @@ func GossipID(m *pb.Message) string {
 	return string(wire.CIDOf(m.GetData()).Bytes())
 }
 
+// ProofID returns the message ID of the gossip message that carries the
+// proof [a, consents...], as a node publishes it (Approve).
+func ProofID(a *wire.Attestation, consents ...*wire.Consent) string {
+	objs := []wire.Object{a}
+	for _, c := range consents {
+		objs = append(objs, c)
+	}
+	return GossipID(&pb.Message{Data: encodeGossip(objs...)})
+}
+
 // validate is the topic validator: accept, reject (the sender is
 // penalised) or ignore.
 func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-	if d := n.cfg.slowValidate; d > 0 && from != n.host.ID() {
+	if hold := n.cfg.holdValidate; hold != nil && from != n.host.ID() {
 		select {
-		case <-time.After(d):
+		case <-hold:
 		case <-ctx.Done():
 			return pubsub.ValidationIgnore
 		}
 	}
-	if from != n.host.ID() && !n.limits.allow(from) {
+	if from != n.host.ID() && !n.lim.gossip.allow(from, 1) {
 		n.ignored.Add(1)
 		return pubsub.ValidationIgnore
 	}
 	objs, err := n.checkGossip(ctx, m.GetData(), from == n.host.ID())
+	if errors.Is(err, errUnknownTarget) && from != n.host.ID() {
+		n.keepTombstone(ctx, from, objs[0])
+	}
 	switch {
 	case err == nil:
 		m.ValidatorData = objs
@@ -203,18 +214,40 @@ func (n *Node) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pu
 var errIgnore = errors.New("ignored")
 
 // errUnknownTarget: a withdrawal or retraction whose attestation the node
-// does not hold (yet; see orphans).
+// does not hold (yet; see keepTombstone).
 var errUnknownTarget = errors.New("target unknown")
+
+// keepTombstone stores a verified withdrawal or retraction whose target
+// the node does not hold, within the object budget of the peer that sent
+// it: gossip keeps no order, and a node that joined after a retraction
+// never sees the retracted proof, so the tombstone must be there when (if)
+// the proof comes (spec/node-v1.md §3.2). Its signer cannot be checked
+// until then; a forged one cancels nothing (store.Status counts only the
+// issuer's retractions and the subject's withdrawals), and it is not in
+// the public set, so it goes no further than this node.
+func (n *Node) keepTombstone(ctx context.Context, from peer.ID, o wire.Object) {
+	if have, err := n.cfg.Store.Has(ctx, o.CID()); err != nil || have {
+		return
+	}
+	if !n.lim.objects.allow(from, 1) || !n.lim.bytes.allow(from, len(o.Raw())) {
+		n.overBudget.Add(1)
+		return
+	}
+	if _, err := n.cfg.Store.Put(ctx, o); err != nil && n.runCtx.Err() == nil {
+		n.storeFailed("storing a tombstone failed", err)
+	}
+}
 
 // checkGossip decodes, verifies and checks a gossip payload against the
 // rules of spec/node-v1.md and what the store knows. local marks the
-// node's own messages, stored before they are published.
+// node's own messages, stored before they are published. With
+// errUnknownTarget, it also returns the verified withdrawal or retraction.
 func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire.Object, error) {
 	raws, err := decodeGossip(data)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := n.open(raws)
+	objs, err := n.open(raws, true)
 	if err != nil {
 		return nil, err
 	}
@@ -245,31 +278,28 @@ func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire
 		if err != nil {
 			return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
 		}
-		var newest uint64
-		for _, o := range objs[1:] {
-			newest = max(newest, o.(*wire.Consent).Created)
+		// What the store holds about the attestation, held or not (a
+		// tombstone may have come first).
+		st, err := n.cfg.Store.StatusOf(ctx, first)
+		if err != nil {
+			return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
 		}
-		if !have && n.orphans.cancels(first, newest, n.cfg.Now()) {
-			return nil, fmt.Errorf("%w: withdrawn or retracted before it arrived", errIgnore)
+		if st.Retracted != nil {
+			return nil, fmt.Errorf("%w: retracted", errIgnore)
 		}
-		if have {
-			st, err := n.cfg.Store.Status(ctx, first.CID())
-			if err != nil {
-				return nil, fmt.Errorf("%w: store: %w", errIgnore, err)
-			}
-			if st.Retracted != nil {
-				return nil, fmt.Errorf("%w: retracted", errIgnore)
-			}
-			for _, w := range st.Withdrawn {
-				for _, o := range objs[1:] {
-					if w.Created >= o.(*wire.Consent).Created {
-						return nil, fmt.Errorf("%w: consent withdrawn", errIgnore)
-					}
+		for _, w := range st.Withdrawn {
+			for _, o := range objs[1:] {
+				if w.Created >= o.(*wire.Consent).Created {
+					return nil, fmt.Errorf("%w: consent withdrawn", errIgnore)
 				}
 			}
 		}
 		if have && !fresh && !local && !n.recent.has(objs[len(objs)-1].CID()) {
 			return nil, fmt.Errorf("%w: already stored", errIgnore)
+		}
+		if !have && !local && first.Issuer != n.me && !n.lim.issuers.allow(first.Issuer, 1) {
+			n.overBudget.Add(1)
+			return nil, fmt.Errorf("%w: %w: new attestations by %s", errIgnore, errOverBudget, first.Issuer)
 		}
 	case *wire.Retraction, *wire.ConsentWithdrawal:
 		if len(objs) != 1 {
@@ -277,7 +307,7 @@ func (n *Node) checkGossip(ctx context.Context, data []byte, local bool) ([]wire
 		}
 		if err := n.checkAbout(ctx, first); err != nil {
 			if errors.Is(err, errUnknownTarget) {
-				n.orphans.add(first, n.cfg.Now())
+				return objs, err
 			}
 			return nil, err
 		}
@@ -332,8 +362,56 @@ func (n *Node) checkAbout(ctx context.Context, o wire.Object) error {
 	return nil
 }
 
-// open decodes and verifies signed object encodings, in one batch.
-func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
+// gossipGrace is how far past wire's time rules (expiry, MaxClockSkew) a
+// gossip object may be and only be ignored, as a clock difference between
+// honest nodes: a relay validates what it forwards, so an object expired
+// (or dated in the future) by more than that is the relay's fault, and
+// rejected.
+const gossipGrace = 10 * time.Minute
+
+// objectTimes returns an object's creation and expiry times (0: none).
+func objectTimes(o wire.Object) (created, expires uint64) {
+	switch v := o.(type) {
+	case *wire.Attestation:
+		return v.Created, v.Expires
+	case *wire.Consent:
+		return v.Created, v.Expires
+	case *wire.IdentityLink:
+		return v.Created, v.Expires
+	case *wire.Retraction:
+		return v.Created, 0
+	case *wire.ConsentWithdrawal:
+		return v.Created, 0
+	}
+	return 0, 0
+}
+
+// checkTimes applies wire's time rules to o at now, before its signature
+// is checked, so that an expired or future object costs no signature
+// check: the error wraps errIgnore, or, with gossip and beyond
+// gossipGrace, ErrProtocol.
+func checkTimes(o wire.Object, now time.Time, gossip bool) error {
+	created, expires := objectTimes(o)
+	t := uint64(max(now.Unix(), 0))
+	skew, grace := uint64(wire.MaxClockSkew/time.Second), uint64(gossipGrace/time.Second)
+	switch {
+	case created > t+skew:
+		if gossip && created > t+skew+grace {
+			return fmt.Errorf("%w: created %d s ahead of this node's clock", ErrProtocol, created-t)
+		}
+		return fmt.Errorf("%w: %w", errIgnore, wire.ErrFromFuture)
+	case expires != 0 && t >= expires:
+		if gossip && t >= expires+grace {
+			return fmt.Errorf("%w: expired %d s ago", ErrProtocol, t-expires)
+		}
+		return fmt.Errorf("%w: %w", errIgnore, wire.ErrExpired)
+	}
+	return nil
+}
+
+// open decodes and verifies signed object encodings, in one batch. gossip
+// marks objects from the gossip topic (see checkTimes).
+func (n *Node) open(raws [][]byte, gossip bool) ([]wire.Object, error) {
 	objs := make([]wire.Object, len(raws))
 	for i, r := range raws {
 		o, err := wire.Decode(r)
@@ -345,6 +423,13 @@ func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
 		}
 		objs[i] = o
 	}
+	now := n.cfg.Now()
+	for i, o := range objs {
+		if err := checkTimes(o, now, gossip); err != nil {
+			return nil, fmt.Errorf("object %d: %w", i, err)
+		}
+	}
+	n.sigChecks.Add(int64(len(objs)))
 	var errs []error
 	if n.verifier != nil {
 		var ok bool
@@ -354,20 +439,32 @@ func (n *Node) open(raws [][]byte) ([]wire.Object, error) {
 	} else {
 		errs = wire.VerifyBatch(objs, n.cfg.Now(), nil)
 	}
-	// A bad signature anywhere is the sender's fault, even next to an
-	// object that only failed the time rules (spec/node-v1.md §3.2).
-	isTime := func(err error) bool { return errors.Is(err, wire.ErrExpired) || errors.Is(err, wire.ErrFromFuture) }
 	for i, err := range errs {
-		if err != nil && !isTime(err) {
-			return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
+		if err == nil {
+			continue
 		}
-	}
-	for i, err := range errs {
-		if err != nil {
+		if errors.Is(err, wire.ErrExpired) || errors.Is(err, wire.ErrFromFuture) {
 			return nil, fmt.Errorf("%w: object %d: %w", errIgnore, i, err)
 		}
+		return nil, fmt.Errorf("%w: object %d: %w", ErrProtocol, i, err)
 	}
 	return objs, nil
+}
+
+// storeFailed logs a failure to store what the network sent. A store that
+// cannot be written (store.ErrUnwritable: a full disk, its directory gone)
+// is logged once, at Error; the store logs it too, and refuses every write
+// meanwhile.
+func (n *Node) storeFailed(msg string, err error) {
+	if errors.Is(err, store.ErrUnwritable) {
+		if n.unwritable.CompareAndSwap(false, true) {
+			n.log.Error(msg+"; the store cannot be written, so nothing more from the network is stored", "err", err)
+		} else {
+			n.log.Debug(msg, "err", err)
+		}
+		return
+	}
+	n.log.Warn(msg, "err", err)
 }
 
 // subscriptionBuffer is how many gossip messages wait for readLoop before
@@ -386,8 +483,10 @@ func (n *Node) readLoop() {
 		if !ok {
 			continue
 		}
-		if _, err := n.ingest(n.runCtx, objs); err != nil && n.runCtx.Err() == nil {
-			n.log.Warn("storing gossip failed", "err", err)
+		added, err := n.ingest(n.runCtx, objs)
+		n.gossiped.Add(int64(added))
+		if err != nil && n.runCtx.Err() == nil {
+			n.storeFailed("storing gossip failed", err)
 		}
 	}
 }
@@ -396,15 +495,6 @@ func (n *Node) readLoop() {
 func (n *Node) ingest(ctx context.Context, objs []wire.Object) (int, error) {
 	if len(objs) == 0 {
 		return 0, nil
-	}
-	var adopted []wire.Object
-	for _, o := range objs {
-		if a, ok := o.(*wire.Attestation); ok {
-			adopted = append(adopted, n.orphans.take(a, n.cfg.Now())...)
-		}
-	}
-	if len(adopted) > 0 {
-		objs = append(slices.Clip(objs), adopted...)
 	}
 	added, err := n.cfg.Store.Put(ctx, objs...)
 	if err != nil {
@@ -487,32 +577,6 @@ func (n *Node) publish(ctx context.Context, objs ...wire.Object) error {
 	}
 	n.published.Add(1)
 	return nil
-}
-
-// peerLimits rate-limits gossip per peer.
-type peerLimits struct {
-	mu    sync.Mutex
-	r     rate.Limit
-	burst int
-	m     map[peer.ID]*rate.Limiter
-}
-
-func newPeerLimits(perSec float64, burst int) *peerLimits {
-	return &peerLimits{r: rate.Limit(perSec), burst: burst, m: map[peer.ID]*rate.Limiter{}}
-}
-
-func (l *peerLimits) allow(p peer.ID) bool {
-	l.mu.Lock()
-	lim := l.m[p]
-	if lim == nil {
-		if len(l.m) > 4096 { // forget idle peers rather than grow without bound
-			clear(l.m)
-		}
-		lim = rate.NewLimiter(l.r, l.burst)
-		l.m[p] = lim
-	}
-	l.mu.Unlock()
-	return lim.Allow()
 }
 
 // meshTracer counts the node's mesh peers and its validation load, and

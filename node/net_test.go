@@ -253,7 +253,7 @@ func (tn *testNet) proof(i, j int, reason string) (*wire.Attestation, *wire.Cons
 	}
 	// 30 s: a first attempt that fails (a DHT lookup on a loaded machine)
 	// is retried after outboxFirst (10 s).
-	tn.waitFor(30*time.Second, "the consent request to arrive", func() bool {
+	tn.waitFor(time.Minute, "the consent request to arrive", func() bool {
 		ok, _ := tn.nodes[j].cfg.Store.Has(ctx, a.CID())
 		return ok
 	})
@@ -278,7 +278,7 @@ func (tn *testNet) proof(i, j int, reason string) (*wire.Attestation, *wire.Cons
 // waitMeshes waits until every node has gossip peers on the topic.
 func (tn *testNet) waitMeshes() {
 	tn.t.Helper()
-	tn.waitFor(10*time.Second, "every node's gossip mesh", func() bool {
+	tn.waitFor(time.Minute, "every node's gossip mesh", func() bool {
 		for _, nd := range tn.nodes {
 			tp := len(nd.topic.ListPeers())
 			if tp == 0 || int(nd.mesh.Load()) < min(tp, 4) {

@@ -23,6 +23,7 @@ import (
 // addresses, so the test runs in a network namespace of its own, with
 // addresses of 10.77.0.0/24 on its loopback interface.
 func TestConnLimitPerIP(t *testing.T) {
+	t.Parallel() // waits on protocol timers more than it computes
 	const peers, limit = 20, 8
 	ips := []string{"10.77.0.1", "10.77.0.2"}
 	for i := range peers {

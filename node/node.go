@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +29,6 @@ import (
 
 	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store"
-	storebadger "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -65,14 +62,19 @@ type Config struct {
 	Key *wire.PrivateKey
 	// Store holds the node's objects. Required; the node never closes it.
 	Store store.Store
-	// DataDir keeps the peer book, the owner's consent decisions and the
-	// public set's keys (in DataDir/publicset, a cache rebuilt from Store at
-	// every start). "" keeps them all in memory.
+	// DataDir keeps the peer book and the owner's consent decisions. ""
+	// keeps them in memory.
 	DataDir string
-	// SetInMemory keeps the public set's keys in memory even with a
-	// DataDir: about 85 bytes a key (two keys a proof), where the database
-	// on disk costs a fixed 16 goroutines and about 6 MB of heap.
-	// Simulations of many small nodes set it.
+	// PublicSetKeys, if set, keeps the public set's keys outside memory (the
+	// daemon passes a badger key set, store/badger.OpenKeySet, under its
+	// home). The node rebuilds the set from Store at every start, so it
+	// must be empty then; the node never closes it. nil keeps the keys in
+	// memory: about 85 bytes a key (two keys a proof), where badger's key
+	// set costs a fixed 16 goroutines and about 6 MB of heap, and memory
+	// then grows with the public objects held.
+	PublicSetKeys recon.KeyStore
+	// SetInMemory has no effect (the set is in memory unless PublicSetKeys
+	// is set); it remains for the callers that set it before.
 	SetInMemory bool
 	// Listen lists multiaddrs to listen on; empty means DefaultListen.
 	Listen []string
@@ -102,6 +104,9 @@ type Config struct {
 	// defaults.
 	RateLimit float64
 	RateBurst int
+	// Budget bounds what one peer may make the node store and serve, per
+	// minute (spec/node-v1.md §7); zero fields take DefaultBudget's.
+	Budget Budget
 	// ConnLow and ConnHigh are the connection manager's watermarks; 0
 	// means the defaults.
 	ConnLow, ConnHigh int
@@ -134,9 +139,10 @@ type Config struct {
 	// tap, if set, sees every byte the node writes on its own streams
 	// (tests use it to look for private canaries).
 	tap func(proto string, to peer.ID, b []byte)
-	// slowValidate, if set, delays the validation of every gossip message
-	// from another peer (tests use it to saturate validation).
-	slowValidate time.Duration
+	// holdValidate, if set, holds the validation of every gossip message
+	// from another peer until it is closed (tests use it to saturate
+	// validation).
+	holdValidate chan struct{}
 }
 
 // ErrClosed is returned by calls on a closed (or never started) Node.
@@ -154,8 +160,7 @@ type Node struct {
 	topic  *pubsub.Topic
 	sub    *pubsub.Subscription
 	set    *recon.Set
-	keys   io.Closer // the public set's key store; nil in memory
-	limits *peerLimits
+	lim    limits
 	book   *peerBook
 	inbox  *Decisions
 	mdns   mdns.Service
@@ -168,7 +173,7 @@ type Node struct {
 	verifier *verifier
 	dht      *dht.IpfsDHT // nil with NoDHT
 	outbox   outbox       // consent requests not delivered yet
-	orphans  orphans      // withdrawals and retractions that came before their proof
+	expiring expiring     // public-set groups that expire
 
 	groupMu sync.Mutex // serialises refreshGroup (public-set updates)
 
@@ -184,6 +189,12 @@ type Node struct {
 	validated, throttled, gated atomic.Int64
 	undelivered, droppedRPCs    atomic.Int64
 	mesh                        atomic.Int64 // peers in the topic mesh
+	resyncs                     atomic.Int64 // resyncs run (ended, with or without error)
+	gossiped                    atomic.Int64 // objects stored from gossip messages
+	fetched                     atomic.Int64 // objects received in exchange responses
+	sigChecks                   atomic.Int64 // objects whose signatures open verified
+	overBudget                  atomic.Int64 // requests and objects refused over a peer's budget
+	unwritable                  atomic.Bool  // a write failure of the store was logged
 }
 
 // Start builds the host (unless Config.Host is set), joins the gossip topic,
@@ -223,7 +234,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.PeerTrust == nil {
 		cfg.PeerTrust = func(wire.PublicKey) float64 { return 0 }
 	}
-	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow || cfg.MinPeers < 0 || cfg.PeerCheckInterval < 0 {
+	cfg.Budget = cfg.Budget.withDefaults()
+	if cfg.ResyncInterval < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.ConnLow < 0 || cfg.ConnHigh < cfg.ConnLow || cfg.MinPeers < 0 || cfg.PeerCheckInterval < 0 || !cfg.Budget.valid() {
 		return nil, errors.New("node: negative interval or limit, or ConnHigh below ConnLow")
 	}
 	n := &Node{
@@ -231,11 +243,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log:    cfg.Logger,
 		me:     cfg.Key.Public(),
 		set:    new(recon.Set),
-		limits: newPeerLimits(cfg.RateLimit, cfg.RateBurst),
 		kick:   make(chan peer.ID, 64),
 		recent: recentSet{now: cfg.Now},
 		rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(cfg.Key.Public()[0])<<8|uint64(cfg.Key.Public()[1]))),
 	}
+	n.lim = newLimits(cfg)
 	var err error
 	if n.book, err = openPeerBook(cfg.DataDir); err != nil {
 		return nil, err
@@ -243,23 +255,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.inbox, err = OpenDecisions(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if cfg.DataDir != "" && !cfg.SetInMemory {
-		ks, err := storebadger.OpenKeySet[recon.Key](ctx, filepath.Join(cfg.DataDir, publicSetDir), cfg.Logger)
-		if err != nil {
+	if cfg.PublicSetKeys != nil {
+		if n.set, err = recon.NewStoreSet(cfg.PublicSetKeys); err != nil {
 			return nil, fmt.Errorf("node: public set: %w", err)
 		}
-		n.keys = ks
-		if n.set, err = recon.NewStoreSet(ks); err != nil {
-			ks.Close()
-			return nil, fmt.Errorf("node: public set: %w", err)
+		if n.set.Len() != 0 {
+			return nil, fmt.Errorf("node: public set: Config.PublicSetKeys holds %d keys, want an empty key store", n.set.Len())
 		}
 	}
-	started := false
-	defer func() {
-		if !started && n.keys != nil {
-			n.keys.Close()
-		}
-	}()
 	if err := n.loadSet(ctx); err != nil {
 		return nil, err
 	}
@@ -310,7 +313,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.Addrs(), "public_set", n.set.Len())
-	started = true
 	return n, nil
 }
 
@@ -457,9 +459,6 @@ func (n *Node) Close() error {
 	if n.cfg.Host == nil {
 		errs = append(errs, n.host.Close())
 	}
-	if n.keys != nil {
-		errs = append(errs, n.keys.Close())
-	}
 	n.log.Info("node stopped")
 	return errors.Join(errs...)
 }
@@ -534,6 +533,8 @@ type Stats struct {
 	Peers     int
 	PublicSet int
 	Stored    int64 // objects stored from the network
+	Gossiped  int64 // of those, objects stored from gossip messages
+	Fetched   int64 // objects received in exchange responses (fetch, resync), new or not
 	Rejected  int64 // gossip messages rejected (sender penalised)
 	Ignored   int64 // gossip messages ignored
 	Published int64 // gossip messages published by this node
@@ -549,9 +550,16 @@ type Stats struct {
 	// are repaired by resync, from any peer that stored the message.
 	Undelivered, DroppedRPCs int64
 	MeshPeers                int // peers in the gossip mesh
-	PendingConsent           int
-	HostStreamsOpen          int
-	HostConnectionsTotal     int
+	// Resyncs counts the reconciliations this node ran with its peers
+	// (Resync calls that ended, with or without an error).
+	Resyncs int64
+	// OverBudget counts what the node refused because a peer (or an
+	// issuer) was over its budget (spec/node-v1.md §7): requests and
+	// sessions refused, object groups not stored, proofs ignored.
+	OverBudget           int64
+	PendingConsent       int
+	HostStreamsOpen      int
+	HostConnectionsTotal int
 }
 
 // Stats returns the node's counters.
@@ -563,10 +571,10 @@ func (n *Node) Stats() Stats {
 	}
 	return Stats{
 		Started: n.started, Peers: len(n.host.Network().Peers()), PublicSet: n.set.Len(),
-		Stored: n.stored.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
+		Stored: n.stored.Load(), Gossiped: n.gossiped.Load(), Fetched: n.fetched.Load(), Rejected: n.rejected.Load(), Ignored: n.ignored.Load(),
 		Published: n.published.Load(), Validated: n.validated.Load(), Throttled: n.throttled.Load(), Gated: n.gated.Load(),
 		Undelivered: n.undelivered.Load(), DroppedRPCs: n.droppedRPCs.Load(),
-		MeshPeers: int(n.mesh.Load()), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
+		MeshPeers: int(n.mesh.Load()), Resyncs: n.resyncs.Load(), OverBudget: n.overBudget.Load(), HostStreamsOpen: streams, HostConnectionsTotal: len(conns),
 	}
 }
 

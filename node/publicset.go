@@ -1,9 +1,12 @@
 package node
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
@@ -16,7 +19,8 @@ import (
 // The public set is what the node offers to every peer and reconciles
 // (node/recon): for each public attestation with a live consent, the
 // attestation and its live consents; for each public attestation known, its
-// retraction and its subject's consent withdrawals. Membership is a
+// retraction and its subject's consent withdrawals; nothing of an
+// attestation that has expired. Membership is a
 // function of the objects a node holds, so two nodes holding the same
 // objects hold the same set, and reconciliation converges.
 
@@ -54,10 +58,6 @@ func targetOf(o wire.Object) (cid.Cid, bool) {
 	}
 	return cid.Undef, false
 }
-
-// publicSetDir is the directory, under Config.DataDir, of the public set's
-// keys.
-const publicSetDir = "publicset"
 
 // loadBatch is how many keys loadSet adds to the public set at a time (one
 // key-store transaction).
@@ -124,6 +124,30 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []ci
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: store: %w", err)
 	}
+	if a.Expires != 0 && !n.cfg.Now().Before(a.ExpiresAt()) {
+		// Expired: nothing of it is offered (no node would take it).
+		all = append(all, att)
+		for _, o := range st.Consents {
+			all = append(all, o.CID())
+		}
+		for _, o := range st.Cancelled {
+			all = append(all, o.CID())
+		}
+		for _, o := range st.Withdrawn {
+			all = append(all, o.CID())
+		}
+		if st.Retracted != nil {
+			all = append(all, st.Retracted.CID())
+		}
+		return nil, all, nil
+	}
+	if a.Expires != 0 {
+		defer func() {
+			if len(members) > 0 {
+				n.expiring.add(att, a.Expires)
+			}
+		}()
+	}
 	if st.Retracted != nil {
 		members = append(members, st.Retracted.CID())
 	} else if len(st.Consents) > 0 {
@@ -146,6 +170,69 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []ci
 		all = append(all, c.CID())
 	}
 	return members, all, nil
+}
+
+// expiring remembers the attestations with an expiry whose groups are in
+// the public set, so that they leave it when they expire. Safe for
+// concurrent use.
+type expiring struct {
+	mu sync.Mutex
+	h  expiryHeap
+	in map[cid.Cid]bool
+}
+
+type expiryEntry struct {
+	at  uint64 // Unix seconds
+	att cid.Cid
+}
+
+type expiryHeap []expiryEntry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryEntry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (e *expiring) add(att cid.Cid, at uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.in == nil {
+		e.in = map[cid.Cid]bool{}
+	}
+	if !e.in[att] {
+		e.in[att] = true
+		heap.Push(&e.h, expiryEntry{at, att})
+	}
+}
+
+// due removes and returns the attestations expired at now.
+func (e *expiring) due(now time.Time) []cid.Cid {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []cid.Cid
+	for len(e.h) > 0 && int64(e.h[0].at) <= now.Unix() {
+		x := heap.Pop(&e.h).(expiryEntry)
+		delete(e.in, x.att)
+		out = append(out, x.att)
+	}
+	return out
+}
+
+// sweepExpired takes the groups of expired attestations out of the public
+// set. It runs before every reconciliation, served or run.
+func (n *Node) sweepExpired(ctx context.Context) error {
+	for _, att := range n.expiring.due(n.cfg.Now()) {
+		if err := n.refreshGroup(ctx, string(att.Bytes())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // refreshGroup brings the set up to date for one attestation's group (the

@@ -2,16 +2,17 @@ package node
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/kith-net/kith/node/recon"
+	"github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/store/mem"
 	"github.com/kith-net/kith/wire"
 )
 
-// TestPublicSetOnDisk: a node with a data directory keeps its public set's
-// keys on disk. Its set equals the in-memory set of a node on the same
+// TestPublicSetOnDisk: a node given a key store (badger's key set, as the
+// daemon passes) keeps its public set's keys there. Its set equals the in-memory set of a node on the same
 // objects, follows new objects the same way, and is rebuilt at a restart.
 func TestPublicSetOnDisk(t *testing.T) {
 	ctx := context.Background()
@@ -43,10 +44,19 @@ func TestPublicSetOnDisk(t *testing.T) {
 	if _, err := st.Put(ctx, objs...); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	start := func(dataDir string) *Node {
+	dir := filepath.Join(t.TempDir(), "publicset")
+	var keys *badger.KeySet[recon.Key]
+	start := func(onDisk bool) *Node {
 		t.Helper()
-		nd, err := Start(ctx, Config{Key: mustKey(t), Store: st, DataDir: dataDir, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Logger: testLogger(t)})
+		cfg := Config{Key: mustKey(t), Store: st, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Logger: testLogger(t)}
+		if onDisk {
+			var err error
+			if keys, err = badger.OpenKeySet[recon.Key](ctx, dir, testLogger(t)); err != nil {
+				t.Fatal(err)
+			}
+			cfg.PublicSetKeys = keys
+		}
+		nd, err := Start(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,10 +73,15 @@ func TestPublicSetOnDisk(t *testing.T) {
 			t.Fatalf("%s: %v", when, err)
 		}
 	}
-	disk, memory := start(dir), start("")
+	disk, memory := start(true), start(false)
 	defer memory.Close()
-	if _, err := os.Stat(filepath.Join(dir, publicSetDir)); err != nil {
-		t.Fatalf("no key store on disk: %v", err)
+	var last recon.Key
+	for i := range last {
+		last[i] = 0xff
+	}
+	held := 0
+	if err := keys.Scan(recon.Key{}, last, func(recon.Key) error { held++; return nil }); err != nil || held != disk.PublicSetLen() || held == 0 {
+		t.Fatalf("the key store on disk holds %d keys (%v), the set %d", held, err, disk.PublicSetLen())
 	}
 	same("at start", disk, memory)
 
@@ -105,7 +120,11 @@ func TestPublicSetOnDisk(t *testing.T) {
 	if err := disk.Close(); err != nil {
 		t.Fatal(err)
 	}
-	disk = start(dir)
+	if err := keys.Close(); err != nil {
+		t.Fatal(err)
+	}
+	disk = start(true)
+	defer keys.Close()
 	defer disk.Close()
 	same("after restart", disk, memory)
 }

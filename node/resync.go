@@ -25,6 +25,18 @@ import (
 func (n *Node) handleSync(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	from := s.Conn().RemotePeer()
+	release, ok := n.serveWithin(from, n.lim.syncSlots, n.lim.syncs)
+	if !ok {
+		s.Reset()
+		return
+	}
+	defer release()
+	if err := n.sweepExpired(n.runCtx); err != nil {
+		n.log.Warn("sync: updating the public set failed", "err", err)
+		s.Reset()
+		return
+	}
 	if err := recon.Serve(n.runCtx, s, n.set, recon.Options{}); err != nil {
 		n.log.Debug("sync served with error", "peer", s.Conn().RemotePeer(), "err", err)
 		s.Reset()
@@ -34,6 +46,10 @@ func (n *Node) handleSync(s network.Stream) {
 // Resync reconciles the public set with peer p and fetches what p has and
 // this node lacks. It returns how many objects were new.
 func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
+	defer n.resyncs.Add(1)
+	if err := n.sweepExpired(ctx); err != nil {
+		return 0, fmt.Errorf("node: resync with %s: %w", p, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	s, release, err := n.openStream(ctx, p, SyncProtocol)
@@ -47,20 +63,40 @@ func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
 		return 0, fmt.Errorf("node: resync with %s: %w", p, err)
 	}
 	s.Close()
-	added := 0
-	for i := 0; i < len(res.Missing); i += MaxGetKeys {
-		chunk := res.Missing[i:min(i+MaxGetKeys, len(res.Missing))]
+	// Fetch what p's budget lets this node store, then check and store it
+	// all at once: a proof's attestation and consent have unrelated keys,
+	// and checked chunk by chunk, each would be dropped for want of the
+	// other in a different chunk.
+	// Keys this node holds already, though not in its set (tombstones of
+	// attestations it does not hold), are not fetched again.
+	missing := res.Missing[:0:0]
+	for _, k := range res.Missing {
+		have, err := n.cfg.Store.Has(ctx, cidOfKey(k[:]))
+		if err != nil {
+			return 0, fmt.Errorf("node: resync with %s: %w", p, err)
+		}
+		if !have {
+			missing = append(missing, k)
+		}
+	}
+	var raws [][]byte
+	room := n.lim.bytes.available(p)
+	for i := 0; i < len(missing) && i < n.lim.objects.available(p) && room > 0; i += MaxGetKeys {
+		chunk := missing[i:min(i+MaxGetKeys, len(missing))]
 		req := request{Op: opGet}
 		for _, k := range chunk {
 			req.Keys = append(req.Keys, append([]byte(nil), k[:]...))
 		}
-		a, err := n.fetchAndStore(ctx, p, req)
-		added += a
+		got, _, err := n.request(ctx, p, req, room) // a get response has no groups to cut
 		if err != nil {
-			return added, err
+			return 0, fmt.Errorf("node: resync with %s: %w", p, err)
 		}
+		for _, r := range got {
+			room -= len(r)
+		}
+		raws = append(raws, got...)
 	}
-	return added, nil
+	return n.storeFrom(ctx, p, raws)
 }
 
 // resyncLoop resyncs with kicked peers at once and with a random peer
@@ -173,8 +209,15 @@ func (n *Node) connectLoop(sub event.Subscription) {
 	}
 }
 
-// greet runs the exchanges due with a newly connected kith peer.
+// greet runs the exchanges due with a newly connected kith peer; at most
+// greetsAtOnce run at once.
 func (n *Node) greet(p peer.ID) {
+	select {
+	case n.lim.greets <- struct{}{}:
+		defer func() { <-n.lim.greets }()
+	case <-n.runCtx.Done():
+		return
+	}
 	ctx, cancel := context.WithTimeout(n.runCtx, streamTimeout)
 	defer cancel()
 	if _, err := n.Fetch(ctx, p, n.me.String(), "", time.Time{}); err != nil {

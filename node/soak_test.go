@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kith-net/kith/node/recon"
 	"github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/wire"
 )
@@ -58,13 +59,20 @@ func TestSoak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nd, err := Start(ctx, Config{Key: mustKey(t), Store: st, DataDir: dir, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Seed: uint64(i), Logger: testLogger(t)})
+		keys, err := badger.OpenKeySet[recon.Key](ctx, filepath.Join(dir, "publicset"), testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd, err := Start(ctx, Config{Key: mustKey(t), Store: st, DataDir: dir, PublicSetKeys: keys, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Seed: uint64(i), Logger: testLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
 			if err := nd.Close(); err != nil {
 				t.Errorf("close node: %v", err)
+			}
+			if err := keys.Close(); err != nil {
+				t.Errorf("close key set: %v", err)
 			}
 			if err := st.Close(); err != nil {
 				t.Errorf("close store: %v", err)

@@ -36,6 +36,8 @@ func apiError(err error) error {
 		return api.Errorf(api.CodeInvalid, "%s", WireMessage(we))
 	case errors.As(err, &we), errors.Is(err, store.ErrInvalid):
 		return api.Errorf(api.CodeInvalid, "%s", oneLine(err.Error()))
+	case errors.Is(err, store.ErrUnwritable):
+		return api.Errorf(api.CodeUnavailable, "%s", oneLine(err.Error()))
 	}
 	return err
 }

@@ -49,6 +49,9 @@ type Network interface {
 type Consent struct {
 	Attestation *wire.Attestation
 	State       api.ConsentState
+	// Superseded counts the older pending requests of the same issuer in
+	// the same context that this one stands for.
+	Superseded int
 }
 
 // NetStatus is what Status reports of a running node.
@@ -140,6 +143,11 @@ func (s *Service) Status(ctx context.Context) (api.Status, error) {
 	}
 	st := api.Status{PeerID: s.key.Public().String(), Addrs: []string{}, Version: s.cfg.Version, Objects: n, Topic: s.cfg.Topic}
 	st.Warnings = []string{}
+	if h, ok := s.st.(interface{ Err() error }); ok {
+		if err := h.Err(); err != nil {
+			st.StoreError = err.Error()
+		}
+	}
 	if s.net.Online() {
 		ns := s.net.Status()
 		st.Addrs = ns.Addrs
@@ -197,7 +205,7 @@ func (s *Service) PeerTrust(ctx context.Context) map[wire.PublicKey]float64 {
 
 // Attestations implements api.Service.
 func (s *Service) Attestations(ctx context.Context, req api.ListRequest) ([]api.Attestation, error) {
-	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All}
+	q := store.Query{Context: req.Context, Kind: wire.Kind(req.Kind), Retracted: req.All, Withdrawn: req.All}
 	if req.Kind != "" && q.Kind != wire.Vouch && q.Kind != wire.Warn {
 		return nil, invalidf("kind %q: want vouch or warn", req.Kind)
 	}
@@ -463,6 +471,7 @@ func consentView(r Consent) api.ConsentRequest {
 	return api.ConsentRequest{
 		CID: a.CID().String(), Issuer: a.Issuer.String(), Kind: string(a.Kind), Context: a.Context,
 		Strength: a.Strength, Reason: a.Reason, Created: a.CreatedAt().UTC(), State: r.State,
+		Superseded: r.Superseded,
 	}
 }
 

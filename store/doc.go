@@ -71,4 +71,11 @@
 // counts only if it is signed by the same subject key; it cancels every
 // consent of that key on that attestation created at or before it (a consent
 // created after a withdrawal stands again).
+//
+// A public vouch whose subject withdrew its consent, and has no live consent
+// since, is withdrawn ([Withdrawn]): like a retracted attestation, a query
+// leaves it out unless it asks for it (Query.Withdrawn), so a withdrawal
+// takes the statement out of every node's scoring, not only out of
+// circulation. Withdrawals of anything else (a warning, a peer-audience
+// statement) change nothing.
 package store

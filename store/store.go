@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,10 +29,20 @@ var (
 	// ErrInvalid: the caller passed an invalid argument (a bundle, a nil or
 	// unsigned object, an invalid query).
 	ErrInvalid = errors.New("store: invalid argument")
+	// ErrWrongStore: the store opened is not the one expected (a persistent
+	// store missing, empty, or another store's): nothing was written.
+	ErrWrongStore = errors.New("store: not the expected store")
+	// ErrUnwritable: writes to the store fail (a full disk, a failing
+	// device, its directory gone); reads may still work. The store refuses
+	// every later write until it is reopened.
+	ErrUnwritable = errors.New("store: writes failing")
+	// ErrInUse: another process holds the store.
+	ErrInUse = errors.New("store: in use by another process")
 )
 
 // Query selects attestations. Set fields are combined with AND; the zero
-// Query selects every attestation that is not retracted.
+// Query selects every attestation that is neither retracted nor withdrawn
+// (see Withdrawn).
 type Query struct {
 	Issuer     *wire.PublicKey // attestations by this issuer
 	SubjectKey *wire.PublicKey // about this node key
@@ -39,7 +50,16 @@ type Query struct {
 	Context    string          // in this context ("" = any)
 	Kind       wire.Kind       // "" = any
 	Retracted  bool            // include retracted attestations (default: exclude)
-	Limit      int             // 0 = no limit
+	// Withdrawn includes the public vouches whose subject withdrew its
+	// consent (see Withdrawn; default: exclude).
+	Withdrawn bool
+	// Since selects the attestations created at or after it (Unix
+	// seconds); with After set, only those that come after (Since, After)
+	// in the result order, so that a caller pages through a long result
+	// by passing the last attestation's creation time and CID.
+	Since uint64
+	After cid.Cid
+	Limit int // 0 = no limit
 }
 
 // Validate reports whether q is well-formed: a non-negative Limit, a Kind
@@ -70,10 +90,14 @@ func (q Query) Validate() error {
 }
 
 // Match reports whether a satisfies q's field filters (Issuer, SubjectKey,
-// Acct, Context, Kind). Retracted and Limit are not considered: they depend
-// on other objects and on the result set.
+// Acct, Context, Kind, Since, After). Retracted, Withdrawn and Limit are
+// not considered: they depend on other objects and on the result set.
 func (q Query) Match(a *wire.Attestation) bool {
 	switch {
+	case a.Created < q.Since:
+		return false
+	case q.After.Defined() && a.Created == q.Since && bytes.Compare(a.CID().Bytes(), q.After.Bytes()) <= 0:
+		return false
 	case q.Issuer != nil && a.Issuer != *q.Issuer:
 		return false
 	case q.SubjectKey != nil && (a.Subject.Key == nil || *a.Subject.Key != *q.SubjectKey):
@@ -106,6 +130,18 @@ type Status struct {
 	Withdrawn []*wire.ConsentWithdrawal
 }
 
+// Withdrawn reports whether a, with status st, is withdrawn: a public
+// vouch about a key whose subject withdrew its consent and has not
+// consented again since (a withdrawal in st.Withdrawn, no live consent in
+// st.Consents). A withdrawn statement counts nowhere: it leaves
+// circulation and every node's scoring, as a retracted one does. Only
+// public vouches need consent, so a withdrawal signed for any other
+// attestation changes nothing (a subject cannot silence a warning).
+func Withdrawn(a *wire.Attestation, st Status) bool {
+	return a.Audience.Scope == wire.Public && a.Kind == wire.Vouch && a.Subject.Key != nil &&
+		len(st.Withdrawn) > 0 && len(st.Consents) == 0
+}
+
 // Store stores signed kith objects. See the package documentation for the
 // contracts every implementation keeps; all methods are safe for concurrent
 // use.
@@ -130,6 +166,10 @@ type Store interface {
 	// Status returns what the store knows about the attestation with CID
 	// att. It fails with ErrNotFound if that attestation is not present.
 	Status(ctx context.Context, att cid.Cid) (Status, error)
+	// StatusOf returns the status of a from the retractions, consents and
+	// withdrawals stored for it, whether or not a itself is stored (they
+	// may arrive first: tombstones of a statement this store never held).
+	StatusOf(ctx context.Context, a *wire.Attestation) (Status, error)
 	// Links returns the identity links naming acct, ordered by creation
 	// time then CID.
 	Links(ctx context.Context, acct string) ([]*wire.IdentityLink, error)

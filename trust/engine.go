@@ -13,7 +13,23 @@ import (
 //go:embed model/default.json
 var defaultModelFile []byte
 
-var defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(defaultModelFile) })
+//go:embed model/level.json
+var defaultLevelFile []byte
+
+var (
+	defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(defaultModelFile) })
+	defaultLevel = sync.OnceValues(func() (*LevelModel, error) { return ParseLevelModel(defaultLevelFile) })
+)
+
+// DefaultLevelModel returns the level head shipped with kith
+// (trust/model/level.json), made with DefaultModel.
+func DefaultLevelModel() *LevelModel {
+	l, err := defaultLevel()
+	if err != nil {
+		panic(err) // the embedded file is checked by the tests
+	}
+	return l
+}
 
 // DefaultModel returns the model shipped with kith (trust/model/default.json;
 // its Provenance says how it was made).
@@ -48,6 +64,9 @@ type Engine struct {
 	// DefaultPersonalL2): the larger, the more judgements it takes to move
 	// away from the default.
 	PersonalL2 float64
+	// Level is the level head, what Levels predicts with (nil means
+	// DefaultLevelModel; it was made with DefaultModel).
+	Level *LevelModel
 }
 
 // DefaultPersonalL2 is the default pull toward the shared model when a
@@ -196,6 +215,45 @@ func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *Own
 		}
 		if f.Covered {
 			dst[t] = m.Answer(&f)
+		}
+	}
+	return nil
+}
+
+// Levels predicts, for the nodes of need, the signed strength of q's
+// judgement (LevelModel), with the crowd's features as Score reads them
+// and the ranking model's log-odds (refined when the engine
+// personalises); NoEvidence where there is no evidence. Entries of dst
+// for other nodes are left as they are.
+func (e *Engine) Levels(ctx context.Context, g *Graph, q NodeID, need []NodeID, dst []float64) error {
+	if len(dst) != g.N() {
+		return fmt.Errorf("trust: levels: dst has %d entries for %d nodes", len(dst), g.N())
+	}
+	v, err := e.View(ctx, g, q)
+	if err != nil {
+		return err
+	}
+	m := e.model()
+	if e.Personalize {
+		if m, err = e.Personalized(ctx, v); err != nil {
+			return err
+		}
+	}
+	l := e.Level
+	if l == nil {
+		l = DefaultLevelModel()
+	}
+	for _, t := range need {
+		dst[t] = NoEvidence
+		if t == q {
+			continue
+		}
+		f, err := v.Crowd(ctx, t, e.Linked)
+		if err != nil {
+			return err
+		}
+		if f.Covered {
+			dst[t] = l.Level(m.Logit(&f), &f)
 		}
 	}
 	return nil

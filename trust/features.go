@@ -123,6 +123,9 @@ type Features struct {
 	// subject; OtherVouchers and OtherWarners the rest, the owner excluded.
 	TrustedVouchers, TrustedWarners int
 	OtherVouchers, OtherWarners     int
+	// Level holds what a LevelModel reads beside the features
+	// (LevelInputNames).
+	Level [NumLevelInputs]float64
 	// crowd is true when there is evidence about the subject other than
 	// the owner's own statement.
 	crowd bool
@@ -141,8 +144,10 @@ type Evidence struct {
 	Statements []Statement
 	Newcomer   bool
 	// OwnerVouches and OwnerWarnings count the owner's own statements
-	// (the one about the subject excluded).
+	// (the one about the subject excluded); OwnerWeight is the sum of
+	// their signed weights and OwnerStrength of their strengths.
 	OwnerVouches, OwnerWarnings int
+	OwnerWeight, OwnerStrength  float64
 	// Now is the time the statements' ages are taken at (Unix seconds; 0
 	// when the view has no times, and then the time features are 0).
 	Now int64
@@ -220,6 +225,7 @@ func FeaturesOf(e Evidence) Features {
 		x[FCrowdVouches] = math.Log1p(float64(vouchers))
 		x[FCrowdWarnings] = math.Log1p(float64(warners))
 	}
+	f.Level = levelInputs(e)
 	f.Trust = e.Trust
 	f.TrustedVouchers, f.TrustedWarners = trustedV, trustedW
 	f.OtherVouchers, f.OtherWarners = vouchers-trustedV, warners-trustedW
@@ -257,13 +263,16 @@ func (v *View) evidence(t NodeID) Evidence {
 	})
 	to, w := v.Out(q)
 	for i, x := range w {
-		switch {
-		case to[i] == t:
-		case x > 0:
+		if to[i] == t || x == 0 {
+			continue
+		}
+		if x > 0 {
 			e.OwnerVouches++
-		case x < 0:
+		} else {
 			e.OwnerWarnings++
 		}
+		e.OwnerWeight += float64(x)
+		e.OwnerStrength += math.Abs(float64(x))
 	}
 	return e
 }
@@ -335,4 +344,44 @@ func (v *View) trustOf(m float64) float64 {
 	}
 	a := v.prop.p.Restart
 	return min(1, max(0, m)*max(s, 1)/(a*(1-a)))
+}
+
+// LevelInputNames name what a LevelModel reads about a subject beside the
+// ranking model's features, in the order of Features.Level: the scale of
+// the owner's own judgements and of what others said, which says how
+// strong a judgement will be rather than which way it goes.
+var LevelInputNames = []string{
+	"owner_mean_weight",   // mean signed weight of the owner's own statements (the one about t excluded), 0 without any
+	"owner_mean_strength", // mean strength of the owner's own statements, 0 without any
+	"trusted_mean_weight", // Σ τ(u)·w(u,t) / (Σ τ(u) + 0.01): the owner-trust-weighted mean of the others' statements' weights
+	"crowd_mean_weight",   // mean weight of everyone's statements about t, 0 without any
+}
+
+// Level input indices.
+const (
+	LOwnerMeanWeight = iota
+	LOwnerMeanStrength
+	LTrustedMeanWeight
+	LCrowdMeanWeight
+	NumLevelInputs
+)
+
+// levelInputs computes Features.Level from e.
+func levelInputs(e Evidence) [NumLevelInputs]float64 {
+	var l [NumLevelInputs]float64
+	if n := e.OwnerVouches + e.OwnerWarnings; n > 0 {
+		l[LOwnerMeanWeight] = e.OwnerWeight / float64(n)
+		l[LOwnerMeanStrength] = e.OwnerStrength / float64(n)
+	}
+	var sum, tw, tsum float64
+	for _, s := range e.Statements {
+		sum += s.Weight
+		tw += s.Trust * s.Weight
+		tsum += s.Trust
+	}
+	l[LTrustedMeanWeight] = tw / (tsum + 0.01)
+	if len(e.Statements) > 0 {
+		l[LCrowdMeanWeight] = sum / float64(len(e.Statements))
+	}
+	return l
 }

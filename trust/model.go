@@ -309,6 +309,9 @@ func Sigmoid(z float64) float64 {
 type Example struct {
 	Features Features
 	Vouch    bool
+	// Level is the judgement's signed strength, in [−1, 1] (0 when
+	// unknown): what a LevelModel learns to predict.
+	Level float64
 	// Weight scales the example's influence (0 means 1).
 	Weight float64
 }

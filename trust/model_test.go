@@ -154,3 +154,34 @@ func TestTrainAllVouchesStaysFinite(t *testing.T) {
 		t.Fatalf("scores saturated: %v, %v", m.Predict(&lo), m.Predict(&hi))
 	}
 }
+
+// TestTrainLevel: on levels that are a known linear function of the
+// inputs, the level head recovers them; the shipped level file parses.
+func TestTrainLevel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	m := trust.DefaultModel()
+	var ex []trust.Example
+	for range 4000 {
+		var f trust.Features
+		f.Values[trust.FTrust] = rng.Float64()
+		f.Level[trust.LOwnerMeanStrength] = rng.Float64()
+		y := 0.6*f.Level[trust.LOwnerMeanStrength] - 0.2 + 0.01*rng.NormFloat64()
+		ex = append(ex, trust.Example{Features: f, Level: y})
+	}
+	l, err := trust.TrainLevel(ex, m, 1e-4, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ex[:100] {
+		want := 0.6*e.Features.Level[trust.LOwnerMeanStrength] - 0.2
+		if got := l.Level(m.Logit(&e.Features), &e.Features); math.Abs(got-want) > 0.05 {
+			t.Fatalf("level %v, want about %v", got, want)
+		}
+	}
+	if d := trust.DefaultLevelModel(); d.Validate() != nil || d.Examples == 0 {
+		t.Fatalf("shipped level model: %+v", d)
+	}
+	if _, err := trust.ParseLevelModel([]byte(`{"version":1,"inputs":["logit"]}`)); err == nil {
+		t.Fatal("accepted a level model with the wrong inputs")
+	}
+}

@@ -251,13 +251,17 @@ func TestThreeDaemons(t *testing.T) {
 	}
 
 	// b withdraws its consent: c learns of it (the statement's live
-	// consents drop to zero there) and stops offering it.
+	// consents drop to zero there, and it leaves c's default listing and
+	// scoring, spec/node-v1.md §5.1) and stops offering it.
+	listed := func(args ...string) []byte {
+		return kith(t, homes[2], append([]string{"list", "--about", b.peerID, "--json"}, args...)...)
+	}
 	consents := func() int {
 		var vs []struct {
 			CID      string `json:"cid"`
 			Consents int    `json:"consents"`
 		}
-		json.Unmarshal(kith(t, homes[2], "list", "--about", b.peerID, "--json"), &vs)
+		json.Unmarshal(listed("--all"), &vs)
 		for _, v := range vs {
 			if v.CID == att.CID {
 				return v.Consents
@@ -270,6 +274,9 @@ func TestThreeDaemons(t *testing.T) {
 	}
 	kith(t, homes[1], "consent", "withdraw", att.CID)
 	eventually(t, 20*time.Second, "the withdrawal at c", func() bool { return consents() == 0 })
+	if strings.Contains(string(listed()), att.CID) {
+		t.Error("c still lists the withdrawn statement as one that counts")
+	}
 
 	// The API refuses a request without the token and one with a foreign Host.
 	for _, tc := range []struct {

@@ -372,7 +372,8 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 		return res, err
 	}
 	type sent struct {
-		key string
+		key string // the consent's CID
+		id  string // the gossip message's ID
 		j   int
 		at  time.Time
 	}
@@ -383,7 +384,7 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 		if err != nil {
 			return res, err
 		}
-		out = append(out, sent{con.CID().KeyString(), p.j, at})
+		out = append(out, sent{con.CID().KeyString(), node.ProofID(p.a, con), p.j, at})
 		if err := sleep(ctx, interval); err != nil { // a steady stream rather than a burst
 			return res, err
 		}
@@ -408,9 +409,8 @@ func (nw *Network) MeasurePropagation(ctx context.Context, proofs int, interval 
 				res.Latencies = append(res.Latencies, t.Sub(o.at))
 			}
 		}
-		c, _ := cid.Cast([]byte(o.key))
-		res.Messages += nw.sent[string(c.Bytes())]
-		res.Bytes += nw.size[string(c.Bytes())]
+		res.Messages += nw.sent[o.id]
+		res.Bytes += nw.size[o.id]
 	}
 	nw.mu.Unlock()
 	res.Proofs = len(out)

@@ -26,7 +26,9 @@
 //     by a monotone calibration ("calibrated"): isotonic regression of the
 //     true weight on the score, fitted on training edges only and
 //     interpolated between blocks so that it is strictly increasing
-//     inside the training range.
+//     inside the training range; or, for an engine with a level head of
+//     its own (LevelPredictor, kith's engine: "level"), its predicted
+//     level, the score still ranking for AUC and macro-F1.
 //
 // Items an engine has no evidence for are handled the same way for every
 // engine, and reported both ways: the main metrics are computed over the

@@ -136,6 +136,7 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 		pred := make([]float64, len(test)) // predicted weight, NaN if uncovered
 		thr := make([]float64, len(test))  // sign threshold on the score
 		fill := make([]float64, len(test)) // weight predicted without evidence: the training mean
+		_, level := s.(LevelPredictor)
 		if crossFit {
 			for f := range 2 {
 				var ts, tw []float64
@@ -162,6 +163,13 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 				pred[i], thr[i], fill[i] = cal(testScores[ei][i]), t, m
 			}
 		}
+		if level {
+			// The engine's own level head gives the weights; the score
+			// still ranks and sets the sign threshold.
+			for i := range test {
+				pred[i] = testScores[len(r.scorers)+ei][i]
+			}
+		}
 		for b := -1; b < len(outBuckets); b++ {
 			var sel []int
 			for i, e := range test {
@@ -176,6 +184,8 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 			row.Prediction = "calibrated"
 			if direct {
 				row.Prediction = "direct"
+			} else if level {
+				row.Prediction = "level"
 			}
 			edgeMetrics(&row, test, testScores[ei], pred, thr, fill, sel)
 			if isProbabilistic(s) {
@@ -241,6 +251,9 @@ func edgeMetrics(row *Row, test []trust.Edge, scores, pred, thr, fill []float64,
 		covered := !math.IsNaN(s)
 		if covered {
 			row.Covered++
+			if isNeg {
+				row.Negatives++
+			}
 			cs = append(cs, -s)
 			cneg = append(cneg, isNeg)
 			cpl = append(cpl, s < thr[i])
@@ -302,18 +315,26 @@ func isPredictor(s trust.Scorer) bool {
 	return ok
 }
 
-// scoreEdges scores every item (rater From, target To) with every engine:
-// out[engine][item] is the engine's score of To from From's view (or its
-// predicted weight for weight predictors), NaN without evidence. With loo
-// each item is scored on g without its own edge; otherwise on g.
-func (r *runner) scoreEdges(ctx context.Context, what string, g *trust.Graph, items []trust.Edge, loo bool) ([][]float64, error) {
-	out := make([][]float64, len(r.scorers))
+// newScores returns the score table of n items: one row per engine
+// (scores), then one per engine (levels, for LevelPredictors), all NaN.
+func (r *runner) newScores(n int) [][]float64 {
+	out := make([][]float64, 2*len(r.scorers))
 	for e := range out {
-		out[e] = make([]float64, len(items))
+		out[e] = make([]float64, n)
 		for i := range out[e] {
 			out[e][i] = math.NaN()
 		}
 	}
+	return out
+}
+
+// scoreEdges scores every item (rater From, target To) with every engine:
+// out[engine][item] is the engine's score of To from From's view (or its
+// predicted weight for weight predictors), NaN without evidence, and
+// out[len(engines)+engine][item] its predicted level for LevelPredictors.
+// With loo each item is scored on g without its own edge; otherwise on g.
+func (r *runner) scoreEdges(ctx context.Context, what string, g *trust.Graph, items []trust.Edge, loo bool) ([][]float64, error) {
+	out := r.newScores(len(items))
 	if len(items) == 0 {
 		return out, nil
 	}
@@ -397,13 +418,7 @@ func (r *runner) scoreEdges(ctx context.Context, what string, g *trust.Graph, it
 // ColdMaxOwn, and which ones, from a generator of its own, so that results
 // do not depend on scheduling.
 func (r *runner) scoreCold(ctx context.Context, what string, g *trust.Graph, items []trust.Edge) ([][]float64, error) {
-	out := make([][]float64, len(r.scorers))
-	for e := range out {
-		out[e] = make([]float64, len(items))
-		for i := range out[e] {
-			out[e][i] = math.NaN()
-		}
-	}
+	out := r.newScores(len(items))
 	all := make([]int, len(r.scorers))
 	for e := range all {
 		all[e] = e
@@ -462,6 +477,18 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 				return fmt.Errorf("%s: score of %d from %d is %v", s.Name(), items[i].To, q, x)
 			}
 			out[e][i] = x
+		}
+		if lp, ok := s.(LevelPredictor); ok {
+			nodes := make([]trust.NodeID, len(idx))
+			for j, i := range idx {
+				nodes[j] = items[i].To
+			}
+			if err := lp.Levels(ctx, h, q, nodes, dst); err != nil {
+				return err
+			}
+			for _, i := range idx {
+				out[len(r.scorers)+e][i] = dst[items[i].To]
+			}
 		}
 	}
 	return nil

@@ -49,6 +49,15 @@ type NodeScorer interface {
 	ScoreNodes(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, dst []float64) error
 }
 
+// LevelPredictor is implemented by scorers with a level head of their own
+// (kith's engine): the predicted signed weight of q's judgement of each
+// node. The harness then takes the weight figures (RMSE, PCC, MAE) from it
+// instead of fitting a calibration to the score, and still ranks by the
+// score for AUC and macro-F1.
+type LevelPredictor interface {
+	Levels(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, dst []float64) error
+}
+
 // Probabilistic is implemented by scorers whose score is the probability
 // that the querier judges the node positively (kith's engine): the harness
 // then reports its expected calibration error and reliability bins.

@@ -291,3 +291,14 @@ func ExpectedCalibration(p []float64, y []bool) (float64, []Bin) {
 	}
 	return e, bins
 }
+
+// NullAUCError is the standard error of the AUC of a random ranking of
+// pos positive and neg negative items (the Mann–Whitney statistic under
+// the null): √((pos+neg+1)/(12·pos·neg)). 0.5 when either is empty.
+func NullAUCError(pos, neg int) float64 {
+	if pos < 1 || neg < 1 {
+		return 0.5
+	}
+	p, n := float64(pos), float64(neg)
+	return math.Sqrt((p + n + 1) / (12 * p * n))
+}

@@ -12,7 +12,7 @@ import (
 // csvHeader names the CSV columns, in Row's field order.
 var csvHeader = []string{
 	"dataset", "task", "split", "engine", "seed", "bucket", "prediction",
-	"n", "covered", "coverage",
+	"n", "covered", "negatives", "coverage",
 	"auc", "macro_f1", "rmse", "pcc", "mae",
 	"auc_filled", "macro_f1_filled", "rmse_filled", "pcc_filled", "mae_filled", "ece",
 	"sybils", "attack_edges", "captured_mass", "accepted_per_edge", "sybil_coverage", "accuracy_cost", "hops",
@@ -40,7 +40,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		rec := []string{
 			r.Dataset, r.Task, r.Split, r.Engine, strconv.FormatUint(r.Seed, 10), r.Bucket, r.Prediction,
-			strconv.Itoa(r.N), strconv.Itoa(r.Covered), f(r.Coverage),
+			strconv.Itoa(r.N), strconv.Itoa(r.Covered), strconv.Itoa(r.Negatives), f(r.Coverage),
 			f(r.AUC), f(r.MacroF1), f(r.RMSE), f(r.PCC), f(r.MAE),
 			f(r.AUCFilled), f(r.MacroF1Filled), f(r.RMSEFilled), f(r.PCCFilled), f(r.MAEFilled), f(r.ECE),
 			i(r.Sybils), i(r.AttackEdges), f(r.CapturedMass), f(r.AcceptedPerEdge), f(r.SybilCoverage), f(r.AccuracyCost), i(r.Hops),

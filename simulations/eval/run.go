@@ -117,9 +117,12 @@ type Row struct {
 	// edges), or "" where no weight is predicted.
 	Prediction string
 
-	N        int     // test items (A/D: edges; B, C: viewpoints)
-	Covered  int     // A/D: test edges the engine had evidence for
-	Coverage float64 // A/D: Covered/N; B: mean share of labelled nodes with evidence; C: mean share of honest nodes with evidence
+	N       int // test items (A/D: edges; B, C: viewpoints)
+	Covered int // A/D: test edges the engine had evidence for
+	// Negatives is the number of covered test edges that are warnings
+	// (A/D): with Covered, what an AUC's sampling error depends on.
+	Negatives int
+	Coverage  float64 // A/D: Covered/N; B: mean share of labelled nodes with evidence; C: mean share of honest nodes with evidence
 
 	// Over covered items only.
 	AUC, MacroF1, RMSE, PCC, MAE float64

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -201,7 +202,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		if err != nil {
 			return nil, err
 		}
-		if ex, ok := example(f, w[i] > 0); ok {
+		if ex, ok := example(f, float64(w[i])); ok {
 			out[KindWarm] = append(out[KindWarm], ex)
 		}
 	}
@@ -215,7 +216,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		if err != nil {
 			return nil, err
 		}
-		if ex, ok := example(hv.Features(to[i], nil), w[i] > 0); ok {
+		if ex, ok := example(hv.Features(to[i], nil), float64(w[i])); ok {
 			out[KindSmall] = append(out[KindSmall], ex)
 		}
 	}
@@ -225,7 +226,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		return nil, err
 	}
 	for _, i := range order[:min(2, len(order))] {
-		if ex, ok := example(v.Features(to[i], nil), w[i] > 0); ok {
+		if ex, ok := example(v.Features(to[i], nil), float64(w[i])); ok {
 			out[KindNewcomer] = append(out[KindNewcomer], ex)
 		}
 	}
@@ -241,7 +242,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 			if err != nil {
 				return nil, err
 			}
-			if ex, ok := example(f, e.Weight > 0); ok {
+			if ex, ok := example(f, e.Weight); ok {
 				out[KindFuture] = append(out[KindFuture], ex)
 			}
 		}
@@ -251,12 +252,12 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 
 // example makes a training example of crowd features, if the crowd has
 // any evidence (a judgement without evidence teaches nothing).
-func example(f trust.Features, vouch bool) (trust.Example, bool) {
-	if !f.CrowdCovered() {
+func example(f trust.Features, w float64) (trust.Example, bool) {
+	if !f.CrowdCovered() || w == 0 {
 		return trust.Example{}, false
 	}
 	f.Direct, f.HasDirect = 0, false
-	return trust.Example{Features: f, Vouch: vouch}, true
+	return trust.Example{Features: f, Vouch: w > 0, Level: w}, true
 }
 
 func hasTimes(g *trust.Graph) bool {
@@ -290,8 +291,13 @@ type PublicOptions struct {
 	Progress func(done, total int, what string)
 }
 
-// PublicReport says how Public's model was made.
+// PublicReport says how Public's models were made.
 type PublicReport struct {
+	// Level is the level head's selection: its penalty, chosen by leave
+	// one network out on held-out mean squared error, and the Pearson
+	// correlation of its predictions with the judgements' weights on each
+	// network held out of its training.
+	Level   LevelReport
 	Sources []SourceSummary
 	// Selection is every candidate's leave-one-network-out result on all
 	// sources, from which Chosen was selected.
@@ -300,6 +306,76 @@ type PublicReport struct {
 	// Nested is nested validation of the whole procedure: each network
 	// held out in turn, the choice made without it.
 	Nested []OuterResult
+}
+
+// LevelReport says how the level head was chosen.
+type LevelReport struct {
+	L2      float64
+	Results []LevelCV
+}
+
+// LevelCV is one penalty's leave-one-network-out result.
+type LevelCV struct {
+	L2      float64
+	MeanMSE float64
+	Held    map[string]float64 // Pearson correlation on each held-out network
+}
+
+// levelPenalties is the grid the level head's penalty is chosen from.
+var levelPenalties = []float64{1e-4, 1e-3, 1e-2, 1e-1}
+
+// chooseLevel chooses the level head's penalty by leave one network out
+// (each real source held out in turn, the ranking model trained with the
+// chosen candidate on the others) and returns the report.
+func chooseLevel(ctx context.Context, all []SourceExamples, chosen Candidate) (LevelReport, error) {
+	var rep LevelReport
+	best := -1
+	for _, l2 := range levelPenalties {
+		r := LevelCV{L2: l2, Held: map[string]float64{}}
+		n := 0
+		for i, held := range all {
+			if held.Synthetic {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return LevelReport{}, err
+			}
+			var train []trust.Example
+			for j, s := range all {
+				if j != i {
+					train = append(train, s.All()...)
+				}
+			}
+			m, err := chosen.Model(train, "level cv")
+			if err != nil {
+				return LevelReport{}, err
+			}
+			lm, err := trust.TrainLevel(train, m, l2, "level cv")
+			if err != nil {
+				return LevelReport{}, err
+			}
+			test := held.All()
+			var ys, ps []float64
+			mse, sw := 0.0, 0.0
+			for k := range test {
+				p := lm.Level(m.Logit(&test[k].Features), &test[k].Features)
+				w := weight(&test[k])
+				mse += w * (p - test[k].Level) * (p - test[k].Level)
+				sw += w
+				ys, ps = append(ys, test[k].Level), append(ps, p)
+			}
+			r.MeanMSE += mse / sw
+			r.Held[held.Name] = eval.Pearson(ys, ps)
+			n++
+		}
+		r.MeanMSE /= float64(n)
+		rep.Results = append(rep.Results, r)
+		if best < 0 || r.MeanMSE < rep.Results[best].MeanMSE {
+			best = len(rep.Results) - 1
+		}
+	}
+	rep.L2 = rep.Results[best].L2
+	return rep, nil
 }
 
 // SourceSummary counts one source's judgements.
@@ -316,9 +392,9 @@ type SourceSummary struct {
 // network out on all sources (among the candidates that can ship), trains
 // the choice on everything, and runs nested validation to report how the
 // procedure does on networks it has not seen. Deterministic for the seed.
-func Public(ctx context.Context, o PublicOptions) (*trust.Model, PublicReport, error) {
+func Public(ctx context.Context, o PublicOptions) (*trust.Model, *trust.LevelModel, PublicReport, error) {
 	if len(o.Sources) == 0 {
-		return nil, PublicReport{}, fmt.Errorf("training: public: no source")
+		return nil, nil, PublicReport{}, fmt.Errorf("training: public: no source")
 	}
 	if o.Markets == 0 {
 		o.Markets = 2
@@ -340,7 +416,7 @@ func Public(ctx context.Context, o PublicOptions) (*trust.Model, PublicReport, e
 	for i, p := range marketParams(rng, o.Markets) {
 		m, err := gen.NewMarket(p)
 		if err != nil {
-			return nil, PublicReport{}, err
+			return nil, nil, PublicReport{}, err
 		}
 		sources = append(sources, Source{Name: fmt.Sprintf("synthetic-%d", i+1), Graph: m.Graph, Synthetic: true})
 	}
@@ -351,7 +427,7 @@ func Public(ctx context.Context, o PublicOptions) (*trust.Model, PublicReport, e
 		c.Progress = progress("collecting judgements of " + src.Name)
 		se, err := CollectSource(ctx, src, c)
 		if err != nil {
-			return nil, PublicReport{}, err
+			return nil, nil, PublicReport{}, err
 		}
 		all = append(all, se)
 		sum := SourceSummary{Name: se.Name, Synthetic: se.Synthetic, Counts: map[string]int{}}
@@ -366,14 +442,14 @@ func Public(ctx context.Context, o PublicOptions) (*trust.Model, PublicReport, e
 	}
 	chosen, sel, err := Select(ctx, all, o.Candidates)
 	if err != nil {
-		return nil, PublicReport{}, err
+		return nil, nil, PublicReport{}, err
 	}
 	rep.Chosen, rep.Selection = chosen, sel
 	if o.Progress != nil {
 		o.Progress(0, 1, "nested validation")
 	}
 	if rep.Nested, err = Nested(ctx, all, o.Candidates); err != nil {
-		return nil, PublicReport{}, err
+		return nil, nil, PublicReport{}, err
 	}
 	var train []trust.Example
 	var names []string
@@ -385,14 +461,24 @@ func Public(ctx context.Context, o PublicOptions) (*trust.Model, PublicReport, e
 		o.Seed, chosen, len(o.Candidates), len(train), co.withDefaults().Raters, strings.Join(names, ", "))
 	m, err := chosen.Model(train, prov)
 	if err != nil {
-		return nil, PublicReport{}, err
+		return nil, nil, PublicReport{}, err
 	}
 	m.Figures = map[string]float64{}
 	for _, n := range rep.Nested {
 		m.Figures["heldout_auc:"+n.Held] = round(n.Quality.All.AUC)
 		m.Figures["heldout_ece:"+n.Held] = round(n.Quality.All.ECE)
 	}
-	return m, rep, nil
+	if o.Progress != nil {
+		o.Progress(0, 1, "choosing the level head's penalty by leave one network out")
+	}
+	if rep.Level, err = chooseLevel(ctx, all, chosen); err != nil {
+		return nil, nil, PublicReport{}, err
+	}
+	lm, err := trust.TrainLevel(train, m, rep.Level.L2, fmt.Sprintf("kith model train --public --seed %d: ridge regression (l2 %g, chosen by leave one network out) on the weights of the same %d judgements", o.Seed, rep.Level.L2, len(train)))
+	if err != nil {
+		return nil, nil, PublicReport{}, err
+	}
+	return m, lm, rep, nil
 }
 
 // round keeps a figure to four decimals, so the model file does not change
@@ -428,5 +514,22 @@ func FormatPublic(r PublicReport) string {
 	}
 	b.WriteString("\n## Nested validation: each network held out, the choice made without it\n\n")
 	b.WriteString(FormatNested(r.Nested))
+	b.WriteString("\n## The level head (the strength of a judgement): leave one network out\n\n| l2 | mean held-out MSE |")
+	names := slices.Sorted(maps.Keys(r.Level.Results[0].Held))
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s PCC |", n)
+	}
+	b.WriteString("\n|---:|---:|" + strings.Repeat("---:|", len(names)) + "\n")
+	for _, c := range r.Level.Results {
+		mark := ""
+		if c.L2 == r.Level.L2 {
+			mark = " **chosen**"
+		}
+		fmt.Fprintf(&b, "| %g%s | %.4f |", c.L2, mark, c.MeanMSE)
+		for _, n := range names {
+			fmt.Fprintf(&b, " %.3f |", c.Held[n])
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }

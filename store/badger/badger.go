@@ -2,13 +2,16 @@ package badger
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
 
@@ -50,16 +53,46 @@ type Options struct {
 	// open fails if the WAL needs recovery (after a crash): open the store
 	// read-write once first.
 	ReadOnly bool
+	// ID, if set, is the ID the store must have (Store.ID, recorded by its
+	// owner when the store was created): Open then never creates a store,
+	// and fails with an error wrapping store.ErrWrongStore if Dir holds no
+	// store, an empty one, or another one. nil opens whatever Dir holds,
+	// creating a store (with a new ID) if it holds none.
+	ID []byte
+	// LockWait is how long Open waits for another process that holds the
+	// store to let it go; then it fails with an error wrapping
+	// store.ErrInUse that names that process. 0 does not wait.
+	LockWait time.Duration
+	// Rand is the source of a new store's ID; nil means crypto/rand.
+	Rand io.Reader
+	// MinFree is the space the store keeps free on its file system: writes
+	// are refused (store.ErrUnwritable) while less is available, and
+	// accepted again once there is more. 0 means DefaultMinFree; a negative
+	// value keeps no reserve. See "Write failures" in the package
+	// documentation.
+	MinFree int64
 }
+
+// DefaultMinFree is the default Options.MinFree: room for badger to finish
+// the memtable it writes (a 16 MiB file, written through a memory mapping,
+// where running out of space is a SIGBUS that kills the process), start
+// the next one and flush the full one into a table.
+const DefaultMinFree = 64 << 20
 
 // Store is a store.Store on a badger database. Create it with Open.
 type Store struct {
 	db       *bdg.DB
 	dir      string
+	dirInfo  os.FileInfo // the directory when opened, to notice it vanish
 	readOnly bool
+	id       []byte
+	log      *slog.Logger
+	minFree  int64
+	low      atomic.Bool // the free space was below minFree at the last check
 
-	// writeErr is set after a commit of unknown outcome; see "Durability"
-	// in the package documentation.
+	// writeErr is set after a commit of unknown outcome or a failure to
+	// write (a memtable flush badger could not do); see "Durability" and
+	// "Write failures" in the package documentation.
 	writeErr atomic.Pointer[error]
 
 	// beforeCommit, if set (by tests), runs before each commit.
@@ -88,19 +121,36 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.EncryptionKey != nil && len(opts.EncryptionKey) != EncryptionKeySize {
 		return nil, fmt.Errorf("%s: %w: encryption key is %d bytes, want %d", op, store.ErrInvalid, len(opts.EncryptionKey), EncryptionKeySize)
 	}
-	if opts.ReadOnly {
-		if _, err := os.Stat(opts.Dir); err != nil {
+	if opts.ID != nil && len(opts.ID) != IDSize {
+		return nil, fmt.Errorf("%s: %w: ID is %d bytes, want %d", op, store.ErrInvalid, len(opts.ID), IDSize)
+	}
+	if err := checkDir(opts.Dir, opts.ID != nil || opts.ReadOnly, opts.ReadOnly); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, opts.Dir, err)
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-	} else if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+	}
+	dirInfo, err := os.Stat(opts.Dir)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rnd := opts.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	minFree := opts.MinFree
+	if minFree == 0 {
+		minFree = DefaultMinFree
+	}
+	s := &Store{dir: opts.Dir, dirInfo: dirInfo, readOnly: opts.ReadOnly, log: log, minFree: minFree}
 	bo := bdg.DefaultOptions(opts.Dir).
-		WithLogger(logger{log}).
+		WithLogger(logger{l: log, failed: s.writeFailed}).
 		WithReadOnly(opts.ReadOnly).
 		WithSyncWrites(true).
 		WithDetectConflicts(true).
@@ -114,12 +164,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		WithValueLogFileSize(valueLogFileSize).
 		WithNumCompactors(2).
 		WithMetricsEnabled(false)
-	db, err := bdg.Open(bo)
+	db, err := openDB(ctx, bo, opts.LockWait)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, opts.Dir, err)
 	}
-	s := &Store{db: db, dir: opts.Dir, readOnly: opts.ReadOnly}
+	s.db = db
+	if !opts.ReadOnly {
+		// Badger creates files as it opens (a memtable, a value log, its
+		// lock file), with the process's umask.
+		if err := privateFiles(opts.Dir); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%s %s: %w", op, opts.Dir, err)
+		}
+	}
 	if err := s.initSchema(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s %s: %w", op, opts.Dir, err)
+	}
+	if err := s.checkID(opts.ID, rnd); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s %s: %w", op, opts.Dir, err)
 	}
@@ -177,6 +239,75 @@ func (s *Store) initSchema() error {
 	})
 }
 
+// ID returns the store's ID: 16 random bytes written when the store was
+// created (or first opened by a build that has IDs), which its owner
+// records to recognise the store later (Options.ID). A read-only store
+// written before IDs existed has none (nil).
+func (s *Store) ID() []byte { return append([]byte(nil), s.id...) }
+
+// Err returns why writes to the store fail (an error wrapping
+// store.ErrUnwritable), or nil while they work. See "Write failures" in the
+// package documentation.
+func (s *Store) Err() error {
+	if err := s.failure(); err != nil || s.readOnly {
+		return err
+	}
+	if s.minFree > 0 {
+		if free, ok := freeSpace(s.dir); ok {
+			low := free < s.minFree
+			if s.low.Swap(low) != low { // log each change, once
+				if low {
+					s.log.Error("store: the disk is nearly full; no more writes are accepted until there is room", "dir", s.dir, "free_mib", free>>20, "reserve_mib", s.minFree>>20)
+				} else {
+					s.log.Info("store: there is room on the disk again; writes are accepted", "dir", s.dir, "free_mib", free>>20)
+				}
+			}
+			if low {
+				return fmt.Errorf("%w: the disk holding %s has %d MiB free, less than the %d MiB the store keeps in reserve: make room", store.ErrUnwritable, s.dir, free>>20, s.minFree>>20)
+			}
+		}
+	}
+	return nil
+}
+
+// failure returns the write failure that stays until the store is
+// reopened (a failed commit or flush, the directory gone), or nil.
+func (s *Store) failure() error {
+	if p := s.writeErr.Load(); p != nil {
+		return fmt.Errorf("%w: %w (no write is accepted until the store is reopened)", store.ErrUnwritable, *p)
+	}
+	if s.readOnly {
+		return nil
+	}
+	// The directory must still be the one opened: badger keeps writing its
+	// WAL to files already open, deleted with it, so writes would seem to
+	// work until the first flush.
+	info, err := os.Stat(s.dir)
+	if err == nil && !os.SameFile(info, s.dirInfo) {
+		err = fmt.Errorf("%s was replaced", s.dir)
+	}
+	if err != nil {
+		s.failWrites(fmt.Errorf("the store's directory is gone: %w", err))
+		return s.failure()
+	}
+	return nil
+}
+
+// failWrites records the first write failure and logs it; it reports
+// whether err was the first.
+func (s *Store) failWrites(err error) bool {
+	if !s.writeErr.CompareAndSwap(nil, &err) {
+		return false
+	}
+	s.log.Error("store: writes failing; no more writes are accepted until the store is reopened", "dir", s.dir, "err", err)
+	return true
+}
+
+// writeFailed records a write failure badger logged.
+func (s *Store) writeFailed(msg string) bool {
+	return s.failWrites(fmt.Errorf("badger: %s", msg))
+}
+
 // enter registers a call in progress; it fails once the store is closed.
 func (s *Store) enter() error {
 	s.mu.Lock()
@@ -190,8 +321,18 @@ func (s *Store) enter() error {
 
 func (s *Store) leave() { s.active.Done() }
 
+// closeGrace is how long Close waits, once writes are failing, for calls in
+// progress and for badger to close: badger retries a failed memtable flush
+// without end, and its Close waits for the flush.
+const closeGrace = 5 * time.Second
+
 // Close waits for calls in progress and closes the database. A second Close
 // is a no-op. Close must not be called from inside an All callback.
+//
+// When writes are failing (Err), Close gives up after closeGrace and returns
+// an error wrapping store.ErrUnwritable: what was not flushed is in the WAL
+// if the disk still holds it, and lost if the directory is gone. badger's
+// goroutines are then left running; the process is expected to exit.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -200,11 +341,31 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.active.Wait()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", s.dir, err)
+	done := make(chan error, 1)
+	go func() { // joined below, or abandoned when writes fail (see above)
+		s.active.Wait()
+		done <- s.db.Close()
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var giveUp <-chan time.Time
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("store: close %s: %w", s.dir, err)
+			}
+			return nil
+		case <-tick.C:
+			if giveUp == nil && s.failure() != nil {
+				t := time.NewTimer(closeGrace)
+				defer t.Stop()
+				giveUp = t.C
+			}
+		case <-giveUp:
+			return fmt.Errorf("store: close %s: gave up after %v: %w", s.dir, closeGrace, s.failure())
+		}
 	}
-	return nil
 }
 
 // opErr wraps err with the operation's name.

@@ -49,7 +49,7 @@ func checkConsistency(ctx context.Context, s *Store) error {
 		for all.Rewind(); all.Valid(); all.Next() {
 			k := all.Item().Key()
 			switch {
-			case bytes.HasPrefix(k, pObject), bytes.Equal(k, keySchema):
+			case bytes.HasPrefix(k, pObject), bytes.Equal(k, keySchema), bytes.Equal(k, keyID):
 			case hasIndexPrefix(k):
 				if !derived[string(k)] {
 					return fmt.Errorf("index entry %q is derived from no stored object", k)

@@ -32,8 +32,49 @@
 // After a commit fails for any reason other than a transaction conflict
 // (which is retried), the outcome of that commit is unknown: the objects may
 // be visible but not durable. The store then refuses every later Put with
-// an error wrapping the first failure; reads keep working. Close and reopen
-// the store to recover: replay then shows exactly what reached the disk.
+// an error wrapping the first failure (see "Write failures"); reads keep
+// working. Close and reopen the store to recover: replay then shows exactly
+// what reached the disk.
+//
+// # Write failures
+//
+// A store whose writes fail keeps failing fast instead of hanging: Err
+// reports the failure (an error wrapping [store.ErrUnwritable]), Put
+// refuses every write with it, the first failure is logged once, and reads
+// keep working. Three causes are recognised. A commit that fails, or a
+// memtable flush badger logs as failed (it retries those every second
+// without end): both stay until the store is reopened. The store's
+// directory gone or replaced (badger would go on writing its WAL into files
+// deleted with it, so writes would seem to work until the next flush):
+// checked at every Put. And less free space on the file system than
+// [Options.MinFree] (64 MiB by default): badger writes its WAL through a
+// memory mapping, where running out of space is a SIGBUS that kills the
+// process, so the store stops accepting writes while it still has room to
+// finish its memtable and flush it, and accepts them again once there is
+// room. Something else filling the disk past the reserve can still crash
+// the process that way. A commit waits for badger (it cannot be
+// interrupted) until it is done or writes are known to fail. Close waits at
+// most 5 s once writes fail, then returns the failure, leaving badger's
+// goroutines behind; the process is expected to exit.
+//
+// # Opening
+//
+// Before badger sees the directory, Open refuses the damage badger does not
+// survive, with an error wrapping [store.ErrCorrupt] that names the file and
+// says how to recover (restore from a backup, or move the store aside and
+// import an export): a MANIFEST missing beside tables (badger deletes every
+// table its MANIFEST does not list, emptying the store silently), a missing
+// KEYREGISTRY (an encrypted store's data keys: badger panics reading the
+// tables), and a table whose footer or index checksum is wrong (a truncated
+// table: badger panics in a goroutine of its own). It removes memtable
+// files a crash left empty (badger would fail its next open once), and sets
+// the directory's mode to 0700 and its files' to 0600. A store has a random
+// 16-byte ID (meta/id, [Store.ID]); opened with [Options.ID], a missing,
+// empty or foreign store (another ID, or another encryption key) is refused
+// with [store.ErrWrongStore] and never created. Another process holding the
+// store is waited for up to [Options.LockWait], then named (its PID and
+// command line, from badger's LOCK file) in an error wrapping
+// [store.ErrInUse].
 //
 // On recovery badger replays its WAL and truncates it at the first entry
 // that fails its checksum, and discards a transaction whose commit marker is
@@ -90,6 +131,7 @@
 //	la/ <acct> 0x00 <cid>                              identity link by account
 //	lk/ <key> <cid>                                    identity link by key
 //	meta/schema                                        schema version, 8-byte big-endian uint64
+//	meta/id                                            the store's ID, 16 random bytes (Store.ID)
 //
 // A query scans one index range chosen by the most selective field set
 // (issuer, then subject key, then account, then context with or without
@@ -103,7 +145,8 @@
 //
 // # Goroutines and closing
 //
-// The package starts no goroutines of its own; badger runs its compactors,
-// memtable flusher and writer. Close waits for calls in progress, then
-// closes the database; a second Close is a no-op.
+// The package starts no goroutines of its own but the one Close runs
+// badger's close in (joined, unless writes fail: see "Write failures");
+// badger runs its compactors, memtable flusher and writer. Close waits for
+// calls in progress, then closes the database; a second Close is a no-op.
 package badger

@@ -26,6 +26,7 @@ var (
 	pLinkByAcct   = []byte("la/")
 	pLinkByKey    = []byte("lk/")
 	keySchema     = []byte("meta/schema")
+	keyID         = []byte("meta/id")
 	indexPrefixes = [][]byte{pByIssuer, pBySubject, pByAcct, pByContext, pByTime, pRetraction, pConsent, pWithdrawal, pLinkByAcct, pLinkByKey}
 )
 

@@ -50,7 +50,7 @@ func OpenKeySet[K ~[32]byte](ctx context.Context, dir string, log *slog.Logger) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	bo := bdg.DefaultOptions(dir).
-		WithLogger(logger{log}).
+		WithLogger(logger{l: log}).
 		WithSyncWrites(false).
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).

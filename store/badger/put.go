@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
 
@@ -34,8 +35,8 @@ func (s *Store) Put(ctx context.Context, objs ...wire.Object) (int, error) {
 	if s.readOnly {
 		return 0, opErr(op, store.ErrReadOnly)
 	}
-	if p := s.writeErr.Load(); p != nil {
-		return 0, opErr(op, fmt.Errorf("an earlier commit failed, reopen the store: %w", *p))
+	if err := s.Err(); err != nil {
+		return 0, opErr(op, err)
 	}
 	objs, err := rules.Prepare(objs)
 	if err != nil {
@@ -103,13 +104,31 @@ func (s *Store) commit(ctx context.Context, batch []wire.Object) (added, fit int
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	if err := txn.Commit(); err != nil {
-		if !errors.Is(err, bdg.ErrConflict) {
-			s.writeErr.CompareAndSwap(nil, &err)
+	// badger's Commit cannot be interrupted, and blocks without end when
+	// it cannot write (a full memtable it cannot flush): commit in the
+	// background, and wait for it or for writes to fail. (Not for ctx: a
+	// commit abandoned on a healthy store has an unknown outcome, and the
+	// store would have to refuse every later write.)
+	committed := make(chan error, 1)
+	txn.CommitWith(func(err error) { committed <- err })
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-committed:
+			if err != nil {
+				if !errors.Is(err, bdg.ErrConflict) {
+					s.failWrites(fmt.Errorf("commit: %w", err))
+				}
+				return 0, 0, fmt.Errorf("commit: %w", err)
+			}
+			return added, len(batch), nil
+		case <-tick.C:
+			if err := s.failure(); err != nil {
+				return 0, 0, fmt.Errorf("commit, outcome unknown: %w", err)
+			}
 		}
-		return 0, 0, fmt.Errorf("commit: %w", err)
 	}
-	return added, len(batch), nil
 }
 
 // set adds o and its index entries to txn.

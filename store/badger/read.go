@@ -192,10 +192,19 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 		for _, p := range plan(q) {
 			it := txn.NewIterator(bdg.IteratorOptions{Prefix: p})
 			defer it.Close()
-			it.Seek(p)
+			// Every range is ordered by <created> <cid>: start at Since,
+			// past After.
+			start := key(p, be64(q.Since))
+			if q.After.Defined() {
+				start = key(start, q.After.Bytes())
+			}
+			it.Seek(start)
+			if q.After.Defined() && it.ValidForPrefix(p) && bytes.Equal(it.Item().Key(), start) {
+				it.Next()
+			}
 			cursors = append(cursors, &cursor{it: it, prefix: p})
 		}
-		var retracted *bdg.Iterator // lazily, for the retraction check
+		var retracted, withdrawn *bdg.Iterator // lazily, for the retraction and withdrawal checks
 		for q.Limit == 0 || len(out) < q.Limit {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -235,6 +244,24 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 					continue
 				}
 			}
+			if !q.Withdrawn && a.Audience.Scope == wire.Public && a.Kind == wire.Vouch && a.Subject.Key != nil {
+				// Most statements have no withdrawal: only those with one
+				// need their status.
+				if withdrawn == nil {
+					withdrawn = txn.NewIterator(bdg.IteratorOptions{Prefix: pWithdrawal})
+					defer withdrawn.Close()
+				}
+				p := withdrawalPrefix(a.CID())
+				if withdrawn.Seek(p); withdrawn.ValidForPrefix(p) {
+					st, err := statusIn(ctx, txn, a)
+					if err != nil {
+						return err
+					}
+					if store.Withdrawn(a, st) {
+						continue
+					}
+				}
+			}
 			out = append(out, a)
 		}
 		return nil
@@ -257,22 +284,41 @@ func (s *Store) Status(ctx context.Context, att cid.Cid) (store.Status, error) {
 		if !ok {
 			return fmt.Errorf("%w: %s is a %s, not an attestation", store.ErrNotFound, att, o.Type())
 		}
-		rets, err := loadAll[*wire.Retraction](ctx, txn, retractionPrefix(att), wire.PublicKeySize)
-		if err != nil {
-			return err
-		}
-		cons, err := loadAll[*wire.Consent](ctx, txn, consentPrefix(att), 0)
-		if err != nil {
-			return err
-		}
-		wds, err := loadAll[*wire.ConsentWithdrawal](ctx, txn, withdrawalPrefix(att), 0)
-		if err != nil {
-			return err
-		}
-		st = rules.Status(a, rets, cons, wds)
-		return nil
+		st, err = statusIn(ctx, txn, a)
+		return err
 	})
 	return st, err
+}
+
+// StatusOf implements store.Store.
+func (s *Store) StatusOf(ctx context.Context, a *wire.Attestation) (store.Status, error) {
+	var st store.Status
+	if a == nil {
+		return st, opErr("status of", fmt.Errorf("%w: nil attestation", store.ErrInvalid))
+	}
+	err := s.view(ctx, "status of", func(txn *bdg.Txn) (err error) {
+		st, err = statusIn(ctx, txn, a)
+		return err
+	})
+	return st, err
+}
+
+// statusIn evaluates a's status from the objects stored for it.
+func statusIn(ctx context.Context, txn *bdg.Txn, a *wire.Attestation) (store.Status, error) {
+	att := a.CID()
+	rets, err := loadAll[*wire.Retraction](ctx, txn, retractionPrefix(att), wire.PublicKeySize)
+	if err != nil {
+		return store.Status{}, err
+	}
+	cons, err := loadAll[*wire.Consent](ctx, txn, consentPrefix(att), 0)
+	if err != nil {
+		return store.Status{}, err
+	}
+	wds, err := loadAll[*wire.ConsentWithdrawal](ctx, txn, withdrawalPrefix(att), 0)
+	if err != nil {
+		return store.Status{}, err
+	}
+	return rules.Status(a, rets, cons, wds), nil
 }
 
 // Links implements store.Store.

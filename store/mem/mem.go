@@ -181,7 +181,11 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 		if !q.Match(a) {
 			continue
 		}
-		if !q.Retracted && rules.Retraction(a, s.retractions[a.CID().KeyString()]) != nil {
+		k := a.CID().KeyString()
+		if !q.Retracted && rules.Retraction(a, s.retractions[k]) != nil {
+			continue
+		}
+		if !q.Withdrawn && len(s.withdrawals[k]) > 0 && store.Withdrawn(a, rules.Status(a, nil, s.consents[k], s.withdrawals[k])) {
 			continue
 		}
 		out = append(out, a)
@@ -229,6 +233,20 @@ func (s *Store) Status(ctx context.Context, att cid.Cid) (store.Status, error) {
 	if !ok {
 		return store.Status{}, opErr(op, fmt.Errorf("%w: no attestation %s", store.ErrNotFound, att))
 	}
+	return rules.Status(a, s.retractions[k], s.consents[k], s.withdrawals[k]), nil
+}
+
+// StatusOf implements store.Store.
+func (s *Store) StatusOf(ctx context.Context, a *wire.Attestation) (store.Status, error) {
+	const op = "status of"
+	if a == nil {
+		return store.Status{}, opErr(op, fmt.Errorf("%w: nil attestation", store.ErrInvalid))
+	}
+	if err := s.rlock(ctx); err != nil {
+		return store.Status{}, opErr(op, err)
+	}
+	defer s.mu.RUnlock()
+	k := a.CID().KeyString()
 	return rules.Status(a, s.retractions[k], s.consents[k], s.withdrawals[k]), nil
 }
 

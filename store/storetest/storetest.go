@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Retraction", testRetraction},
 		{"Consent", testConsent},
 		{"StatusNotFound", testStatusNotFound},
+		{"StatusOf", testStatusOf},
+		{"Withdrawn", testWithdrawn},
 		{"Links", testLinks},
 		{"All", testAll},
 		{"AllStops", testAllStops},
@@ -154,6 +156,15 @@ func describe(q store.Query) string {
 	}
 	if q.Retracted {
 		s += " retracted"
+	}
+	if q.Withdrawn {
+		s += " withdrawn"
+	}
+	if q.Since != 0 {
+		s += fmt.Sprintf(" since=%d", q.Since)
+	}
+	if q.After.Defined() {
+		s += " after=" + q.After.String()[len(q.After.String())-6:]
 	}
 	if q.Limit != 0 {
 		s += fmt.Sprintf(" limit=%d", q.Limit)
@@ -304,6 +315,7 @@ type corpus struct {
 	accts, contexts   []string
 	atts              []*wire.Attestation
 	retracted         map[string]bool // by CID string: has a valid retraction
+	withdrawn         map[string]bool // by CID string: a public vouch whose subject withdrew consent
 	objs              []wire.Object
 }
 
@@ -312,9 +324,14 @@ func newCorpus(f *fixture) *corpus {
 		accts:     []string{"acct:alice@example.org", "acct:bob@example.net", "acct:carol@social.example:8443"},
 		contexts:  []string{"general", "expertise:go", "trade"},
 		retracted: make(map[string]bool),
+		withdrawn: make(map[string]bool),
 	}
 	issuers := f.keys(4)
 	subjects := f.keys(4)
+	priv := map[wire.PublicKey]*wire.PrivateKey{issuers[0].Public(): issuers[0]}
+	for _, k := range subjects {
+		priv[k.Public()] = k
+	}
 	for _, k := range issuers {
 		c.issuers = append(c.issuers, k.Public())
 	}
@@ -349,6 +366,19 @@ func newCorpus(f *fixture) *corpus {
 		case i%11 == 0: // forged retraction by another issuer: ignored
 			c.objs = append(c.objs, f.retract(issuers[(ik+1)%len(issuers)], a.CID(), a.Created+1))
 		}
+		if subj.Key == nil {
+			continue
+		}
+		sk := priv[*subj.Key]
+		switch {
+		case i%5 == 2: // consented, then withdrawn: withdrawn if a vouch
+			c.objs = append(c.objs, f.consent(sk, a.CID(), a.Created+1), f.withdraw(sk, a.CID(), a.Created+2))
+			c.withdrawn[a.CID().String()] = kind == wire.Vouch
+		case i%5 == 3: // withdrawn, then consented again: live
+			c.objs = append(c.objs, f.consent(sk, a.CID(), a.Created+1), f.withdraw(sk, a.CID(), a.Created+2), f.consent(sk, a.CID(), a.Created+3))
+		case i%5 == 4: // a withdrawal by someone else: ignored
+			c.objs = append(c.objs, f.consent(sk, a.CID(), a.Created+1), f.withdraw(issuers[ik], a.CID(), a.Created+2))
+		}
 	}
 	// Shuffle so that retractions often arrive before their attestation.
 	f.rng.Shuffle(len(c.objs), func(i, j int) { c.objs[i], c.objs[j] = c.objs[j], c.objs[i] })
@@ -367,6 +397,9 @@ func (c *corpus) want(q store.Query) []*wire.Attestation {
 		case q.Context != "" && a.Context != q.Context:
 		case q.Kind != "" && a.Kind != q.Kind:
 		case !q.Retracted && c.retracted[a.CID().String()]:
+		case !q.Withdrawn && c.withdrawn[a.CID().String()]:
+		case a.Created < q.Since:
+		case q.After.Defined() && a.Created == q.Since && bytes.Compare(a.CID().Bytes(), q.After.Bytes()) <= 0:
 		default:
 			out = append(out, a)
 		}
@@ -380,7 +413,19 @@ func (c *corpus) want(q store.Query) []*wire.Attestation {
 
 // queries returns queries by every field, by combinations, and with limits.
 func (c *corpus) queries() []store.Query {
-	qs := []store.Query{{}, {Retracted: true}, {Limit: 1}, {Limit: 7, Retracted: true}, {Kind: wire.Warn}, {Kind: wire.Vouch, Retracted: true}}
+	qs := []store.Query{{}, {Retracted: true}, {Limit: 1}, {Limit: 7, Retracted: true}, {Kind: wire.Warn}, {Kind: wire.Vouch, Retracted: true},
+		{Withdrawn: true}, {Withdrawn: true, Retracted: true}, {Kind: wire.Vouch, Withdrawn: true}}
+	// Since and After: a time in the middle of the corpus, and a cursor
+	// at an attestation created then.
+	mid := c.atts[len(c.atts)/2]
+	qs = append(qs,
+		store.Query{Since: mid.Created},
+		store.Query{Since: mid.Created, After: mid.CID()},
+		store.Query{Since: mid.Created, After: mid.CID(), Retracted: true, Withdrawn: true, Limit: 5},
+		store.Query{Since: mid.Created + 1000},
+		store.Query{Issuer: &mid.Issuer, Since: mid.Created, After: mid.CID()},
+		store.Query{Context: mid.Context, Since: mid.Created, After: mid.CID()},
+	)
 	nobody := wire.PublicKey{0xff}
 	qs = append(qs, store.Query{Issuer: &nobody}, store.Query{SubjectKey: &nobody}, store.Query{Acct: "acct:nobody@example.org"})
 	for i := range c.issuers {
@@ -448,6 +493,33 @@ func testQueries(t *testing.T, s store.Store) {
 				sameObject(t, a, byID[a.CID().String()])
 			}
 		})
+	}
+	// Paging with Since and After through a long result yields it whole.
+	for _, q := range []store.Query{{Retracted: true, Withdrawn: true}, {Context: c.contexts[0]}, {Issuer: &c.issuers[1]}} {
+		t.Run("pages of "+describe(q), func(t *testing.T) {
+			var got []*wire.Attestation
+			page := q
+			page.Limit = 7
+			for range len(c.atts) {
+				p := query(t, s, page)
+				got = append(got, p...)
+				if len(p) < page.Limit {
+					break
+				}
+				last := p[len(p)-1]
+				page.Since, page.After = last.Created, last.CID()
+			}
+			equalIDs(t, "attestations", ids(got), ids(c.want(q)))
+		})
+	}
+	withdrawn := 0
+	for _, w := range c.withdrawn {
+		if w {
+			withdrawn++
+		}
+	}
+	if withdrawn == 0 {
+		t.Fatal("the corpus has no withdrawn statement")
 	}
 }
 
@@ -685,6 +757,72 @@ func testStatusNotFound(t *testing.T, s store.Store) {
 			t.Fatalf("Status(%s) error = %v, want ErrNotFound", id, err)
 		}
 	}
+}
+
+// testStatusOf: the status of an attestation the store does not hold is
+// read from the retractions, consents and withdrawals it does hold for it.
+func testStatusOf(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t)
+	issuer, subject, other := f.key(), f.key(), f.key()
+	a := f.attest(issuer, wire.KeySubject(subject.Public()), wire.Vouch, "general", baseTime)
+	c := f.consent(subject, a.CID(), baseTime+1)
+	w := f.withdraw(subject, a.CID(), baseTime+2)
+	forged := f.retract(other, a.CID(), baseTime+3)
+	put(t, s, 3, c, w, forged)
+	st, err := s.StatusOf(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Retracted != nil || len(st.Consents) != 0 {
+		t.Fatalf("StatusOf: retracted %v, %d live consents; want neither (the retraction is forged, the consent withdrawn)", st.Retracted != nil, len(st.Consents))
+	}
+	equalIDs(t, "withdrawn", ids(st.Withdrawn), ids([]*wire.ConsentWithdrawal{w}))
+	equalIDs(t, "cancelled", ids(st.Cancelled), ids([]*wire.Consent{c}))
+	if !store.Withdrawn(a, st) {
+		t.Error("Withdrawn is false for a vouch whose consent was withdrawn")
+	}
+	r := f.retract(issuer, a.CID(), baseTime+4)
+	put(t, s, 1, r)
+	if st, err = s.StatusOf(ctx, a); err != nil || st.Retracted == nil || !st.Retracted.CID().Equals(r.CID()) {
+		t.Fatalf("StatusOf after the issuer's retraction: %v, %v", st.Retracted, err)
+	}
+	if _, err := s.Status(ctx, a.CID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Status of an attestation not held: %v, want ErrNotFound", err)
+	}
+	b := f.simple(issuer, baseTime)
+	if st, err := s.StatusOf(ctx, b); err != nil || st.Retracted != nil || len(st.Consents)+len(st.Withdrawn)+len(st.Cancelled) != 0 {
+		t.Fatalf("StatusOf an attestation with nothing stored: %+v, %v", st, err)
+	}
+}
+
+// testWithdrawn: a query leaves out the public vouches whose subject
+// withdrew its consent (unless asked), and only those: a withdrawal of a
+// warning or of a peer-audience vouch changes nothing, and a consent after
+// the withdrawal brings the vouch back.
+func testWithdrawn(t *testing.T, s store.Store) {
+	f := newFixture(t)
+	issuer, subject := f.key(), f.key()
+	about := wire.KeySubject(subject.Public())
+	mk := func(kind wire.Kind, aud wire.Audience, created uint64) *wire.Attestation {
+		a := &wire.Attestation{Subject: about, Kind: kind, Context: "general", Strength: 50, Created: created, Audience: aud, Nonce: f.nonce()}
+		f.must(a.Sign(issuer))
+		return a
+	}
+	vouch := mk(wire.Vouch, wire.PublicAudience, baseTime)
+	warn := mk(wire.Warn, wire.PeersAudience(subject.Public()), baseTime+1)
+	peers := mk(wire.Vouch, wire.PeersAudience(subject.Public()), baseTime+2)
+	again := mk(wire.Vouch, wire.PublicAudience, baseTime+3)
+	var objs []wire.Object
+	for _, a := range []*wire.Attestation{vouch, warn, peers, again} {
+		objs = append(objs, a, f.consent(subject, a.CID(), a.Created+10), f.withdraw(subject, a.CID(), a.Created+20))
+	}
+	objs = append(objs, f.consent(subject, again.CID(), again.Created+30))
+	put(t, s, len(objs), objs...)
+	k := subject.Public()
+	equalIDs(t, "default", ids(query(t, s, store.Query{SubjectKey: &k})), ids([]*wire.Attestation{warn, peers, again}))
+	equalIDs(t, "with withdrawn", ids(query(t, s, store.Query{SubjectKey: &k, Withdrawn: true})), ids([]*wire.Attestation{vouch, warn, peers, again}))
+	equalIDs(t, "by context", ids(query(t, s, store.Query{Context: "general"})), ids([]*wire.Attestation{warn, peers, again}))
 }
 
 func testLinks(t *testing.T, s store.Store) {

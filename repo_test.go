@@ -41,10 +41,10 @@ func goList(t *testing.T, args ...string) []listedPackage {
 
 // layers states what each part of the tree may not depend on, directly or
 // through other packages. The engine a node runs (wire, store, vault,
-// trust, node, api, fedi) never depends on the research lab under
+// trust, node, owner, api, fedi) never depends on the research lab under
 // simulations/, nor on the command line; wire, store, vault and trust never
-// depend on networking code; node takes its stores as interfaces and never
-// depends on the badger back end.
+// depend on networking code, nor does the owner service; node takes its
+// stores as interfaces and never depends on the badger back end.
 var layers = []struct {
 	dir       string   // a directory of the module, with everything below it
 	forbidden []string // import path prefixes none of its packages may depend on
@@ -55,6 +55,8 @@ var layers = []struct {
 	{"trust", []string{libp2p, kith + "store", kith + "vault", kith + "node", kith + "simulations", kith + "cli", kith + "api", kith + "fedi"}},
 	{"node", []string{kith + "simulations", kith + "cli", kith + "api", kith + "fedi", kith + "store/badger"}},
 	{"api", []string{kith + "simulations", kith + "cli", kith + "node"}},
+	{"owner", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},
+	{"web", []string{libp2p, kith + "simulations", kith + "cli", kith + "node"}},
 	{"fedi", []string{libp2p, kith + "simulations", kith + "cli", kith + "node", kith + "api"}},
 	{"simulations", []string{kith + "cli"}},
 }

@@ -167,17 +167,20 @@ func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
 }
 
 // Query implements Service.
-func (c *Client) Query(ctx context.Context, req QueryRequest) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := c.do(ctx, "GET", "/v1/query", req.values(), nil, &raw)
-	return raw, err
+func (c *Client) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
+	var q QueryResult
+	err := c.do(ctx, "GET", "/v1/query", req.values(), nil, &q)
+	return q, err
 }
 
 // Rank implements Service.
-func (c *Client) Rank(ctx context.Context, req RankRequest) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := c.do(ctx, "GET", "/v1/rank", req.values(), nil, &raw)
-	return raw, err
+func (c *Client) Rank(ctx context.Context, req RankRequest) ([]RankRow, error) {
+	var rows []RankRow
+	err := c.do(ctx, "GET", "/v1/rank", req.values(), nil, &rows)
+	if rows == nil && err == nil {
+		rows = []RankRow{}
+	}
+	return rows, err
 }
 
 // Attestations implements Service.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,21 +40,22 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	q := QueryRequest{Subject: "@bob@example.social", Context: "expertise:go"}
-	raw, err := c.Query(ctx, q)
+	qr, err := c.Query(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(raw) != `{"subject":"@bob@example.social","score":0.5}` || f.lastArg() != q {
-		t.Errorf("Query: %s, fake got %+v", raw, f.lastArg())
+	if qr.Subject != "@bob@example.social" || qr.Score == nil || *qr.Score != 0.5 || qr.Explanation == nil ||
+		len(qr.Explanation.Paths) != 1 || qr.Explanation.Vouchers == nil || f.lastArg() != q {
+		t.Errorf("Query: %+v, fake got %+v", qr, f.lastArg())
 	}
 
 	for _, rr := range []RankRequest{{}, {Context: "spam", Bottom: true, Limit: 7}} {
-		raw, err = c.Rank(ctx, rr)
+		rows, err := c.Rank(ctx, rr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !json.Valid(raw) || f.lastArg() != rr {
-			t.Errorf("Rank: %s, fake got %+v, want %+v", raw, f.lastArg(), rr)
+		if len(rows) != 1 || rows[0].Subject != "@a@b.c" || rows[0].Summary == "" || f.lastArg() != rr {
+			t.Errorf("Rank: %+v, fake got %+v, want %+v", rows, f.lastArg(), rr)
 		}
 	}
 
@@ -120,7 +120,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(m, []Metric{{Name: "kith_objects_received_total", Value: 7}, {Name: "kith_peers_connected", Value: 2}}) {
+	if !reflect.DeepEqual(serviceMetrics(m), []Metric{{Name: "kith_objects_received_total", Value: 7}, {Name: "kith_peers_connected", Value: 2}}) || len(m) != 10 {
 		t.Errorf("Metrics: %v", m)
 	}
 
@@ -180,11 +180,13 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-// TestBadResponses: invalid JSON from Query and a non-finite metric.
+// TestBadResponses: a non-finite score from Query and a non-finite peer
+// score cannot be encoded: both are internal errors.
 type badService struct{ *fakeService }
 
-func (badService) Query(context.Context, QueryRequest) (json.RawMessage, error) {
-	return json.RawMessage(`{"unterminated":`), nil
+func (badService) Query(context.Context, QueryRequest) (QueryResult, error) {
+	s := nan()
+	return QueryResult{Score: &s}, nil
 }
 
 func (badService) Peers(context.Context) ([]Peer, error) {
@@ -211,7 +213,7 @@ func TestBadServiceOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := c.Query(context.Background(), QueryRequest{Subject: "x"}); ErrorCode(err) != CodeInternal {
-		t.Errorf("invalid raw JSON: %v", err)
+		t.Errorf("NaN query score: %v", err)
 	}
 	if _, err := c.Peers(context.Background()); ErrorCode(err) != CodeInternal {
 		t.Errorf("NaN score: %v", err)
@@ -333,7 +335,8 @@ func TestMetricsPrometheus(t *testing.T) {
 		resp, b := send(t, "tcp", ts.addr, r)
 		want := "# HELP kith_objects_received_total Objects stored from the network.\n# TYPE kith_objects_received_total counter\nkith_objects_received_total 7\n" +
 			"# HELP kith_peers_connected Peers connected now.\n# TYPE kith_peers_connected gauge\nkith_peers_connected 2\n"
-		if resp.StatusCode != 200 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		if resp.StatusCode != 200 || !strings.HasSuffix(string(b), want) || !strings.Contains(string(b), "# TYPE kith_api_refused_host_total counter\n") ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%s: %d %q", r.target, resp.StatusCode, b)
 		}
 	}

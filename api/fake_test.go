@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"github.com/kith-net/kith/trust"
 	"sync"
 	"time"
@@ -78,18 +76,40 @@ func (f *fakeService) Peers(ctx context.Context) ([]Peer, error) {
 	}, nil
 }
 
-func (f *fakeService) Query(ctx context.Context, req QueryRequest) (json.RawMessage, error) {
+func (f *fakeService) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
 	if err := f.record("Query", req, false); err != nil {
-		return nil, err
+		return QueryResult{}, err
 	}
-	return json.RawMessage(fmt.Sprintf(`{"subject":%q,"score":0.5}`, req.Subject)), nil
+	score := 0.5
+	return QueryResult{Subject: req.Subject, Context: req.Context, Covered: true, Score: &score, Meaning: ScoreMeaning,
+		Explanation: &Explanation{Summary: "of the people you trust, 1 vouched, 0 warned", Vouchers: []Statement{},
+			Warners: []Statement{}, Paths: []Path{{Nodes: []string{"you", req.Subject}, Strength: 0.5}}, Features: []Feature{}}}, nil
 }
 
-func (f *fakeService) Rank(ctx context.Context, req RankRequest) (json.RawMessage, error) {
+func (f *fakeService) Rank(ctx context.Context, req RankRequest) ([]RankRow, error) {
 	if err := f.record("Rank", req, false); err != nil {
 		return nil, err
 	}
-	return json.RawMessage(`[{"subject":"@a@b.c","score":0.9}]`), nil
+	return []RankRow{{Subject: "@a@b.c", Score: 0.9, Confidence: 0.4, Summary: "vouched for by you"}}, nil
+}
+
+func (f *fakeService) QueryBatch(ctx context.Context, req BatchQueryRequest) (BatchQueryResult, error) {
+	if err := f.record("QueryBatch", req.Context, false); err != nil {
+		return BatchQueryResult{}, err
+	}
+	res := BatchQueryResult{Context: req.Context}
+	for _, s := range req.Subjects {
+		score := 0.25
+		res.Answers = append(res.Answers, BatchAnswer{Subject: s, Valid: true, Covered: true, Score: &score, Summary: "of the people you trust, 1 warned, 0 vouched", TrustedWarners: 1})
+	}
+	return res, nil
+}
+
+func (f *fakeService) FediApply(ctx context.Context, req FediApplyRequest) (FediApplyResult, error) {
+	if err := f.record("FediApply", req, !req.DryRun); err != nil {
+		return FediApplyResult{}, err
+	}
+	return FediApplyResult{Context: req.Context, Below: req.Below, Action: "mute", DryRun: req.DryRun}, nil
 }
 
 func (f *fakeService) Attestations(ctx context.Context, req ListRequest) ([]Attestation, error) {

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -123,4 +124,44 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// FuzzDecodeNewBodies fuzzes the strict decoding of the batch query, the
+// pairing and the fedi apply bodies: whatever decodes encodes back to
+// what decodes to the same request.
+func FuzzDecodeNewBodies(f *testing.F) {
+	f.Add([]byte(`{"subjects":["@a@b.c","12D3KooWX"],"context":"spam"}`))
+	f.Add([]byte(`{"code":"abc"}`))
+	f.Add([]byte(`{"context":"spam","below":0.2,"action":"block","dry_run":true,"undo":false}`))
+	f.Add([]byte(`{"subjects":[],"subjects":["x"]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var q BatchQueryRequest
+		if decodeStrict(b, &q) == nil {
+			var again BatchQueryRequest
+			if err := decodeStrict(mustMarshal(t, q), &again); err != nil || !reflect.DeepEqual(normBatch(q), normBatch(again)) {
+				t.Fatalf("batch %q: %+v then %+v (%v)", b, q, again, err)
+			}
+		}
+		var p PairRequest
+		if decodeStrict(b, &p) == nil {
+			var again PairRequest
+			if err := decodeStrict(mustMarshal(t, p), &again); err != nil || again != p {
+				t.Fatalf("pair %q: %+v then %+v (%v)", b, p, again, err)
+			}
+		}
+		var a FediApplyRequest
+		if decodeStrict(b, &a) == nil {
+			var again FediApplyRequest
+			if err := decodeStrict(mustMarshal(t, a), &again); err != nil || again != a {
+				t.Fatalf("apply %q: %+v then %+v (%v)", b, a, again, err)
+			}
+		}
+	})
+}
+
+func normBatch(q BatchQueryRequest) BatchQueryRequest {
+	if len(q.Subjects) == 0 {
+		q.Subjects = nil
+	}
+	return q
 }

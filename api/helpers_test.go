@@ -148,9 +148,28 @@ func routeTarget(rt Route) (target, body string) {
 		return "/v1/model?context=spam", ""
 	case "/v1/model/train":
 		return rt.Pattern, `{"context":"spam"}`
+	case "/v1/fedi/apply":
+		return rt.Pattern, `{"context":"spam","below":0.2,"dry_run":true}`
+	case "/v1/query/batch":
+		return rt.Pattern, `{"subjects":["@bob@example.social","12D3KooWX"],"context":"spam"}`
+	case "/v1/ext/pair":
+		return rt.Pattern, `{"code":"not-a-pairing-code"}`
+	case "/v1/ui/login", "/v1/ui/pair":
+		return rt.Pattern, `{}`
 	}
 	if strings.Contains(rt.Pattern, "{cid}") {
 		return strings.Replace(rt.Pattern, "{cid}", "bafyreiconsent", 1), `{}`
 	}
 	return rt.Pattern, ""
+}
+
+// serviceMetrics leaves out the Server's own metrics (Access.Metrics).
+func serviceMetrics(ms []Metric) []Metric {
+	var out []Metric
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Name, "kith_api_refused_") && m.Name != "kith_extensions_paired" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

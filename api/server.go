@@ -40,6 +40,13 @@ type ServerOptions struct {
 	// deadline, and a Service that returns context.DeadlineExceeded is
 	// answered 504. Default 60 s.
 	RequestTimeout time.Duration
+	// Access holds the login and pairing codes, the paired extensions and
+	// the refusal counts. Default: a fresh one in memory.
+	Access *Access
+	// UI serves every path outside /v1/ (the web page), after the Host
+	// check and a same-origin check, without the bearer token: it does
+	// its own sessions. Default nil: such paths are 404.
+	UI http.Handler
 	// MaxConns caps the connections open at once: at the cap a new one
 	// replaces the connection idle the longest, or is closed. Default
 	// DefaultMaxConns (64).
@@ -55,6 +62,8 @@ type Server struct {
 	extraHosts map[string]bool
 	opts       ServerOptions
 	mux        *http.ServeMux
+	access     *Access
+	extension  map[string]bool // paths an extension may call (Route.Extension)
 }
 
 // Route is one endpoint of the API.
@@ -68,7 +77,14 @@ type Route struct {
 	// Timeout bounds this route's Service call; 0 means
 	// ServerOptions.RequestTimeout.
 	Timeout time.Duration
-	handle  func(s *Server, w http.ResponseWriter, r *http.Request) (int, any, error)
+	// Extension routes may also be called by the paired browser extension:
+	// with its token and its own origin (chrome-extension://,
+	// moz-extension://), never a web page's.
+	Extension bool
+	// Public routes need no bearer token (the pairing route, which takes
+	// a one-time code instead).
+	Public bool
+	handle func(s *Server, w http.ResponseWriter, r *http.Request) (int, any, error)
 }
 
 var routes = []Route{
@@ -90,11 +106,17 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/v1/fedi/link", Mutates: true, Timeout: fediTimeout, handle: (*Server).link},
 	{Method: "POST", Pattern: "/v1/fedi/login", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediLogin},
 	{Method: "POST", Pattern: "/v1/fedi/import", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediImport},
+	{Method: "POST", Pattern: "/v1/fedi/apply", Mutates: true, Timeout: fediTimeout, handle: (*Server).fediApply},
 	{Method: "GET", Pattern: "/v1/model", handle: (*Server).model},
 	{Method: "POST", Pattern: "/v1/model/train", Mutates: true, Timeout: trainTimeout, handle: (*Server).trainModel},
+	{Method: "POST", Pattern: "/v1/query/batch", Mutates: true, Extension: true, handle: (*Server).queryBatch},
+	{Method: "POST", Pattern: "/v1/ui/login", Mutates: true, handle: (*Server).uiLogin},
+	{Method: "POST", Pattern: "/v1/ui/pair", Mutates: true, handle: (*Server).uiPair},
+	{Method: "POST", Pattern: "/v1/ext/pair", Mutates: true, Extension: true, Public: true, handle: (*Server).extPair},
 }
 
-// Routes returns the API's endpoints. There is no unauthenticated route.
+// Routes returns the API's endpoints. Only the pairing route (Public)
+// takes no bearer token.
 func Routes() []Route { return append([]Route(nil), routes...) }
 
 // NewServer returns a Server for svc.
@@ -122,7 +144,14 @@ func NewServer(svc Service, opts ServerOptions) (*Server, error) {
 	}
 	s := &Server{
 		svc: svc, token: digestToken(opts.Token), log: opts.Logger, opts: opts,
-		extraHosts: make(map[string]bool), mux: http.NewServeMux(),
+		extraHosts: make(map[string]bool), mux: http.NewServeMux(), access: opts.Access,
+		extension: map[string]bool{},
+	}
+	if s.access == nil {
+		var err error
+		if s.access, err = NewAccess(AccessOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	s.opts.Token = "" // keep only the digest
 	if s.log == nil {
@@ -137,6 +166,9 @@ func NewServer(svc Service, opts ServerOptions) (*Server, error) {
 	byPattern := make(map[string][]Route)
 	var order []string
 	for _, rt := range routes {
+		if rt.Extension {
+			s.extension[rt.Pattern] = rt.Public
+		}
 		if byPattern[rt.Pattern] == nil {
 			order = append(order, rt.Pattern)
 		}
@@ -166,32 +198,74 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	hosts := s.allowedHosts(r)
 	if !hosts[strings.ToLower(r.Host)] {
-		s.refuse(w, r, Errorf(CodeForbidden, "forbidden: Host %q is not this API's address", truncate(r.Host, 64)))
+		s.refuse(w, r, RefusedHost, Errorf(CodeForbidden, "forbidden: Host %q is not this API's address", truncate(r.Host, 64)))
 		return
 	}
-	if origins := r.Header.Values("Origin"); len(origins) > 0 {
-		if r.Method != http.MethodGet {
-			s.refuse(w, r, Errorf(CodeForbidden, "forbidden: cross-origin request"))
+	if s.opts.UI != nil && r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
+		// The web page: its own forms post with its own Origin.
+		if !s.sameOrigin(r, hosts, true) {
+			s.refuse(w, r, RefusedOrigin, Errorf(CodeForbidden, "forbidden: cross-origin request"))
 			return
+		}
+		s.opts.UI.ServeHTTP(w, r)
+		return
+	}
+	public, ext := s.extension[r.URL.Path]
+	origin := r.Header.Get("Origin")
+	if ext && IsExtensionOrigin(origin) && len(r.Header.Values("Origin")) == 1 {
+		// The paired browser extension: its origin is its own, which no
+		// web page can send; its token is checked below.
+	} else if !s.sameOrigin(r, hosts, false) {
+		s.refuse(w, r, RefusedOrigin, Errorf(CodeForbidden, "forbidden: cross-origin request"))
+		return
+	}
+	switch {
+	case ext && public:
+	case s.authorized(r):
+	case ext && s.pairedExtension(r, origin):
+	default:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kith"`)
+		reason := RefusedToken
+		if ext {
+			reason = RefusedPairing
+		}
+		s.refuse(w, r, reason, Errorf(CodeUnauthorized, "missing or wrong API token"))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin checks the Origin and Sec-Fetch-Site headers: an Origin must
+// be http:// plus an accepted Host, and is refused on anything but GET
+// unless anyMethod (the web page's own forms); Sec-Fetch-Site, when
+// present, must be same-origin or none.
+func (s *Server) sameOrigin(r *http.Request, hosts map[string]bool, anyMethod bool) bool {
+	if origins := r.Header.Values("Origin"); len(origins) > 0 {
+		if r.Method != http.MethodGet && !anyMethod {
+			return false
 		}
 		o, ok := strings.CutPrefix(strings.ToLower(origins[0]), "http://")
 		if len(origins) != 1 || !ok || !hosts[o] {
-			s.refuse(w, r, Errorf(CodeForbidden, "forbidden: cross-origin request"))
-			return
+			return false
 		}
 	}
 	if sfs := r.Header.Values("Sec-Fetch-Site"); len(sfs) > 0 {
 		if len(sfs) != 1 || (sfs[0] != "same-origin" && sfs[0] != "none") {
-			s.refuse(w, r, Errorf(CodeForbidden, "forbidden: cross-site request"))
-			return
+			return false
 		}
 	}
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kith"`)
-		s.refuse(w, r, Errorf(CodeUnauthorized, "missing or wrong API token"))
-		return
+	return true
+}
+
+// pairedExtension reports whether r carries an extension token paired
+// from its origin.
+func (s *Server) pairedExtension(r *http.Request, origin string) bool {
+	h := r.Header.Values("Authorization")
+	if len(h) != 1 {
+		return false
 	}
-	s.mux.ServeHTTP(w, r)
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && s.access.Paired(tok, origin)
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -206,9 +280,10 @@ func (s *Server) authorized(r *http.Request) bool {
 	return s.token.matches(tok)
 }
 
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason string, e *Error) {
+	s.access.Refuse(reason)
 	s.log.Debug("api: refused", "method", r.Method, "path", truncate(r.URL.Path, 128),
-		"remote", r.RemoteAddr, "code", e.Code)
+		"remote", r.RemoteAddr, "code", e.Code, "reason", reason)
 	// A refused client keeps no connection open (no idle keep-alive for
 	// one without the token).
 	w.Header().Set("Connection", "close")
@@ -284,15 +359,6 @@ func (s *Server) dispatch(rts []Route) http.Handler {
 		}
 		if t, ok := v.(textBody); ok {
 			writeBody(w, status, t.ctype, t.b)
-			return
-		}
-		if raw, ok := v.(json.RawMessage); ok {
-			if !json.Valid(raw) {
-				s.log.Error("api: service returned invalid JSON", "route", rt.Pattern)
-				s.writeError(w, r, Errorf(CodeInternal, "internal error"))
-				return
-			}
-			writeBody(w, status, "application/json", append(raw, '\n'))
 			return
 		}
 		s.writeJSON(w, r, status, v)
@@ -449,8 +515,8 @@ func (s *Server) query(_ http.ResponseWriter, r *http.Request) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := s.svc.Query(r.Context(), req)
-	return http.StatusOK, raw, err
+	q, err := s.svc.Query(r.Context(), req)
+	return http.StatusOK, q, err
 }
 
 func (s *Server) rank(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -458,8 +524,11 @@ func (s *Server) rank(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := s.svc.Rank(r.Context(), req)
-	return http.StatusOK, raw, err
+	rows, err := s.svc.Rank(r.Context(), req)
+	if rows == nil {
+		rows = []RankRow{}
+	}
+	return http.StatusOK, rows, err
 }
 
 func (s *Server) attestations(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -550,6 +619,7 @@ func (s *Server) metrics(_ http.ResponseWriter, r *http.Request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
+	m = append(m, s.access.Metrics()...)
 	if prom {
 		b, err := prometheusText(m)
 		if err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -18,10 +17,14 @@ type Service interface {
 	Status(ctx context.Context) (Status, error)
 	// Peers lists the peers the node knows, connected or not.
 	Peers(ctx context.Context) ([]Peer, error)
-	// Query returns the daemon's query result JSON, passed through as is.
-	Query(ctx context.Context, req QueryRequest) (json.RawMessage, error)
-	// Rank returns the daemon's ranking JSON, passed through as is.
-	Rank(ctx context.Context, req RankRequest) (json.RawMessage, error)
+	// Query answers how far the owner trusts a subject in a context, and
+	// why.
+	Query(ctx context.Context, req QueryRequest) (QueryResult, error)
+	// Rank lists the subjects of a context by the owner's trust in them.
+	Rank(ctx context.Context, req RankRequest) ([]RankRow, error)
+	// QueryBatch answers several subjects of one context at once (the
+	// browser extension's badges).
+	QueryBatch(ctx context.Context, req BatchQueryRequest) (BatchQueryResult, error)
 	// Attestations lists the attestations in the store that match req.
 	Attestations(ctx context.Context, req ListRequest) ([]Attestation, error)
 	// Attest signs and stores a vouch or a warning.
@@ -52,6 +55,10 @@ type Service interface {
 	// FediImport turns the owner's follows, blocks and mutes into
 	// attestations.
 	FediImport(ctx context.Context, req FediImportRequest) (FediImportResult, error)
+	// FediApply mutes (or blocks) on the owner's own account the accounts
+	// the owner trusts below a threshold, recording what it added; with
+	// Undo it removes exactly those.
+	FediApply(ctx context.Context, req FediApplyRequest) (FediApplyResult, error)
 	// Model describes the model that answers queries in a context.
 	Model(ctx context.Context, req ModelRequest) (ModelInfo, error)
 	// TrainModel refines the model on the owner's judgements in a context

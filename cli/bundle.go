@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/internal/atomicfile"
-	"github.com/kith-net/kith/store"
+	"github.com/kith-net/kith/owner"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -68,37 +67,6 @@ attestations unless --public-only: keep the file as private as the store.
 	return cmd
 }
 
-// Export implements api.Service.
-func (l *localService) Export(ctx context.Context, req api.ExportRequest) (api.ExportResult, error) {
-	var objs []wire.Object
-	skipped := 0
-	now := l.a.env.Now()
-	err := l.s.store.All(ctx, func(o wire.Object) error {
-		if att, ok := o.(*wire.Attestation); ok && req.PublicOnly && att.Audience.Scope != wire.Public {
-			return nil
-		}
-		// An importer refuses expired objects, so a bundle carrying one
-		// could never be imported.
-		if err := o.Verify(now); err != nil {
-			skipped++
-			return nil
-		}
-		objs = append(objs, o)
-		return nil
-	})
-	if err != nil {
-		return api.ExportResult{}, err
-	}
-	b := wire.NewBundle(now, objs...)
-	if err := b.Sign(l.s.key); err != nil {
-		return api.ExportResult{}, ownerError(fmt.Errorf("export: %w", err))
-	}
-	if len(b.Raw()) > api.MaxBundleBytes && l.n != nil {
-		return api.ExportResult{}, api.Errorf(api.CodeTooLarge, "export: the bundle is %d bytes, over the API's %d", len(b.Raw()), api.MaxBundleBytes)
-	}
-	return api.ExportResult{Bundle: b.Raw(), CID: b.CID().String(), Objects: len(objs), Skipped: skipped}, nil
-}
-
 func (a *app) importCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "import <file|->",
@@ -124,61 +92,6 @@ func (a *app) importCommand() *cobra.Command {
 	}
 }
 
-// Import implements api.Service. The owner's own objects that are new to
-// the store go to the node as the owner's (consent requests, gossip), the
-// rest to the store; all are stored in one write.
-func (l *localService) Import(ctx context.Context, req api.ImportRequest) (api.ImportResult, error) {
-	now := l.a.env.Now()
-	b, err := wire.DecodeBundle(req.Bundle)
-	if err == nil {
-		err = b.Verify(now)
-	}
-	var objs []wire.Object
-	if err == nil {
-		objs, err = b.OpenObjects(now)
-	}
-	if err != nil {
-		return api.ImportResult{}, ownerError(bundleError("import", err))
-	}
-	var mine []wire.Object
-	if l.n != nil {
-		me := l.s.key.Public()
-		for _, o := range objs {
-			if o.Signer() != me {
-				continue
-			}
-			if _, err := l.s.store.Get(ctx, o.CID()); errors.Is(err, store.ErrNotFound) {
-				mine = append(mine, o)
-			}
-		}
-	}
-	added, err := l.s.store.Put(ctx, objs...)
-	if err != nil {
-		return api.ImportResult{}, ownerError(fmt.Errorf("import: %w (nothing was imported)", err))
-	}
-	if len(mine) > 0 {
-		if err := l.n.Submit(ctx, mine...); err != nil {
-			return api.ImportResult{}, ownerError(fmt.Errorf("import: stored, but sending your statements on: %w", err))
-		}
-	}
-	return api.ImportResult{Bundle: b.CID().String(), Signer: b.Issuer.String(), Objects: len(objs), Added: added}, nil
-}
-
-// bundleError says why a bundle was refused, in words: a file that is not
-// a bundle at all, or which object of it failed which check.
-func bundleError(op string, err error) error {
-	var we *wire.Error
-	if !errors.As(err, &we) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	switch {
-	case errors.Is(err, wire.ErrMalformed), errors.Is(err, wire.ErrWrongType), errors.Is(err, wire.ErrUnknownField),
-		errors.Is(err, wire.ErrNotCanonical), errors.Is(err, wire.ErrUnsupportedVersion):
-		return hinted{fmt.Sprintf("%s: not a kith bundle, or a damaged one (%s); nothing was imported", op, we.Err), err}
-	}
-	return hinted{fmt.Sprintf("%s: refused, nothing was imported: %s", op, wireMessage(we)), err}
-}
-
 // readBundle reads, decodes and verifies a bundle from a file ("-" is
 // standard input) and returns its objects, each verified.
 func (a *app) readBundle(name string) ([]wire.Object, *wire.Bundle, error) {
@@ -198,14 +111,14 @@ func (a *app) readBundle(name string) ([]wire.Object, *wire.Bundle, error) {
 	now := a.env.Now()
 	b, err := wire.DecodeBundle(raw)
 	if err != nil {
-		return nil, nil, bundleError("import "+name, err)
+		return nil, nil, owner.BundleError("import "+name, err)
 	}
 	if err := b.Verify(now); err != nil {
-		return nil, nil, bundleError("import "+name, err)
+		return nil, nil, owner.BundleError("import "+name, err)
 	}
 	objs, err := b.OpenObjects(now)
 	if err != nil {
-		return nil, nil, bundleError("import "+name, err)
+		return nil, nil, owner.BundleError("import "+name, err)
 	}
 	return objs, b, nil
 }

@@ -150,7 +150,7 @@ view only. Nothing private leaves the node.`,
 		a.peersCommand(),
 		a.consentCommand(),
 		a.simCommand(),
-		a.linkCommand(), a.verifyCommand(), a.fediCommand(),
+		a.linkCommand(), a.verifyCommand(), a.fediCommand(), a.uiCommand(),
 		a.versionCommand(), a.manCommand(), a.keyCommand(), a.schemaCommand(),
 	)
 	return root

@@ -15,9 +15,11 @@
 // signal cancels Main's context (SignalContext); a second one ends the
 // process.
 //
-// While a daemon (kith run) serves a home, every command but model train
-// goes through its local API (package api) instead of opening the store;
-// the owner service both answer with (localService) is in this package.
+// While a daemon (kith run) serves a home, every command goes through its
+// local API (package api) instead of opening the store; without one, a
+// command runs the owner service (package owner) on the store itself. This
+// package keeps the flags and the printing, and the two owner.Network
+// adapters: over a running node.Node (the daemon) and over the store alone.
 //
 // Main is safe to call concurrently with distinct Env values; commands that
 // open the store hold its directory lock for their duration.

@@ -8,12 +8,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kith-net/kith/api"
-	"github.com/kith-net/kith/wire"
 )
 
 // Exit codes. Scripts rely on them; README's "Using kith" lists them.
@@ -118,64 +116,6 @@ func flagError(err error) error {
 	return fmt.Errorf("--%s %q: want %s", f.Name, ive.GetValue(), want)
 }
 
-// fieldFlags names the command-line flag that sets each field wire
-// validates.
-var fieldFlags = map[string]string{
-	"context": "--context", "strength": "--strength", "reason": "--reason", "evidence": "--evidence",
-	"expires": "--expires", "audience": "--audience",
-}
-
-// badInput turns a wire error about something the user typed into a usage
-// error that names the flag (or argument) and says what is wrong, without
-// the package's internals. what names the input when the error does not
-// ("subject", "--by", "the CID").
-func badInput(what string, err error) error {
-	var we *wire.Error
-	if !errors.As(err, &we) {
-		return usageError{fmt.Errorf("%s: %w", what, err)}
-	}
-	if f, ok := fieldFlags[we.Field]; ok {
-		what = f
-	}
-	detail := we.Detail
-	if detail == "" {
-		detail = we.Err.Error()
-	}
-	switch what {
-	case "subject", "--about":
-		return usageError{fmt.Errorf("%s: %s; want a peer ID (12D3KooW...), a did:key (did:key:z6Mk...) or a Fediverse account (@user@host)", what, detail)}
-	case "":
-		return usageError{errors.New(detail)}
-	}
-	return usageError{fmt.Errorf("%s: %s", what, detail)}
-}
-
-// wireMessage renders a wire error for the user: what was refused and why,
-// without the package prefix.
-func wireMessage(we *wire.Error) string {
-	var b strings.Builder
-	if f, ok := fieldFlags[we.Field]; ok && we.Detail != "" {
-		return f + ": " + we.Detail
-	}
-	if we.Field != "" {
-		b.WriteString(we.Field + ": ")
-	}
-	b.WriteString(we.Err.Error())
-	if we.Detail != "" {
-		b.WriteString(": " + we.Detail)
-	}
-	return b.String()
-}
-
-// parseCID reads a CID the user typed.
-func parseCID(s string) (cid.Cid, error) {
-	c, err := wire.ParseCID(s)
-	if err != nil {
-		return cid.Undef, usagef("%q is not a CID (they look like bafyrei...; kith list shows them)", s)
-	}
-	return c, nil
-}
-
 // hinted is an error shown to the user as msg that still matches err
 // (errors.Is, errors.As).
 type hinted struct {
@@ -185,16 +125,3 @@ type hinted struct {
 
 func (h hinted) Error() string { return h.msg }
 func (h hinted) Unwrap() error { return h.err }
-
-// ownerError is apiError for the owner's bundle and Fediverse calls: an
-// error that is not already the API's is shown to the owner as it is
-// (unprocessable, exit 1), since it says what went wrong with their
-// instance or file; none carries a secret.
-func ownerError(err error) error {
-	err = apiError(err)
-	var ae *api.Error
-	if err == nil || errors.As(err, &ae) {
-		return err
-	}
-	return api.Errorf(api.CodeUnprocessable, "%s", oneLine(err.Error()))
-}

@@ -35,13 +35,7 @@ func TestGoToSocialEndToEnd(t *testing.T) {
 	env := readEnvFile(t, path)
 	g := &gtsAPI{t: t, base: env["KITH_GTS_BASE"], host: env["KITH_GTS_HOST"], env: env}
 	acct := func(u string) string { return "@" + u + "@" + g.host }
-	// No follows, blocks or mutes from an earlier run on the same server.
-	for _, other := range []string{"bob", "carol", "mallory"} {
-		id := env["KITH_GTS_"+strings.ToUpper(other)+"_ID"]
-		for _, op := range []string{"unfollow", "unblock", "unmute"} {
-			g.call("alice", "POST", "/api/v1/accounts/"+id+"/"+op, nil)
-		}
-	}
+	g.reset()
 
 	alice, bob, carol := newNode(t, "alice"), newNode(t, "bob"), newNode(t, "carol")
 	for _, n := range []*node{alice, bob, carol} {
@@ -216,6 +210,18 @@ func (g *gtsAPI) call(user, method, path string, form url.Values) map[string]any
 	var v map[string]any
 	json.Unmarshal(b, &v)
 	return v
+}
+
+// reset undoes alice's follows, blocks and mutes of the others, from an
+// earlier test on the same server.
+func (g *gtsAPI) reset() {
+	g.t.Helper()
+	for _, other := range []string{"bob", "carol", "mallory"} {
+		id := g.env["KITH_GTS_"+strings.ToUpper(other)+"_ID"]
+		for _, op := range []string{"unfollow", "unblock", "unmute"} {
+			g.call("alice", "POST", "/api/v1/accounts/"+id+"/"+op, nil)
+		}
+	}
 }
 
 // field returns the plain value of the user's kith field.

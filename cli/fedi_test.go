@@ -226,6 +226,39 @@ func (f *fakeInstance) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?limit=80&max_id=%d>; rel="next", <http://%s%s?limit=80&min_id=%d>; rel="prev"`, f.host, path, end, f.host, path, start))
 		}
 		reply(200, page)
+	case r.Method == "POST" && strings.HasPrefix(path, "/api/v1/accounts/") && strings.Count(path, "/") == 5:
+		if !authed() {
+			return
+		}
+		id, verb, _ := strings.Cut(strings.TrimPrefix(path, "/api/v1/accounts/"), "/")
+		var target string
+		for _, a := range f.accounts {
+			if a.id == id {
+				target = a.username
+			}
+		}
+		if target == "" {
+			reply(404, map[string]string{"error": "Record not found"})
+			return
+		}
+		a := f.accounts[me]
+		without := func(l []string) []string {
+			return slices.DeleteFunc(slices.Clone(l), func(x string) bool { return x == target })
+		}
+		switch verb {
+		case "mute":
+			a.mutes = append(without(a.mutes), target)
+		case "unmute":
+			a.mutes = without(a.mutes)
+		case "block":
+			a.blocks = append(without(a.blocks), target)
+		case "unblock":
+			a.blocks = without(a.blocks)
+		default:
+			reply(404, map[string]string{"error": "Not Found"})
+			return
+		}
+		reply(200, map[string]any{"id": id, "muting": slices.Contains(a.mutes, target), "blocking": slices.Contains(a.blocks, target)})
 	default:
 		reply(404, map[string]string{"error": "Not Found"})
 	}
@@ -624,4 +657,70 @@ func (n *node) didKey() string {
 		n.t.Fatal(err)
 	}
 	return v.DIDKey
+}
+
+// TestFediApply: the owner's warnings become mutes on their own account,
+// accounts they muted by hand are left alone and never undone, a dry run
+// changes nothing, and --undo removes exactly kith's.
+func TestFediApply(t *testing.T) {
+	f := newFakeInstance(t)
+	a := newNode(t, "alice")
+	a.ok("init")
+	okIn(a, "token-of-alice\n", "fedi", "login", f.acct("alice"), "--token-stdin")
+	f.do(func() { f.accounts["alice"].mutes = []string{"carol"} }) // by hand
+	a.ok("warn", f.acct("mallory"), "--strength", "90")
+	a.ok("warn", f.acct("carol"), "--strength", "90")
+	a.ok("vouch", f.acct("bob"), "--strength", "90")
+	mutes := func() string {
+		var m []string
+		f.do(func() { m = slices.Clone(f.accounts["alice"].mutes) })
+		slices.Sort(m)
+		return strings.Join(m, ",")
+	}
+	type result struct {
+		Added   []struct{ Acct string } `json:"added"`
+		Removed []struct{ Acct string } `json:"removed"`
+		Kept    int                     `json:"kept"`
+		ByHand  int                     `json:"by_hand"`
+	}
+	apply := func(args ...string) result {
+		t.Helper()
+		out, _ := okIn(a, "", append([]string{"fedi", "apply", "--json", "--below", "0.5"}, args...)...)
+		checkSchema(t, a, "fedi apply", out)
+		var r result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := apply("--dry-run"); len(r.Added) != 1 || r.Added[0].Acct != f.acct("mallory") || r.ByHand != 1 || mutes() != "carol" {
+		t.Fatalf("dry run: %+v, mutes %s", r, mutes())
+	}
+	if r := apply(); len(r.Added) != 1 || mutes() != "carol,mallory" {
+		t.Fatalf("apply: %+v, mutes %s", r, mutes())
+	}
+	if r := apply(); len(r.Added) != 0 || r.Kept != 1 || r.ByHand != 1 || mutes() != "carol,mallory" {
+		t.Fatalf("apply again: %+v, mutes %s", r, mutes())
+	}
+	out, _ := okIn(a, "", "fedi", "apply", "--undo", "--dry-run")
+	if !strings.Contains(out, "- would unmute "+f.acct("mallory")) || mutes() != "carol,mallory" {
+		t.Fatalf("undo dry run: %q, mutes %s", out, mutes())
+	}
+	if r := apply("--undo"); len(r.Removed) != 1 || r.Removed[0].Acct != f.acct("mallory") || mutes() != "carol" {
+		t.Fatalf("undo: %+v, mutes %s", r, mutes())
+	}
+	if r := apply("--undo"); len(r.Removed) != 0 || mutes() != "carol" {
+		t.Fatalf("undo again: %+v", r)
+	}
+	// Once the owner retracts the warning, a new apply undoes kith's mute.
+	apply()
+	var cid string
+	for _, l := range a.list("--about", f.acct("mallory")) {
+		cid = l.CID
+	}
+	a.ok("retract", cid)
+	if r := apply(); len(r.Removed) != 1 || mutes() != "carol" {
+		t.Fatalf("after retracting the warning: %+v, mutes %s", r, mutes())
+	}
+	a.fail("--below", "fedi", "apply", "--below", "1.5")
 }

@@ -5,67 +5,13 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kith-net/kith/api"
-	"github.com/kith-net/kith/store"
+	"github.com/kith-net/kith/owner"
 	"github.com/kith-net/kith/wire"
 )
-
-// viewOf is the JSON form of an attestation in command and API output
-// (api.Attestation; field names are stable).
-func viewOf(a *wire.Attestation, st store.Status, now time.Time) api.Attestation {
-	v := api.Attestation{
-		CID: a.CID().String(), Kind: string(a.Kind), Issuer: a.Issuer.String(),
-		Subject: a.Subject.String(), SubjectAcct: a.Subject.Acct,
-		Context: a.Context, Strength: a.Strength, Reason: a.Reason, Evidence: a.Evidence,
-		Created: a.CreatedAt().Format(time.RFC3339), Audience: a.Audience.String(),
-		Retracted: st.Retracted != nil, Consents: len(st.Consents),
-	}
-	if a.Subject.Key != nil {
-		v.SubjectKey = a.Subject.Key.String()
-	}
-	if a.Expires != 0 {
-		v.Expires = a.ExpiresAt().Format(time.RFC3339)
-		v.Expired = !now.Before(a.ExpiresAt())
-	}
-	v.State = api.AttestationActive
-	switch {
-	case v.Retracted:
-		v.State = api.AttestationRetracted
-	case v.Expired:
-		v.State = api.AttestationExpired
-	}
-	return v
-}
-
-// sameSubject reports whether two subjects name the same node as the trust
-// engine sees them: the same key or the same account.
-func sameSubject(x, y wire.Subject) bool {
-	return x.Key != nil && y.Key != nil && *x.Key == *y.Key || x.Acct != "" && x.Acct == y.Acct
-}
-
-// superseded reports whether among later (the issuer's live attestations in
-// att's context, oldest first) one made after att is about the same
-// subject: the trust engine counts only the latest.
-func superseded(att *wire.Attestation, later []*wire.Attestation, now time.Time) bool {
-	after := false
-	for _, o := range later {
-		if o.CID() == att.CID() {
-			after = true // same Created: the later one in the store's order wins
-			continue
-		}
-		if o.Expires != 0 && !now.Before(o.ExpiresAt()) || !sameSubject(o.Subject, att.Subject) {
-			continue
-		}
-		if o.Created > att.Created || o.Created == att.Created && after {
-			return true
-		}
-	}
-	return false
-}
 
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.env.Stdout)
@@ -146,7 +92,7 @@ statement about the same subject in the same context (only the latest counts).`,
 			}
 			if context != "" {
 				if err := wire.ValidateContext(context); err != nil {
-					return badInput("--context", err)
+					return owner.BadInput("--context", err)
 				}
 			}
 			if by != "" && by != "me" {
@@ -156,7 +102,7 @@ statement about the same subject in the same context (only the latest counts).`,
 			}
 			if about != "" {
 				if _, err := wire.ParseSubject(about); err != nil {
-					return badInput("--about", err)
+					return owner.BadInput("--about", err)
 				}
 			}
 			return a.withService(cmd.Context(), func(svc api.Service) error {

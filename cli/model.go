@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -111,7 +110,7 @@ func (a *app) trainOwnModel(cmd *cobra.Command, context string) error {
 	if err := wire.ValidateContext(context); err != nil {
 		return err
 	}
-	return a.withService(cmd.Context(), func(svc api.Service) error {
+	return a.withViewService(cmd.Context(), func(svc api.Service) error {
 		info, err := svc.TrainModel(cmd.Context(), api.ModelRequest{Context: context})
 		if err != nil {
 			return err
@@ -127,78 +126,6 @@ func (a *app) trainOwnModel(cmd *cobra.Command, context string) error {
 		}
 		return err
 	})
-}
-
-// trainModel refines the model on the owner's judgements in a context
-// (trust.Refine) and keeps it in the vault only if it predicts them
-// better; otherwise the vault's refined model, if any, is removed and the
-// shipped one answers.
-func (a *app) trainModel(ctx context.Context, s *session, context string) (api.ModelInfo, error) {
-	tv, err := a.openView(ctx, s, context)
-	if err != nil {
-		return api.ModelInfo{}, err
-	}
-	shipped := &trust.Engine{Linked: tv.engine.Linked}
-	m, rep, err := shipped.Refine(ctx, tv.view)
-	if err != nil {
-		return api.ModelInfo{}, err
-	}
-	if rep.Judgements == 0 {
-		return api.ModelInfo{}, usagef("no judgements of yours in %s to learn from: vouch or warn first", context)
-	}
-	if s.secrets.Extra == nil {
-		s.secrets.Extra = map[string][]byte{}
-	}
-	_, had := s.secrets.Extra[modelSecret(context)]
-	if rep.Used {
-		b, err := m.Marshal()
-		if err != nil {
-			return api.ModelInfo{}, err
-		}
-		s.secrets.Extra[modelSecret(context)] = b
-	} else {
-		delete(s.secrets.Extra, modelSecret(context))
-	}
-	if rep.Used || had {
-		if err := s.saveSecrets(a.env.Rand); err != nil {
-			return api.ModelInfo{}, err
-		}
-	}
-	info := modelInfo(s, context)
-	info.Refinement = &api.Refinement{Judgements: rep.Judgements, SharedLogLoss: rep.SharedLogLoss, RefinedLogLoss: rep.RefinedLogLoss, Used: rep.Used, Why: rep.Why}
-	return info, nil
-}
-
-// modelInfo describes the model that answers queries in a context.
-func modelInfo(s *session, context string) api.ModelInfo {
-	m, refined, note := activeModel(s, context)
-	kind := "shipped"
-	if refined {
-		kind = "refined"
-	}
-	return api.ModelInfo{Context: context, Kind: kind, Note: note, Model: m}
-}
-
-func (l *localService) Model(ctx context.Context, req api.ModelRequest) (api.ModelInfo, error) {
-	if req.Context == "" {
-		req.Context = api.DefaultContext
-	}
-	if err := wire.ValidateContext(req.Context); err != nil {
-		return api.ModelInfo{}, apiError(err)
-	}
-	l.viewMu.Lock()
-	defer l.viewMu.Unlock()
-	return modelInfo(l.s, req.Context), nil
-}
-
-func (l *localService) TrainModel(ctx context.Context, req api.ModelRequest) (api.ModelInfo, error) {
-	if req.Context == "" {
-		req.Context = api.DefaultContext
-	}
-	l.viewMu.Lock()
-	defer l.viewMu.Unlock()
-	info, err := l.a.trainModel(ctx, l.s, req.Context)
-	return info, apiError(err)
 }
 
 func (a *app) modelShowCommand() *cobra.Command {

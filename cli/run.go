@@ -22,7 +22,9 @@ import (
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/node"
 	"github.com/kith-net/kith/node/recon"
+	"github.com/kith-net/kith/owner"
 	badgerstore "github.com/kith-net/kith/store/badger"
+	"github.com/kith-net/kith/web"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -131,7 +133,7 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	// Unlocking the vault ran argon2id over 64 MiB: give that memory back
 	// to the system before settling in for a long run.
 	debug.FreeOSMemory()
-	svc := &localService{a: a, s: s, started: a.env.Now()}
+	started := a.env.Now()
 	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
 	// The public set's keys, on disk so that memory does not grow with the
 	// public objects held: a cache the node rebuilds at every start.
@@ -148,24 +150,36 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	if err != nil {
 		return err
 	}
-	svc.n = n
 	defer n.Close()
 	if err := checkListening(o.listen, n.Host().Network().ListenAddresses()); err != nil {
 		return err
 	}
-	svc.bootstrap = parseBootstrap(o.bootstrap)
-	for _, b := range svc.bootstrap {
+	dn := daemonNetwork{n: n, bootstrap: parseBootstrap(o.bootstrap)}
+	for _, b := range dn.bootstrap {
 		if b.err != nil {
 			log.Warn("bad bootstrap address, ignored", "addr", b.addr, "err", b.err)
 			fmt.Fprintf(a.env.Stderr, "kith: --bootstrap %s: %v; ignored (kith status lists it)\n", b.addr, b.err)
 		}
+	}
+	svc, err := a.ownerService(s, dn, &owner.Config{Started: started, Logger: log.With("component", "owner")})
+	if err != nil {
+		return err
 	}
 
 	token, err := api.LoadOrCreateToken(s.home)
 	if err != nil {
 		return err
 	}
-	srv, err := api.NewServer(svc, api.ServerOptions{Token: token, Logger: log.With("component", "api")})
+	access, err := api.NewAccess(api.AccessOptions{Dir: s.home, Now: a.env.Now, Rand: a.env.Rand})
+	if err != nil {
+		return err
+	}
+	page, err := web.New(web.Options{Service: svc, Access: access, Now: a.env.Now, Rand: a.env.Rand, Logger: log.With("component", "web")})
+	if err != nil {
+		return err
+	}
+	defer page.Close() // after the server: its jobs end last
+	srv, err := api.NewServer(svc, api.ServerOptions{Token: token, Logger: log.With("component", "api"), Access: access, UI: page})
 	if err != nil {
 		return err
 	}
@@ -202,13 +216,21 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 		t := time.NewTicker(peerTrustRefresh)
 		defer t.Stop()
 		for {
-			trustCache.set(svc.peerTrust(serveCtx))
+			trustCache.set(svc.PeerTrust(serveCtx))
 			select {
 			case <-serveCtx.Done():
 				return
 			case <-t.C:
 			}
 		}
+	}()
+
+	wg.Add(1)
+	go func() { // the link job: verified links checked again before they fall due
+		defer wg.Done()
+		t := time.NewTicker(owner.LinkCheckEvery)
+		defer t.Stop()
+		svc.RunLinkChecks(serveCtx, t.C)
 	}()
 
 	log.Info("kith running", "peer_id", n.ID(), "addrs", n.Addrs(), "api", url, "home", s.home)
@@ -400,7 +422,7 @@ circulation again. Statements you never approve stay with their author.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if _, err := parseCID(args[0]); err != nil {
+				if _, err := owner.ParseCID(args[0]); err != nil {
 					return err
 				}
 				return a.withService(cmd.Context(), func(svc api.Service) error {

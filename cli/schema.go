@@ -39,6 +39,7 @@ var outputSchemas = map[string]string{
 	"verify":           "verify",
 	"fedi login":       "fedi-login",
 	"fedi import":      "fedi-import",
+	"fedi apply":       "fedi-apply",
 	"key backup":       "key-backup",
 	"version":          "version",
 	"man":              "man",
@@ -47,6 +48,7 @@ var outputSchemas = map[string]string{
 	"rank":             "rank",
 	"model show":       "model",
 	"model train":      "model",
+	"ui":               "ui",
 }
 
 // schemaOf returns the schema file of a command path ("consent list").

@@ -344,3 +344,32 @@ func (c *Client) list(ctx context.Context, op, path string) ([]Account, error) {
 		q = next
 	}
 }
+
+// Relationship actions kith fedi apply takes on the token owner's
+// account (the Mastodon client API; GoToSocial has the same routes).
+const (
+	ActionMute  = "mute"
+	ActionBlock = "block"
+)
+
+// Act mutes or blocks (action ActionMute or ActionBlock) the account id
+// for the token owner; undo unmutes or unblocks it. A mute hides the
+// account from the owner alone and tells nobody; a block also stops it
+// from seeing the owner's posts. Mutes are permanent and include
+// notifications.
+func (c *Client) Act(ctx context.Context, id, action string, undo bool) error {
+	if action != ActionMute && action != ActionBlock {
+		return fmt.Errorf("fedi: %q is not mute or block", action)
+	}
+	verb := action
+	if undo {
+		verb = "un" + action
+	}
+	op := verb + " " + id
+	var form url.Values
+	if action == ActionMute && !undo {
+		form = url.Values{"notifications": {"true"}}
+	}
+	_, err := c.do(ctx, request{op: op, method: "POST", path: "/api/v1/accounts/" + url.PathEscape(id) + "/" + verb, form: form, auth: true}, nil)
+	return err
+}

@@ -153,6 +153,10 @@ func (o offlineNetwork) Submit(ctx context.Context, objs ...wire.Object) error {
 	return err
 }
 
+func (o offlineNetwork) Import(ctx context.Context, objs ...wire.Object) (int, error) {
+	return o.s.store.Put(ctx, objs...)
+}
+
 func (o offlineNetwork) Consents(ctx context.Context) ([]owner.Consent, error) {
 	d, err := node.OpenDecisions(o.s.home)
 	if err != nil {
@@ -206,6 +210,11 @@ func (daemonNetwork) Online() bool { return true }
 
 func (d daemonNetwork) Submit(ctx context.Context, objs ...wire.Object) error {
 	return netError(d.n.Submit(ctx, objs...))
+}
+
+func (d daemonNetwork) Import(ctx context.Context, objs ...wire.Object) (int, error) {
+	added, err := d.n.Import(ctx, objs...)
+	return added, netError(err)
 }
 
 func (d daemonNetwork) Consents(ctx context.Context) ([]owner.Consent, error) {

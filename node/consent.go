@@ -376,6 +376,16 @@ func (n *Node) Withdraw(ctx context.Context, c cid.Cid) (*wire.ConsentWithdrawal
 	return w, n.publish(ctx, w)
 }
 
+// Import stores objects the owner brought from a verified bundle, anyone's,
+// and counts them in the node's public set (and so in what it reconciles
+// with peers) as objects fetched from a peer are: a consented public
+// statement becomes public at once, without a restart. It reports the
+// objects the store did not hold. Nothing is sent; the owner's own new
+// statements go through Submit.
+func (n *Node) Import(ctx context.Context, objs ...wire.Object) (int, error) {
+	return n.ingest(ctx, objs)
+}
+
 // Submit stores the owner's own new objects and sends them where they go:
 // a public attestation about another node becomes a consent request to
 // that node; a retraction of a public attestation is gossiped. Private and

@@ -133,3 +133,44 @@ func TestCloseJoinsGoroutines(t *testing.T) {
 	}
 	t.Logf("goroutines: %d before, %d after 5 start/close cycles", before, after)
 }
+
+// Objects the owner imports into a running node (a bundle of someone
+// else's consented public statement) join its public set at once, as if
+// fetched from a peer; an unconsented one does not (spec/node-v1.md §4).
+func TestImportJoinsPublicSet(t *testing.T) {
+	ctx := context.Background()
+	k, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+	issuer, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+	subject, _ := wire.GeneratePrivateKey(cryptoRand.Reader)
+	n, err := Start(ctx, Config{Key: k, Store: mem.New(), Listen: loopback[:1], NoMDNS: true, DataDir: t.TempDir(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	consented := attest(t, issuer, subject.Public(), wire.Vouch, wire.PublicAudience, "imported")
+	c := &wire.Consent{Target: wire.LinkTo(consented.CID()), Created: consented.Created}
+	if err := c.Sign(subject); err != nil {
+		t.Fatal(err)
+	}
+	alone := attest(t, issuer, subject.Public(), wire.Warn, wire.PublicAudience, "no consent")
+	before := n.PublicSetLen()
+	added, err := n.Import(ctx, consented, c, alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added != 3 {
+		t.Fatalf("Import stored %d objects, want 3", added)
+	}
+	if !n.InPublicSet(consented.CID()) || !n.InPublicSet(c.CID()) {
+		t.Fatal("the imported consented statement is not in the running node's public set")
+	}
+	if n.InPublicSet(alone.CID()) {
+		t.Fatal("an imported statement without consent joined the public set")
+	}
+	if got := n.PublicSetLen() - before; got != 2 {
+		t.Fatalf("the public set grew by %d, want 2", got)
+	}
+	if again, err := n.Import(ctx, consented, c); err != nil || again != 0 {
+		t.Fatalf("importing again: %d added, %v; want 0, nil", again, err)
+	}
+}

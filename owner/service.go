@@ -29,6 +29,10 @@ type Network interface {
 	// Submit stores the owner's new objects and sends them where they go
 	// (consent requests, gossip); offline it only stores them.
 	Submit(ctx context.Context, objs ...wire.Object) error
+	// Import stores verified objects of anyone's from a bundle, reporting
+	// those the store did not hold; a running node also takes them into
+	// what it serves peers. Nothing is sent.
+	Import(ctx context.Context, objs ...wire.Object) (int, error)
 	// Consents lists the public statements about the owner and the
 	// owner's decision on each.
 	Consents(ctx context.Context) ([]Consent, error)
@@ -608,9 +612,9 @@ func (s *Service) Import(ctx context.Context, req api.ImportRequest) (api.Import
 			}
 		}
 	}
-	added, err := s.st.Put(ctx, objs...)
+	added, err := s.net.Import(ctx, objs...)
 	if err != nil {
-		return api.ImportResult{}, ownerError(fmt.Errorf("import: %w (nothing was imported)", err))
+		return api.ImportResult{}, ownerError(fmt.Errorf("import: %w", err))
 	}
 	if len(mine) > 0 {
 		if err := s.net.Submit(ctx, mine...); err != nil {

@@ -86,6 +86,11 @@ func (n *Network) Submit(ctx context.Context, objs ...wire.Object) error {
 	return err
 }
 
+// Import implements owner.Network.
+func (n *Network) Import(ctx context.Context, objs ...wire.Object) (int, error) {
+	return n.Store.Put(ctx, objs...)
+}
+
 // Consents implements owner.Network.
 func (n *Network) Consents(context.Context) ([]owner.Consent, error) {
 	n.mu.Lock()

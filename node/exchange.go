@@ -41,13 +41,43 @@ func visible(a *wire.Attestation, st store.Status, to wire.PublicKey) bool {
 	return false
 }
 
+// liveStatus returns st with the consents that have expired at now moved
+// from Consents to Cancelled. A live consent is one the subject signed, no
+// later withdrawal cancels, and that has not expired: an expired consent
+// is no longer effective (spec/wire-v1.md §5.3) and is never sent to a
+// peer (wire-v1 §7). The store's Status has no clock, so the node applies
+// the expiry wherever it decides what to send or hold.
+func liveStatus(st store.Status, now time.Time) store.Status {
+	var live, expired []*wire.Consent
+	for _, c := range st.Consents {
+		if expiredAt(c, now) {
+			expired = append(expired, c)
+		} else {
+			live = append(live, c)
+		}
+	}
+	if len(expired) == 0 {
+		return st
+	}
+	st.Consents = live
+	st.Cancelled = append(append([]*wire.Consent(nil), st.Cancelled...), expired...)
+	return st
+}
+
+// expiredAt reports whether o has an expiry and it has passed at now.
+func expiredAt(o wire.Object, now time.Time) bool {
+	_, expires := objectTimes(o)
+	return expires != 0 && uint64(max(now.Unix(), 0)) >= expires
+}
+
 // group returns a visible attestation followed by the objects that belong
-// to it (consents, withdrawals, retraction).
+// to it (live consents, withdrawals, retraction).
 func (n *Node) group(ctx context.Context, a *wire.Attestation, to wire.PublicKey) ([]wire.Object, error) {
 	st, err := n.cfg.Store.Status(ctx, a.CID())
 	if err != nil {
 		return nil, err
 	}
+	st = liveStatus(st, n.cfg.Now())
 	if !visible(a, st, to) {
 		return nil, nil
 	}
@@ -145,6 +175,10 @@ func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wi
 
 // mayShare reports whether one object may be sent to peer to.
 func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (bool, error) {
+	now := n.cfg.Now()
+	if expiredAt(o, now) {
+		return false, nil // never sent once expired (spec/wire-v1.md §7)
+	}
 	if _, ok := o.(*wire.IdentityLink); ok {
 		return true, nil
 	}
@@ -169,14 +203,14 @@ func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (
 		}
 	}
 	att, ok := a.(*wire.Attestation)
-	if !ok || att.Expires != 0 && !n.cfg.Now().Before(att.ExpiresAt()) {
+	if !ok || expiredAt(att, now) {
 		return false, nil
 	}
 	st, err := n.cfg.Store.Status(ctx, t)
 	if err != nil {
 		return false, err
 	}
-	return visible(att, st, to), nil
+	return visible(att, liveStatus(st, now), to), nil
 }
 
 // handleExchange serves one exchange request.
@@ -466,7 +500,7 @@ func (n *Node) admit(ctx context.Context, p peer.ID, from wire.PublicKey, objs [
 				ok = consented[v.CID()] || v.Issuer == n.me
 				if !ok {
 					st, err := n.cfg.Store.Status(ctx, v.CID())
-					ok = err == nil && len(st.Consents) > 0
+					ok = err == nil && len(liveStatus(st, n.cfg.Now()).Consents) > 0
 				}
 				if !ok && v.Subject.Key != nil && *v.Subject.Key == n.me && v.Issuer == from {
 					// A consent request, from its issuer: within budget.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -545,4 +546,87 @@ func cids(objs []wire.Object) string {
 		b.WriteString(string(o.Type()) + ":" + s[len(s)-6:])
 	}
 	return b.String() + "]"
+}
+
+// §3.2: the outcome of each validation step, in order, and account-only
+// subjects: a vouch whose subject has no key has no valid proof.
+func TestSpecGossipValidation(t *testing.T) {
+	tn := newTestNet(t, 1, netOptions{})
+	n := tn.nodes[0]
+	issuer, subj, other, relay := mustKey(t), mustKey(t), mustKey(t), mustKey(t)
+	T := uint64(testNow().Unix())
+	grace := uint64(gossipGrace / time.Second)
+	key := wire.KeySubject(subj.Public())
+	a := specAtt(t, issuer, key, wire.Vouch, wire.PublicAudience, T, 0)
+	c := specConsent(t, subj, a, T, 0)
+	acctOnly := specAtt(t, issuer, wire.Subject{Acct: "acct:subj@example.social"}, wire.Vouch, wire.PublicAudience, T, 0)
+	acctConsent := specConsent(t, subj, acctOnly, T, 0) // by a key the account might be linked to
+	both := specAtt(t, issuer, wire.Subject{Key: ptr(subj.Public()), Acct: "acct:subj@example.social"}, wire.Vouch, wire.PublicAudience, T, 0)
+	bothConsent := specConsent(t, subj, both, T, 0)
+	peersAtt := specAtt(t, issuer, key, wire.Vouch, wire.PeersAudience(other.Public()), T, 0)
+	warn := specAtt(t, issuer, key, wire.Warn, wire.PublicAudience, T, 0)
+	link := &wire.IdentityLink{Acct: "acct:subj@example.social", Created: T}
+	r := &wire.Retraction{Target: wire.LinkTo(a.CID()), Created: T}
+	w := &wire.ConsentWithdrawal{Target: wire.LinkTo(acctOnly.CID()), Created: T}
+	for _, s := range []struct {
+		o interface{ Sign(*wire.PrivateKey) error }
+		k *wire.PrivateKey
+	}{{link, subj}, {r, issuer}, {w, subj}} {
+		if err := s.o.Sign(s.k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forged := specConsent(t, subj, a, T, 0)
+	forgedRaw := append([]byte(nil), forged.Raw()...)
+	forgedRaw[12] ^= 1 // inside sig (map head, "v" 1, "sig", 58 40): a bad signature, nothing else
+	if o, err := wire.Decode(forgedRaw); err != nil || !errors.Is(wire.VerifyBatch([]wire.Object{o}, testNow(), nil)[0], wire.ErrBadSignature) {
+		t.Fatalf("the forged consent must decode and fail only its signature: %v", err)
+	}
+	expiredIn := specConsent(t, subj, a, T-100, T-1)             // expired, within the grace
+	expiredPast := specConsent(t, subj, a, T-2*grace, T-grace-1) // expired past the grace
+	bundle := wire.NewBundle(time.Unix(int64(T), 0), c)
+	if err := bundle.Sign(issuer); err != nil {
+		t.Fatal(err)
+	}
+	raw := func(objs ...wire.Object) [][]byte {
+		var out [][]byte
+		for _, o := range objs {
+			out = append(out, o.Raw())
+		}
+		return out
+	}
+	// Held: the retracted attestation's target, so that the retraction is
+	// checked against it; the account-only vouch, for its withdrawal.
+	if _, err := n.ingest(context.Background(), []wire.Object{acctOnly}); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		name string
+		objs [][]byte
+		want pubsub.ValidationResult
+	}{
+		{"a proof", raw(a, c), pubsub.ValidationAccept},
+		{"a proof about key and account", raw(both, bothConsent), pubsub.ValidationAccept},
+		{"step 2: no object", nil, pubsub.ValidationReject},
+		{"step 3: a bundle", raw(a, bundle), pubsub.ValidationReject},
+		{"step 3: not an object", [][]byte{{0xa0}}, pubsub.ValidationReject},
+		{"step 4: expired within the grace, before the signatures", append(raw(a, expiredIn), forgedRaw), pubsub.ValidationIgnore},
+		{"step 4: expired past the grace", raw(a, expiredPast), pubsub.ValidationReject},
+		{"step 5: a bad signature", append(raw(a), forgedRaw), pubsub.ValidationReject},
+		{"step 6: a consent first", raw(c, a), pubsub.ValidationReject},
+		{"step 6: an identity link", raw(link), pubsub.ValidationReject},
+		{"step 6: a retraction with company", raw(r, c), pubsub.ValidationReject},
+		{"step 7: a peers attestation", raw(peersAtt, specConsent(t, subj, peersAtt, T, 0)), pubsub.ValidationReject},
+		{"step 7: a public warning", raw(warn, specConsent(t, subj, warn, T, 0)), pubsub.ValidationReject},
+		{"step 7: no consent", raw(a), pubsub.ValidationReject},
+		{"step 7: a consent by another key", raw(a, specConsent(t, other, a, T, 0)), pubsub.ValidationReject},
+		{"step 7: a consent for another attestation", raw(a, bothConsent), pubsub.ValidationReject},
+		{"step 7: an account-only subject", raw(acctOnly, acctConsent), pubsub.ValidationReject},
+		{"step 9: a withdrawal of an account-only vouch", raw(w), pubsub.ValidationIgnore},
+		{"step 9: a retraction of an unknown attestation", raw(r), pubsub.ValidationIgnore},
+	} {
+		if got := gossipFrom(n, relay, encodeRaw(x.objs)); got != x.want {
+			t.Errorf("%s: %v, want %v", x.name, got, x.want)
+		}
+	}
 }

@@ -266,7 +266,8 @@ func TestSpecResponseFrames(t *testing.T) {
 			}
 			_, _ = s.Write(c.resp)
 		})
-		raws, _, err := n.request(context.Background(), h.ID(), request{Op: opQuery}, 1<<30)
+		resp, err := n.request(context.Background(), h.ID(), request{Op: opQuery}, 1<<30)
+		raws := resp.raws
 		switch {
 		case c.objects < 0 && (err == nil || raws != nil):
 			t.Errorf("%s: %d objects, %v; want a failure and nothing", c.name, len(raws), err)

@@ -266,7 +266,8 @@ func TestSpecResponseFrames(t *testing.T) {
 			}
 			_, _ = s.Write(c.resp)
 		})
-		raws, _, err := n.request(context.Background(), h.ID(), request{Op: opQuery}, 1<<30)
+		resp, err := n.request(context.Background(), h.ID(), request{Op: opQuery}, 1<<30)
+		raws := resp.raws
 		switch {
 		case c.objects < 0 && (err == nil || raws != nil):
 			t.Errorf("%s: %d objects, %v; want a failure and nothing", c.name, len(raws), err)
@@ -456,6 +457,55 @@ func TestSpecExpiredConsent(t *testing.T) {
 	// store cannot make this node hold it.
 	if keep, err := n.admit(ctx, "", stranger.Public(), []wire.Object{a}); err != nil || len(keep) != 0 {
 		t.Errorf("admit of a vouch whose only consent expired: %d kept, %v", len(keep), err)
+	}
+}
+
+// §4 "Live consents", for the owner's own inbox: a request the owner
+// consented to with an expiry is approved until the consent expires, then
+// no longer (its consent has ended, as by a withdrawal): it is not pending
+// again, nothing is left to withdraw, and approving it signs a new consent.
+func TestSpecExpiredOwnConsent(t *testing.T) {
+	clock := newTestClock()
+	tn := newTestNet(t, 1, netOptions{configure: func(_ int, c *Config) { c.Now = clock.now }})
+	n := tn.nodes[0]
+	ctx := context.Background()
+	issuer := mustKey(t)
+	T := uint64(clock.now().Unix())
+	a := specAtt(t, issuer, wire.KeySubject(n.cfg.Key.Public()), wire.Vouch, wire.PublicAudience, T-10, 0)
+	c := specConsent(t, n.cfg.Key, a, T-10, T+60) // signed by another implementation holding the key
+	if _, err := n.ingest(ctx, []wire.Object{a, c}); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		t.Helper()
+		reqs, err := n.ConsentRequests(ctx)
+		if err != nil || len(reqs) != 1 {
+			t.Fatalf("consent requests: %+v, %v", reqs, err)
+		}
+		return reqs[0].State
+	}
+	if got := state(); got != ConsentApproved {
+		t.Fatalf("with a live consent: %s, want %s", got, ConsentApproved)
+	}
+	clock.add(61 * time.Second)
+	if got := state(); got != ConsentWithdrawn {
+		t.Errorf("after the consent expired: %s, want %s", got, ConsentWithdrawn)
+	}
+	if k, err := n.pendingFrom(ctx, issuer.Public()); err != nil || k != 0 {
+		t.Errorf("pending requests of the issuer after expiry: %d, %v; want 0", k, err)
+	}
+	if _, err := n.Withdraw(ctx, a.CID()); !errors.Is(err, ErrWrongState) {
+		t.Errorf("withdrawing an expired consent: %v, want ErrWrongState", err)
+	}
+	c2, err := n.Approve(ctx, a.CID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.CID().Equals(c.CID()) || c2.Expires != 0 {
+		t.Errorf("approving again returned the expired consent or one with an expiry: %+v", c2)
+	}
+	if got := state(); got != ConsentApproved {
+		t.Errorf("after approving again: %s, want %s", got, ConsentApproved)
 	}
 }
 

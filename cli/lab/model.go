@@ -10,6 +10,7 @@ import (
 	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/training"
+	"github.com/kith-net/kith/trust"
 )
 
 // extendModelTrain gives kith-lab model train the training of the shipped
@@ -59,11 +60,7 @@ With --synthetic, train a logistic model on synthetic marketplaces only.`
 		if err != nil {
 			return err
 		}
-		b, err := m.Marshal()
-		if err != nil {
-			return err
-		}
-		if err := a.writeOut(out, b); err != nil {
+		if err := a.writeModel(out, m); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.env.Stderr, "trained on %d judgements; held-out market: %d judgements, AUC %.3f, calibration error %.3f, vouch share %.2f\n",
@@ -82,9 +79,13 @@ With --synthetic, train a logistic model on synthetic marketplaces only.`
 	f.IntVar(&raters, "raters", 0, "with --public or --synthetic: raters per market (default 400), or per network with --public (default 300)")
 }
 
-// writeOut writes a trained model to file, or to standard output when file
-// is "" or "-".
-func (a *lab) writeOut(file string, b []byte) error {
+// writeModel writes a trained model to file, or to standard output when
+// file is "" or "-".
+func (a *lab) writeModel(file string, m *trust.Model) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
 	if file == "" || file == "-" {
 		_, err := a.env.Stdout.Write(append(b, '\n'))
 		return err
@@ -133,11 +134,7 @@ func (a *lab) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets 
 	if err != nil {
 		return err
 	}
-	b, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := a.writeOut(out, b); err != nil {
+	if err := a.writeModel(out, m); err != nil {
 		return err
 	}
 	if levelOut != "" {

@@ -1,9 +1,11 @@
-package cli
+package lab
 
 import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/kith-net/kith/cli"
 )
 
 // TestSimProgressLog: off a terminal (a batch job) progress is a log line
@@ -13,7 +15,7 @@ import (
 func TestSimProgressLog(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	a := &app{env: Env{Stderr: &buf, Now: func() time.Time { return now }}}
+	a := &lab{env: cli.Env{Stderr: &buf, Now: func() time.Time { return now }}}
 	p := a.simProgress("net", time.Hour) // the test reports; the ticker never fires
 	p.update("starting: nodes", 10, 100)
 	p.report(false)

@@ -16,10 +16,14 @@
 //	                    node/recon (set reconciliation), node/netsim (many nodes on a mock network)
 //	api/                the daemon's local HTTP API: server, client, discovery, token
 //	fedi/               the Mastodon/GoToSocial client API and identity-link checks
-//	cli/                the kith command: subcommands, the owner service, output schemas
-//	cmd/kith/           the thin main around cli.Main, and the tests that run the binary
+//	cli/                the kith command: subcommands, the owner service's adapters,
+//	                    output schemas, and the plumbing every command shares (Program)
+//	cli/lab             the research lab's commands: eval, sim, bench, model train --public
+//	cmd/kith/           the node's binary, a thin main around cli.Main, and the tests
+//	                    that run it; it links none of the lab
+//	cmd/kith-lab/       the lab's binary: kith's commands plus cli/lab's
 //	internal/atomicfile crash-safe writes of small files
-//	internal/perf       performance cases shared by go test -bench and kith bench
+//	internal/perf       performance cases shared by go test -bench and kith-lab bench
 //	internal/netnstest  tests in a network namespace of their own
 //	simulations/        the research lab: evaluation harness, baselines, data sets,
 //	                    model training, generators and the network simulator
@@ -27,7 +31,7 @@
 //	contrib/            service files for systemd (user unit) and launchd
 //
 // The engine (wire, store, vault, trust, node, api, fedi) never imports the
-// lab; repo_test.go holds that direction.
+// lab, and the node's binary links none of it; repo_test.go holds both.
 //
 // This package holds only repository-wide tests (dependency direction,
 // package documentation).

@@ -85,6 +85,33 @@ func TestLayering(t *testing.T) {
 	}
 }
 
+// labOnly are import path prefixes of the research lab and its tools: the
+// simulations, the plotting, the mock and simulated networks, and the lab's
+// command line.
+var labOnly = []string{
+	kith + "simulations",
+	kith + "cli/lab",
+	"gonum.org/v1/plot",
+	"github.com/libp2p/go-libp2p/p2p/net/mock",
+	"github.com/marcopolo/simnet",
+}
+
+// TestNodeBinaryLinksNoLab: the binary a node runs (cmd/kith) depends on
+// none of the lab (labOnly); the lab's binary is cmd/kith-lab.
+func TestNodeBinaryLinksNoLab(t *testing.T) {
+	pkgs := goList(t, "./cmd/kith")
+	if len(pkgs) != 1 {
+		t.Fatalf("go list ./cmd/kith: %d packages", len(pkgs))
+	}
+	for _, d := range pkgs[0].Deps {
+		for _, f := range labOnly {
+			if d == f || strings.HasPrefix(d, f+"/") {
+				t.Errorf("cmd/kith depends on %s: the node's binary must not link the lab (%s); the lab's commands belong in cli/lab and cmd/kith-lab", d, f)
+			}
+		}
+	}
+}
+
 // TestPackageDocs: every package states its contract in a package comment.
 func TestPackageDocs(t *testing.T) {
 	for _, p := range goList(t, "./...") {

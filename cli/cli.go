@@ -57,9 +57,15 @@ func OSEnv() Env {
 	}
 }
 
-// Main runs kith with args (without the program name) and returns the exit
-// code.
+// Main runs kith, the node's command, with args (without the program
+// name) and returns the exit code.
 func Main(ctx context.Context, args []string, env Env) int {
+	return Program{}.Main(ctx, args, env)
+}
+
+// Main runs the program with args (without the program name) and returns
+// the exit code.
+func (p Program) Main(ctx context.Context, args []string, env Env) int {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -75,8 +81,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if env.Stdin == nil {
 		env.Stdin = strings.NewReader("")
 	}
-	a := &app{env: env}
+	name := p.name()
+	a := &app{env: env, name: name}
+	a.addSchemas(schemaFiles, outputSchemas)
 	root := a.rootCommand()
+	if p.Extend != nil {
+		if err := p.Extend(root, App{a}); err != nil {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", name, oneLine(err.Error()))
+			return ExitFailure
+		}
+	}
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -91,10 +105,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	code := exitCode(ctx, err)
 	if code > 128 {
-		fmt.Fprintln(env.Stderr, "kith: interrupted")
+		fmt.Fprintf(env.Stderr, "%s: interrupted\n", name)
 		return code
 	}
-	fmt.Fprintf(env.Stderr, "kith: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(env.Stderr, "%s: %s\n", name, oneLine(err.Error()))
 	return code
 }
 
@@ -103,14 +117,19 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // app holds the global flags and the environment of one invocation.
 type app struct {
 	env            Env
+	name           string // the program's name: kith, kith-lab
 	home           string
 	passphraseFile string
 	json           bool
+	// schemas are where the schema of each command's --json output is,
+	// by command path without the program's name: kith's own
+	// (outputSchemas) and those a Program's Extend added.
+	schemas map[string]schemaSource
 }
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "kith",
+		Use:   a.name,
 		Short: "kith: private, subjective reputation for the Fediverse, peer to peer",
 		Long: `kith keeps your signed vouches and warnings about others in an encrypted store on
 your own device, and computes how far you trust someone from your own point of
@@ -143,13 +162,10 @@ view only. Nothing private leaves the node.`,
 		a.queryCommand(),
 		a.rankCommand(),
 		a.modelCommand(),
-		a.evalCommand(),
-		a.benchCommand(),
 		a.runCommand(),
 		a.statusCommand(),
 		a.peersCommand(),
 		a.consentCommand(),
-		a.simCommand(),
 		a.linkCommand(), a.verifyCommand(), a.fediCommand(), a.uiCommand(),
 		a.versionCommand(), a.manCommand(), a.keyCommand(), a.schemaCommand(),
 	)

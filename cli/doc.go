@@ -2,6 +2,12 @@
 // and exit codes. cmd/kith is a thin main around Main, so every command can
 // be run and tested in-process without building a binary.
 //
+// A Program is kith's commands and, through its Extend, another package's:
+// cmd/kith-lab adds the research lab's (package cli/lab) over the same
+// plumbing (App: the environment, the global flags, the printing; Usage
+// errors). Nothing here imports the lab, so the node's binary links none
+// of it.
+//
 // Names that scripts rely on are stable: the flags --home, --json,
 // --passphrase-file; the environment variables KITH_HOME and
 // KITH_PASSPHRASE; the JSON field names of every --json output, each

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -73,6 +74,9 @@ func typeUsageErrors(c *cobra.Command) {
 				return nil
 			}
 			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if !cmd.HasParent() && slices.Contains(labCommands, args[0]) {
+				return usageError{fmt.Errorf("%s: it is in the research lab's binary, kith-lab (go build ./cmd/kith-lab)", msg)}
+			}
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
 			}

@@ -3,6 +3,8 @@ package cli
 import (
 	"embed"
 	"fmt"
+	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -16,7 +18,8 @@ import (
 var schemaFiles embed.FS
 
 // outputSchemas names the schema of each command's --json output, by the
-// command's path without "kith". To give a command one: write
+// command's path without "kith". (The commands a Program's Extend adds
+// bring their own: App.AddSchema.) To give a command one: write
 // cli/schema/NAME.schema.json, add the command here, and run its --json
 // output through checkSchema in schema_test.go.
 var outputSchemas = map[string]string{
@@ -43,7 +46,6 @@ var outputSchemas = map[string]string{
 	"key backup":       "key-backup",
 	"version":          "version",
 	"man":              "man",
-	"bench":            "bench",
 	"query":            "query",
 	"rank":             "rank",
 	"model show":       "model",
@@ -51,14 +53,31 @@ var outputSchemas = map[string]string{
 	"ui":               "ui",
 }
 
-// schemaOf returns the schema file of a command path ("consent list").
-func schemaOf(command string) ([]byte, string, error) {
-	name, ok := outputSchemas[command]
-	if !ok {
-		return nil, "", usagef("kith %s has no JSON schema; kith schema lists those that have", command)
+// schemaSource is where one command's output schema is: files holds
+// schema/NAME.schema.json.
+type schemaSource struct {
+	files fs.FS
+	name  string
+}
+
+// addSchemas adds the schemas byCommand names (command path → NAME) from
+// files.
+func (a *app) addSchemas(files fs.FS, byCommand map[string]string) {
+	if a.schemas == nil {
+		a.schemas = map[string]schemaSource{}
 	}
-	b, err := schemaFiles.ReadFile("schema/" + name + ".schema.json")
-	return b, name, err
+	for c, name := range byCommand {
+		a.schemas[c] = schemaSource{files, name}
+	}
+}
+
+// schemaOf returns the schema of a command path ("consent list").
+func (a *app) schemaOf(command string) ([]byte, error) {
+	src, ok := a.schemas[command]
+	if !ok {
+		return nil, usagef("%s %s has no JSON schema; %s schema lists those that have", a.name, command, a.name)
+	}
+	return fs.ReadFile(src.files, "schema/"+src.name+".schema.json")
 }
 
 func (a *app) schemaCommand() *cobra.Command {
@@ -68,19 +87,14 @@ func (a *app) schemaCommand() *cobra.Command {
 		Long: `Print the JSON Schema (draft 2020-12) of a command's --json output, or, with no
 command, list the commands that have one. Field names in these outputs are
 stable: a script can rely on every field the schema marks required.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				cmds := make([]string, 0, len(outputSchemas))
-				for c := range outputSchemas {
-					cmds = append(cmds, c)
-				}
-				slices.Sort(cmds)
-				for _, c := range cmds {
-					fmt.Fprintf(a.env.Stdout, "kith %-18s %s.schema.json\n", c, outputSchemas[c])
+				for _, c := range slices.Sorted(maps.Keys(a.schemas)) {
+					fmt.Fprintf(a.env.Stdout, "%s %-18s %s.schema.json\n", a.name, c, a.schemas[c].name)
 				}
 				return nil
 			}
-			b, _, err := schemaOf(strings.Join(args, " "))
+			b, err := a.schemaOf(strings.Join(args, " "))
 			if err != nil {
 				return err
 			}

@@ -126,9 +126,6 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 	check(a, "rank", "--bottom")
 	check(a, "model show")
 	check(a, "model train")
-	if !testing.Short() {
-		check(a, "bench", "--run", "^CID of")
-	}
 	// With the daemon: status, peers and consent actions through the API.
 	stop := startDaemon(t, a)
 	check(a, "status")

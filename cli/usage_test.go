@@ -55,6 +55,7 @@ func TestExitCodes(t *testing.T) {
 		{2, `--by "x": want me`, []string{"list", "--by", "x"}},
 		{2, "unknown flag: --colour", []string{"list", "--colour"}},
 		{2, `unknown command "bogus" for "kith"`, []string{"bogus"}},
+		{2, `unknown command "sim" for "kith": it is in the research lab's binary, kith-lab`, []string{"sim", "run", "sybil"}},
 		{2, `unknown command "aprove" for "kith consent" (did you mean approve?)`, []string{"consent", "aprove"}},
 		{2, "accepts 1 arg(s), received 0 (usage: kith vouch <subject> [flags])", []string{"vouch"}},
 		{2, "--limit -1", []string{"list", "--limit", "-1"}},

@@ -24,9 +24,9 @@ import (
 // Consent states of an attestation about the owner.
 const (
 	ConsentPending   = "pending"   // public, no decision yet
-	ConsentApproved  = "approved"  // a live consent by the owner exists
+	ConsentApproved  = "approved"  // a live consent by the owner exists (not withdrawn, not expired)
 	ConsentDeclined  = "declined"  // the owner declined; never gossiped
-	ConsentWithdrawn = "withdrawn" // the owner consented, then withdrew
+	ConsentWithdrawn = "withdrawn" // the owner consented, then withdrew or every consent expired
 )
 
 // Errors of the consent calls; branch with errors.Is.
@@ -154,7 +154,7 @@ func ConsentRequests(ctx context.Context, st store.Store, me wire.PublicKey, d *
 		if err != nil {
 			return nil, fmt.Errorf("node: consent requests: %w", err)
 		}
-		state := consentState(a, s, d)
+		state := consentState(a, s, d, now)
 		if state == ConsentPending {
 			if expiredRequest(a, now) {
 				continue
@@ -195,7 +195,7 @@ func (n *Node) pendingFrom(ctx context.Context, issuer wire.PublicKey) (int, err
 		if err != nil {
 			return 0, err
 		}
-		if consentState(a, s, n.inbox) == ConsentPending {
+		if consentState(a, s, n.inbox, now) == ConsentPending {
 			k++
 		}
 	}
@@ -235,11 +235,15 @@ func (n *Node) admitConsentRequest(ctx context.Context, from peer.ID, a *wire.At
 	return true, nil
 }
 
-func consentState(a *wire.Attestation, s store.Status, d *Decisions) string {
+// consentState is the owner's decision on a, with status s, at now. A
+// consent that has expired is no longer live (spec/node-v1.md §4): when
+// every consent has expired, the owner's consent has ended as a withdrawal
+// ends it.
+func consentState(a *wire.Attestation, s store.Status, d *Decisions, now time.Time) string {
 	switch {
-	case len(s.Consents) > 0:
+	case len(liveStatus(s, now).Consents) > 0:
 		return ConsentApproved
-	case len(s.Withdrawn) > 0:
+	case len(s.Withdrawn) > 0 || len(s.Consents) > 0:
 		return ConsentWithdrawn
 	case d != nil && d.Declined(a.CID()):
 		return ConsentDeclined
@@ -282,8 +286,8 @@ func SignConsent(ctx context.Context, st store.Store, key *wire.PrivateKey, d *D
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(s.Consents) > 0 {
-		return a, s.Consents[len(s.Consents)-1], nil
+	if live := liveStatus(s, now).Consents; len(live) > 0 {
+		return a, live[len(live)-1], nil
 	}
 	created := uint64(now.Unix())
 	for _, w := range s.Withdrawn {
@@ -310,8 +314,8 @@ func SignWithdrawal(ctx context.Context, st store.Store, key *wire.PrivateKey, c
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Consents) == 0 {
-		return nil, fmt.Errorf("%w: no consent to withdraw for %s", ErrWrongState, c)
+	if len(liveStatus(s, now).Consents) == 0 {
+		return nil, fmt.Errorf("%w: no live consent to withdraw for %s", ErrWrongState, c)
 	}
 	created := uint64(now.Unix())
 	for _, k := range s.Consents {

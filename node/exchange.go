@@ -41,13 +41,43 @@ func visible(a *wire.Attestation, st store.Status, to wire.PublicKey) bool {
 	return false
 }
 
+// liveStatus returns st with the consents that have expired at now moved
+// from Consents to Cancelled. A live consent is one the subject signed, no
+// later withdrawal cancels, and that has not expired: an expired consent
+// is no longer effective (spec/wire-v1.md §5.3) and is never sent to a
+// peer (wire-v1 §7). The store's Status has no clock, so the node applies
+// the expiry wherever it decides what to send or hold.
+func liveStatus(st store.Status, now time.Time) store.Status {
+	var live, expired []*wire.Consent
+	for _, c := range st.Consents {
+		if expiredAt(c, now) {
+			expired = append(expired, c)
+		} else {
+			live = append(live, c)
+		}
+	}
+	if len(expired) == 0 {
+		return st
+	}
+	st.Consents = live
+	st.Cancelled = append(append([]*wire.Consent(nil), st.Cancelled...), expired...)
+	return st
+}
+
+// expiredAt reports whether o has an expiry and it has passed at now.
+func expiredAt(o wire.Object, now time.Time) bool {
+	_, expires := objectTimes(o)
+	return expires != 0 && uint64(max(now.Unix(), 0)) >= expires
+}
+
 // group returns a visible attestation followed by the objects that belong
-// to it (consents, withdrawals, retraction).
+// to it (live consents, withdrawals, retraction).
 func (n *Node) group(ctx context.Context, a *wire.Attestation, to wire.PublicKey) ([]wire.Object, error) {
 	st, err := n.cfg.Store.Status(ctx, a.CID())
 	if err != nil {
 		return nil, err
 	}
+	st = liveStatus(st, n.cfg.Now())
 	if !visible(a, st, to) {
 		return nil, nil
 	}
@@ -75,10 +105,19 @@ const (
 
 // answer computes the response to an exchange request from peer to.
 func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wire.Object, error) {
-	var out []wire.Object
+	out, _, err := n.respond(ctx, to, req)
+	return out, err
+}
+
+// respond computes the response to an exchange request from peer to and,
+// for a query that stopped before it had read every matching attestation
+// (the limit, the object cap or the scan bound), the position to ask again
+// from: after the last attestation it read to the end (sent or not
+// visible). Exchange 1.1.0 sends that position in its trailer.
+func (n *Node) respond(ctx context.Context, to wire.PublicKey, req request) (out []wire.Object, next *position, err error) {
 	switch req.Op {
 	case opQuery:
-		q := store.Query{Retracted: true, Withdrawn: true, Since: req.Since, Limit: answerPage}
+		q := store.Query{Retracted: true, Withdrawn: true, Since: req.Since, After: req.at().after, Limit: answerPage}
 		if req.Subject != "" {
 			s, _ := wire.ParseSubject(req.Subject) // validated by decodeRequest
 			q.SubjectKey, q.Acct = s.Key, s.Acct
@@ -92,32 +131,40 @@ func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wi
 			limit = MaxResponseObjects
 		}
 		sent := 0
-		for scanned := 0; scanned < answerScan; {
+		read := req.at() // after the last attestation read to the end
+		for scanned := 0; ; {
+			if scanned >= answerScan {
+				return out, &read, nil // the scan bound: more may match
+			}
 			atts, err := n.cfg.Store.Attestations(ctx, q)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			now := n.cfg.Now()
 			for _, a := range atts {
 				scanned++
-				if a.Audience.Scope == wire.Private || a.Expires != 0 && !now.Before(a.ExpiresAt()) {
-					continue // never sent; expired: no node would take it
-				}
-				g, err := n.group(ctx, a, to)
+				g, err := n.visibleGroup(ctx, a, to, now)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
-				if len(g) == 0 {
-					continue
+				if len(out)+len(g) > MaxResponseObjects && len(g) > 0 || sent == limit && len(g) > 0 {
+					if len(g) > MaxResponseObjects {
+						// It can never be sent whole: skip it, as if
+						// not visible, rather than stop every query
+						// that reaches it.
+						read = position{since: a.Created, after: a.CID()}
+						continue
+					}
+					return out, &read, nil
 				}
-				if len(out)+len(g) > MaxResponseObjects || sent == limit {
-					return out, nil
+				if len(g) > 0 {
+					out = append(out, g...)
+					sent++
 				}
-				out = append(out, g...)
-				sent++
+				read = position{since: a.Created, after: a.CID()}
 			}
 			if len(atts) < answerPage {
-				break
+				return out, nil, nil
 			}
 			last := atts[len(atts)-1]
 			q.Since, q.After = last.Created, last.CID()
@@ -129,22 +176,35 @@ func (n *Node) answer(ctx context.Context, to wire.PublicKey, req request) ([]wi
 				continue
 			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			ok, err := n.mayShare(ctx, o, to)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if ok {
 				out = append(out, o)
 			}
 		}
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// visibleGroup returns the group of a if a query may send it to peer to
+// at now, and nothing otherwise.
+func (n *Node) visibleGroup(ctx context.Context, a *wire.Attestation, to wire.PublicKey, now time.Time) ([]wire.Object, error) {
+	if a.Audience.Scope == wire.Private || a.Expires != 0 && !now.Before(a.ExpiresAt()) {
+		return nil, nil // never sent; expired: no node would take it
+	}
+	return n.group(ctx, a, to)
 }
 
 // mayShare reports whether one object may be sent to peer to.
 func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (bool, error) {
+	now := n.cfg.Now()
+	if expiredAt(o, now) {
+		return false, nil // never sent once expired (spec/wire-v1.md §7)
+	}
 	if _, ok := o.(*wire.IdentityLink); ok {
 		return true, nil
 	}
@@ -169,14 +229,14 @@ func (n *Node) mayShare(ctx context.Context, o wire.Object, to wire.PublicKey) (
 		}
 	}
 	att, ok := a.(*wire.Attestation)
-	if !ok || att.Expires != 0 && !n.cfg.Now().Before(att.ExpiresAt()) {
+	if !ok || expiredAt(att, now) {
 		return false, nil
 	}
 	st, err := n.cfg.Store.Status(ctx, t)
 	if err != nil {
 		return false, err
 	}
-	return visible(att, st, to), nil
+	return visible(att, liveStatus(st, now), to), nil
 }
 
 // handleExchange serves one exchange request.
@@ -200,26 +260,34 @@ func (n *Node) handleExchange(s network.Stream) {
 		s.Reset()
 		return
 	}
+	proto := string(s.Protocol())
 	req, err := decodeRequest(b)
+	if err == nil && req.After != nil && proto != ExchangeProtocol11 {
+		err = fmt.Errorf("%w: after in an exchange %s request", ErrProtocol, proto)
+	}
 	if err != nil {
 		n.log.Debug("bad exchange request", "peer", from, "err", err)
 		s.Reset()
 		return
 	}
-	objs, err := n.answer(n.runCtx, to, req)
+	objs, next, err := n.respond(n.runCtx, to, req)
 	if err != nil {
 		n.log.Warn("exchange: answering failed", "peer", from, "err", err)
 		s.Reset()
 		return
 	}
-	w := bufio.NewWriter(n.tapWriter(s, ExchangeProtocol, from))
+	w := bufio.NewWriter(n.tapWriter(s, proto, from))
 	for _, o := range objs {
 		if err := writeFrame(w, o.Raw()); err != nil {
 			s.Reset()
 			return
 		}
 	}
-	if err := writeFrame(w, nil); err != nil || w.Flush() != nil {
+	err = writeFrame(w, nil)
+	if err == nil && proto == ExchangeProtocol11 {
+		err = writeFrame(w, encodeTrailer(next))
+	}
+	if err != nil || w.Flush() != nil {
 		s.Reset()
 	}
 }
@@ -242,52 +310,101 @@ func (t tapW) Write(b []byte) (int, error) {
 	return t.w.Write(b)
 }
 
-// request sends an exchange request to p and returns the raw objects of the
+// response is what request read of an exchange response.
+type response struct {
+	raws [][]byte // the objects
+	// truncated: the requester stopped reading at its byte budget.
+	truncated bool
+	// next: where to ask again for the rest of a query the responder cut
+	// short (exchange 1.1.0); nil when the response is complete, or came
+	// by 1.0.0, which cannot say.
+	next *position
+}
+
+// request sends an exchange request to p, by exchange 1.1.0 or, when p
+// does not speak it, 1.0.0 (then without After), and returns the
 // response. It reads at most maxBytes of objects (and one more object):
 // past that, it stops and returns what it read, with truncated set, since
 // the node would not store more from p (its budget, spec/node-v1.md §4.1,
 // §7).
-func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) (raws [][]byte, truncated bool, err error) {
+func (n *Node) request(ctx context.Context, p peer.ID, req request, maxBytes int) (resp response, err error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
-	s, release, err := n.openStream(ctx, p, ExchangeProtocol)
+	fail := func(err error) (response, error) {
+		return response{}, fmt.Errorf("node: exchange with %s: %w", p, err)
+	}
+	s, release, err := n.openStream(ctx, p, ExchangeProtocol11, ExchangeProtocol)
 	if err != nil {
-		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return fail(err)
 	}
 	defer s.Close()
 	defer release()
-	if err := writeFrame(n.tapWriter(s, ExchangeProtocol, p), encodeRequest(req)); err != nil {
+	proto := string(s.Protocol())
+	if proto != ExchangeProtocol11 && req.After != nil {
 		s.Reset()
-		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return fail(fmt.Errorf("%w: the peer speaks %s, which has no after", errNoContinuation, proto))
+	}
+	if err := writeFrame(n.tapWriter(s, proto, p), encodeRequest(req)); err != nil {
+		s.Reset()
+		return fail(err)
 	}
 	if err := s.CloseWrite(); err != nil {
 		s.Reset()
-		return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
+		return fail(err)
 	}
 	r := bufio.NewReader(s)
-	defer func() { n.fetched.Add(int64(len(raws))) }()
+	defer func() { n.fetched.Add(int64(len(resp.raws))) }()
 	read := 0
 	for {
 		if read > maxBytes {
 			s.Reset()
-			return raws, true, nil
+			resp.truncated = true
+			return resp, nil
 		}
 		b, err := readFrame(r, wire.MaxObjectSize)
 		if err != nil {
 			s.Reset()
-			return nil, false, fmt.Errorf("node: exchange with %s: %w", p, err)
+			return fail(err)
 		}
 		if b == nil {
-			return raws, false, nil
+			break
 		}
-		if len(raws) == MaxResponseObjects {
+		if len(resp.raws) == MaxResponseObjects {
 			s.Reset()
-			return nil, false, fmt.Errorf("node: exchange with %s: %w: more than %d objects", p, ErrProtocol, MaxResponseObjects)
+			return fail(fmt.Errorf("%w: more than %d objects", ErrProtocol, MaxResponseObjects))
 		}
-		raws = append(raws, b)
+		resp.raws = append(resp.raws, b)
 		read += len(b)
 	}
+	if proto != ExchangeProtocol11 {
+		return resp, nil
+	}
+	b, err := readFrame(r, MaxTrailerSize)
+	if err == nil && b == nil {
+		err = fmt.Errorf("%w: empty trailer", ErrProtocol)
+	}
+	if err == nil {
+		resp.next, err = decodeTrailer(b)
+	}
+	if err == nil && resp.next != nil && (req.Op != opQuery || !req.at().before(*resp.next)) {
+		err = fmt.Errorf("%w: a continuation that does not advance the %s request", ErrProtocol, req.Op)
+	}
+	if err != nil {
+		s.Reset()
+		return fail(err)
+	}
+	return resp, nil
 }
+
+// errNoContinuation: a continuation cannot be asked of a peer that speaks
+// only exchange 1.0.0.
+var errNoContinuation = errors.New("no continuation in exchange 1.0.0")
+
+// maxFollow is how many continuations one Fetch follows: with the first
+// request, at most 5 of the responder's 60 exchange requests a minute
+// (spec/node-v1.md §7) and 5 scan bounds of its store. What is left comes
+// with a later query or by resync.
+const maxFollow = 4
 
 // Fetch asks peer p for attestations (about subject, by issuer, created at
 // or after since; "" and 0 mean any), checks and stores what its audience
@@ -303,18 +420,31 @@ func (n *Node) Fetch(ctx context.Context, p peer.ID, subject, issuer string, sin
 	return n.fetchAndStore(ctx, p, req)
 }
 
+// fetchAndStore sends req to p and stores what this node may hold of the
+// response; for a query cut short by the responder, it follows the
+// continuation (at most maxFollow times, and not once this node stopped
+// reading at p's byte budget). It returns how many objects were new.
 func (n *Node) fetchAndStore(ctx context.Context, p peer.ID, req request) (int, error) {
-	raws, truncated, err := n.request(ctx, p, req, n.lim.bytes.available(p))
-	if err != nil {
-		return 0, err
+	added := 0
+	for follows := 0; ; follows++ {
+		resp, err := n.request(ctx, p, req, n.lim.bytes.available(p))
+		if err != nil {
+			return added, err
+		}
+		raws := resp.raws
+		if resp.truncated && req.Op == opQuery {
+			// A query response cut short may end in a group without its
+			// withdrawals or retraction: drop its last group (spec/node-v1.md
+			// §4.1).
+			raws = withoutLastGroup(raws)
+		}
+		k, err := n.storeFrom(ctx, p, raws)
+		added += k
+		if err != nil || resp.next == nil || resp.truncated || follows == maxFollow {
+			return added, err
+		}
+		req.Since, req.After = resp.next.since, resp.next.after.Bytes()
 	}
-	if truncated && req.Op == opQuery {
-		// A query response cut short may end in a group without its
-		// withdrawals or retraction: drop its last group (spec/node-v1.md
-		// §4.1).
-		raws = withoutLastGroup(raws)
-	}
-	return n.storeFrom(ctx, p, raws)
 }
 
 // withoutLastGroup drops, from the objects of a query response, the last
@@ -466,7 +596,7 @@ func (n *Node) admit(ctx context.Context, p peer.ID, from wire.PublicKey, objs [
 				ok = consented[v.CID()] || v.Issuer == n.me
 				if !ok {
 					st, err := n.cfg.Store.Status(ctx, v.CID())
-					ok = err == nil && len(st.Consents) > 0
+					ok = err == nil && len(liveStatus(st, n.cfg.Now()).Consents) > 0
 				}
 				if !ok && v.Subject.Key != nil && *v.Subject.Key == n.me && v.Issuer == from {
 					// A consent request, from its issuer: within budget.

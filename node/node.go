@@ -292,6 +292,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.host.SetStreamHandler(protocol.ID(ExchangeProtocol), n.tracked(n.handleExchange))
+	n.host.SetStreamHandler(protocol.ID(ExchangeProtocol11), n.tracked(n.handleExchange))
 	n.host.SetStreamHandler(protocol.ID(SyncProtocol), n.tracked(n.handleSync))
 	n.host.SetStreamHandler(protocol.ID(ConsentProtocol), n.tracked(n.handleConsent))
 	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
@@ -409,10 +410,15 @@ func (n *Node) tracked(h func(network.Stream)) network.StreamHandler {
 
 // openStream opens a stream to p with ctx's deadline, reset when ctx ends
 // or the node closes (a stream does not watch a context by itself, and
-// Close must not wait for a peer that stopped answering). The caller calls
-// release when done with the stream, before closing it.
-func (n *Node) openStream(ctx context.Context, p peer.ID, proto string) (s network.Stream, release func(), err error) {
-	s, err = n.host.NewStream(ctx, p, protocol.ID(proto))
+// Close must not wait for a peer that stopped answering). Of several
+// protocols, the first p speaks is chosen (s.Protocol says which). The
+// caller calls release when done with the stream, before closing it.
+func (n *Node) openStream(ctx context.Context, p peer.ID, protos ...string) (s network.Stream, release func(), err error) {
+	ids := make([]protocol.ID, len(protos))
+	for i, pr := range protos {
+		ids[i] = protocol.ID(pr)
+	}
+	s, err = n.host.NewStream(ctx, p, ids...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -439,7 +445,7 @@ func (n *Node) Close() error {
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
 	}
-	for _, p := range []string{ExchangeProtocol, SyncProtocol, ConsentProtocol} {
+	for _, p := range []string{ExchangeProtocol, ExchangeProtocol11, SyncProtocol, ConsentProtocol} {
 		n.host.RemoveStreamHandler(protocol.ID(p))
 	}
 	n.saveBook()

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/ipfs/go-cid"
 
 	"github.com/kith-net/kith/wire"
 )
@@ -22,6 +23,11 @@ const (
 	// ExchangeProtocol is the request/response stream protocol: a peer asks
 	// for attestations and gets what their audiences allow it.
 	ExchangeProtocol = "/kith/exchange/1.0.0"
+	// ExchangeProtocol11 is the exchange with a trailer: its response ends
+	// with a frame saying whether the query was cut short and where to ask
+	// again (a continuation). A node serves both versions and asks with
+	// 1.1.0 first, falling back to 1.0.0.
+	ExchangeProtocol11 = "/kith/exchange/1.1.0"
 	// SyncProtocol runs set reconciliation (node/recon) over the public set.
 	SyncProtocol = "/kith/sync/1.0.0"
 	// ConsentProtocol delivers a consent request: an issuer's node hands a
@@ -42,6 +48,11 @@ const (
 	// MaxResponseObjects caps the objects in one exchange response; ask
 	// again with a later Since for more.
 	MaxResponseObjects = 4096
+	// MaxTrailerSize caps the trailer frame of an exchange 1.1.0 response.
+	MaxTrailerSize = 128
+	// maxCIDSize caps the binary CID of a request's or trailer's after
+	// (a kith CID is 36 bytes).
+	maxCIDSize = 64
 )
 
 // ErrProtocol marks a message that breaks the protocol (malformed, over a
@@ -145,16 +156,110 @@ const (
 
 // request is an exchange request. For opQuery, Subject ("" or a subject's
 // text form), Issuer ("" or a peer ID) and Since (Unix seconds, inclusive)
-// filter; Limit caps the attestations (0 = MaxResponseObjects). For opGet,
-// Keys are recon keys (the sha2-256 digests inside object CIDs).
+// filter; After (exchange 1.1.0 only: a binary CID) selects, of the
+// attestations created at Since, those whose CID sorts after it, so that a
+// continuation resumes where a response stopped; Limit caps the
+// attestations (0 = MaxResponseObjects). For opGet, Keys are recon keys
+// (the sha2-256 digests inside object CIDs).
 type request struct {
 	V       uint64   `cbor:"v"`
 	Op      string   `cbor:"op"`
 	Subject string   `cbor:"subject,omitempty"`
 	Issuer  string   `cbor:"issuer,omitempty"`
 	Since   uint64   `cbor:"since,omitempty"`
+	After   []byte   `cbor:"after,omitempty"`
 	Limit   uint64   `cbor:"limit,omitempty"`
 	Keys    [][]byte `cbor:"keys,omitempty"`
+}
+
+// position is a place in a query's result order: after the attestation
+// with CID after created at since (after undefined: before every
+// attestation created at since).
+type position struct {
+	since uint64
+	after cid.Cid
+}
+
+// before reports whether p comes strictly before q in the result order.
+func (p position) before(q position) bool {
+	if p.since != q.since {
+		return p.since < q.since
+	}
+	if !q.after.Defined() {
+		return false
+	}
+	return !p.after.Defined() || bytes.Compare(p.after.Bytes(), q.after.Bytes()) < 0
+}
+
+// at returns the position of a request (its Since and After; After is
+// valid once the request is).
+func (r *request) at() position {
+	p := position{since: r.Since}
+	if r.After != nil {
+		p.after, _ = cid.Cast(r.After)
+	}
+	return p
+}
+
+// parseAfter checks an after field: a binary CID of at most maxCIDSize
+// bytes, in its canonical form.
+func parseAfter(b []byte) (cid.Cid, error) {
+	if len(b) == 0 || len(b) > maxCIDSize {
+		return cid.Undef, fmt.Errorf("%w: after of %d bytes", ErrProtocol, len(b))
+	}
+	c, err := cid.Cast(b)
+	if err != nil || !bytes.Equal(c.Bytes(), b) {
+		return cid.Undef, fmt.Errorf("%w: after is not a binary CID", ErrProtocol)
+	}
+	return c, nil
+}
+
+// trailer is the last frame of an exchange 1.1.0 response, after the
+// zero-length frame: {"v": 1} when the response is complete; with Since
+// and After when the responder stopped before it had read every matching
+// attestation: the requester asks again with them to get the rest.
+type trailer struct {
+	V     uint64 `cbor:"v"`
+	Since uint64 `cbor:"since,omitempty"`
+	After []byte `cbor:"after,omitempty"`
+}
+
+func encodeTrailer(next *position) []byte {
+	t := trailer{V: protoVersion}
+	if next != nil {
+		t.Since, t.After = next.since, next.after.Bytes()
+	}
+	b, err := msgEnc.Marshal(t)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// decodeTrailer checks a trailer frame and returns its continuation (nil:
+// the response is complete).
+func decodeTrailer(b []byte) (*position, error) {
+	if len(b) > MaxTrailerSize {
+		return nil, fmt.Errorf("%w: trailer of %d bytes", ErrProtocol, len(b))
+	}
+	var t trailer
+	if err := decodeCanonical(b, &t); err != nil {
+		return nil, fmt.Errorf("trailer: %w", err)
+	}
+	if t.V != protoVersion {
+		return nil, fmt.Errorf("%w: trailer version %d", ErrProtocol, t.V)
+	}
+	if t.After == nil {
+		if t.Since != 0 {
+			return nil, fmt.Errorf("%w: trailer with since and no after", ErrProtocol)
+		}
+		return nil, nil
+	}
+	c, err := parseAfter(t.After)
+	if err != nil {
+		return nil, fmt.Errorf("trailer: %w", err)
+	}
+	return &position{since: t.Since, after: c}, nil
 }
 
 func (r *request) validate() error {
@@ -176,8 +281,13 @@ func (r *request) validate() error {
 		if r.Limit > MaxResponseObjects {
 			return fmt.Errorf("%w: limit %d over %d", ErrProtocol, r.Limit, MaxResponseObjects)
 		}
+		if r.After != nil {
+			if _, err := parseAfter(r.After); err != nil {
+				return err
+			}
+		}
 	case opGet:
-		if r.Subject != "" || r.Issuer != "" || r.Since != 0 || r.Limit != 0 {
+		if r.Subject != "" || r.Issuer != "" || r.Since != 0 || r.After != nil || r.Limit != 0 {
 			return fmt.Errorf("%w: get with query fields", ErrProtocol)
 		}
 		if len(r.Keys) == 0 || len(r.Keys) > MaxGetKeys {

@@ -71,10 +71,24 @@ func encodeRaw(objs [][]byte) []byte {
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add(encodeRequest(request{Op: opQuery, Subject: "acct:bob@example.social", Since: 5}))
 	f.Add(encodeRequest(request{Op: opGet, Keys: [][]byte{make([]byte, 32)}}))
+	f.Add(encodeRequest(request{Op: opQuery, Since: 5, After: wire.CIDOf([]byte("an attestation")).Bytes()}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRequest(b)
 		if err == nil && !bytes.Equal(encodeRequest(r), b) {
 			t.Fatal("accepted request is not canonical")
+		}
+	})
+}
+
+func FuzzDecodeTrailer(f *testing.F) {
+	a := wire.CIDOf([]byte("an attestation"))
+	f.Add(encodeTrailer(nil))
+	f.Add(encodeTrailer(&position{since: 1_700_000_000, after: a}))
+	f.Add([]byte{0xa2, 0x61, 'v', 0x01, 0x65, 's', 'i', 'n', 'c', 'e', 0x05}) // since without after
+	f.Fuzz(func(t *testing.T, b []byte) {
+		next, err := decodeTrailer(b)
+		if err == nil && !bytes.Equal(encodeTrailer(next), b) {
+			t.Fatal("accepted trailer is not canonical")
 		}
 	})
 }

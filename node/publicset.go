@@ -17,7 +17,8 @@ import (
 )
 
 // The public set is what the node offers to every peer and reconciles
-// (node/recon): for each public attestation with a live consent, the
+// (node/recon): for each public attestation with a live consent (signed by
+// its subject, not withdrawn since, not expired), the
 // attestation and its live consents; for each public attestation known, its
 // retraction and its subject's consent withdrawals; nothing of an
 // attestation that has expired. Membership is a
@@ -124,7 +125,9 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []ci
 	if err != nil {
 		return nil, nil, fmt.Errorf("node: store: %w", err)
 	}
-	if a.Expires != 0 && !n.cfg.Now().Before(a.ExpiresAt()) {
+	now := n.cfg.Now()
+	st = liveStatus(st, now) // expired consents are not live (they are in Cancelled)
+	if expiredAt(a, now) {
 		// Expired: nothing of it is offered (no node would take it).
 		all = append(all, att)
 		for _, o := range st.Consents {
@@ -141,20 +144,26 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []ci
 		}
 		return nil, all, nil
 	}
-	if a.Expires != 0 {
-		defer func() {
-			if len(members) > 0 {
-				n.expiring.add(att, a.Expires)
-			}
-		}()
-	}
+	// The group changes when the attestation expires, and, while it is a
+	// member through its consents, when the first of those expires.
+	next := a.Expires
 	if st.Retracted != nil {
 		members = append(members, st.Retracted.CID())
 	} else if len(st.Consents) > 0 {
 		members = append(members, att)
 		for _, c := range st.Consents {
 			members = append(members, c.CID())
+			if c.Expires != 0 && (next == 0 || c.Expires < next) {
+				next = c.Expires
+			}
 		}
+	}
+	if next != 0 {
+		defer func() {
+			if len(members) > 0 {
+				n.expiring.add(att, next)
+			}
+		}()
 	}
 	for _, w := range st.Withdrawn {
 		members = append(members, w.CID())
@@ -172,13 +181,14 @@ func (n *Node) groupMembers(ctx context.Context, att cid.Cid) (members, all []ci
 	return members, all, nil
 }
 
-// expiring remembers the attestations with an expiry whose groups are in
-// the public set, so that they leave it when they expire. Safe for
+// expiring remembers when the groups in the public set change by
+// themselves: an attestation with an expiry leaves it when it expires, and
+// one present through consents that expire loses them then. Safe for
 // concurrent use.
 type expiring struct {
 	mu sync.Mutex
 	h  expiryHeap
-	in map[cid.Cid]bool
+	in map[expiryEntry]bool
 }
 
 type expiryEntry struct {
@@ -203,11 +213,11 @@ func (e *expiring) add(att cid.Cid, at uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.in == nil {
-		e.in = map[cid.Cid]bool{}
+		e.in = map[expiryEntry]bool{}
 	}
-	if !e.in[att] {
-		e.in[att] = true
-		heap.Push(&e.h, expiryEntry{at, att})
+	if x := (expiryEntry{at, att}); !e.in[x] {
+		e.in[x] = true
+		heap.Push(&e.h, x)
 	}
 }
 
@@ -218,7 +228,7 @@ func (e *expiring) due(now time.Time) []cid.Cid {
 	var out []cid.Cid
 	for len(e.h) > 0 && int64(e.h[0].at) <= now.Unix() {
 		x := heap.Pop(&e.h).(expiryEntry)
-		delete(e.in, x.att)
+		delete(e.in, x)
 		out = append(out, x.att)
 	}
 	return out

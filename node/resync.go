@@ -87,7 +87,8 @@ func (n *Node) Resync(ctx context.Context, p peer.ID) (int, error) {
 		for _, k := range chunk {
 			req.Keys = append(req.Keys, append([]byte(nil), k[:]...))
 		}
-		got, _, err := n.request(ctx, p, req, room) // a get response has no groups to cut
+		resp, err := n.request(ctx, p, req, room) // a get response has no groups to cut
+		got := resp.raws
 		if err != nil {
 			return 0, fmt.Errorf("node: resync with %s: %w", p, err)
 		}
@@ -199,7 +200,7 @@ func (n *Node) connectLoop(sub event.Subscription) {
 				return
 			}
 			ev := e.(event.EvtPeerIdentificationCompleted)
-			if !slices.Contains(ev.Protocols, protocol.ID(ExchangeProtocol)) {
+			if !slices.Contains(ev.Protocols, protocol.ID(ExchangeProtocol)) && !slices.Contains(ev.Protocols, protocol.ID(ExchangeProtocol11)) {
 				continue
 			}
 			p := ev.Peer

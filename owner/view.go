@@ -52,7 +52,11 @@ func (s *Service) openView(ctx context.Context, context string) (*trustView, err
 	if err := wire.ValidateContext(context); err != nil {
 		return nil, err
 	}
-	atts, err := s.st.Attestations(ctx, store.Query{Context: context})
+	// Statements withdrawn, or whose consent has expired, count for
+	// nothing; the owner's own still count when only their consent
+	// expired (spec/node-v1.md §5.1).
+	self := s.key.Public()
+	atts, err := s.st.Attestations(ctx, store.Query{Context: context, Now: uint64(max(s.now().Unix(), 1)), Own: &self})
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +64,14 @@ func (s *Service) openView(ctx context.Context, context string) (*trustView, err
 	if err != nil {
 		return nil, err
 	}
-	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: s.now(), Self: s.key.Public(), Links: links})
+	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: s.now(), Self: self, Links: links})
 	if err != nil {
 		return nil, err
 	}
 	model, refined, note := s.activeModel(context)
 	eng := &trust.Engine{Model: model, Linked: ix.Linked}
-	self, _ := ix.Key(s.key.Public())
-	v, err := eng.View(ctx, g, self)
+	me, _ := ix.Key(self)
+	v, err := eng.View(ctx, g, me)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,9 @@
 //     it stores and indexes the decoded object. Objects read back are
 //     byte-identical to what was put.
 //   - Expiry and audience are not applied: an expired attestation is still
-//     stored and returned. Callers filter by time and audience.
+//     stored and returned. Callers filter by time and audience. The one
+//     exception is asked for: a query with Now leaves out lapsed vouches
+//     (below).
 //   - Idempotence: putting an object that is already present is a no-op;
 //     Put returns how many objects were new. A CID listed twice in one call
 //     counts once.
@@ -78,4 +80,10 @@
 // takes the statement out of every node's scoring, not only out of
 // circulation. Withdrawals of anything else (a warning, a peer-audience
 // statement) change nothing.
+//
+// Consent expiry is applied only when a query gives the time (Query.Now):
+// a public vouch all of whose consents have expired by then has lapsed
+// ([Lapsed]) and is left out as a withdrawn one is, unless it is by the
+// querier (Query.Own), for whom an unconsented vouch is still their own
+// word. Without Now, expiry is not applied, like every other time rule.
 package store

@@ -51,8 +51,19 @@ type Query struct {
 	Kind       wire.Kind       // "" = any
 	Retracted  bool            // include retracted attestations (default: exclude)
 	// Withdrawn includes the public vouches whose subject withdrew its
-	// consent (see Withdrawn; default: exclude).
+	// consent (see Withdrawn; default: exclude), and with Now those whose
+	// consent lapsed.
 	Withdrawn bool
+	// Now, when set (Unix seconds), applies consent expiry: a public vouch
+	// about a key all of whose consents have expired by Now (see Lapsed),
+	// and that is not by Own, is treated as withdrawn. 0 leaves expiry
+	// out, as the store's other rules do.
+	Now uint64
+	// Own is the querier's key: with Now, its own public vouches count
+	// although their consents lapsed (an unconsented vouch is still its
+	// issuer's word, spec/node-v1.md §5.1). A withdrawal leaves them out
+	// all the same.
+	Own *wire.PublicKey
 	// Since selects the attestations created at or after it (Unix
 	// seconds); with After set, only those that come after (Since, After)
 	// in the result order, so that a caller pages through a long result
@@ -140,6 +151,39 @@ type Status struct {
 func Withdrawn(a *wire.Attestation, st Status) bool {
 	return a.Audience.Scope == wire.Public && a.Kind == wire.Vouch && a.Subject.Key != nil &&
 		len(st.Withdrawn) > 0 && len(st.Consents) == 0
+}
+
+// Lapsed reports whether a, with status st, has lapsed at now (Unix
+// seconds): a public vouch about a key that is not withdrawn, whose subject
+// consented, and all of whose consents (st.Consents, those no withdrawal
+// cancels) have expired by now. Its subject's consent has run out, so it
+// is back where it stood before it: unconsented, held only by its issuer
+// and subject, counted only by its issuer. Only public vouches need
+// consent.
+func Lapsed(a *wire.Attestation, st Status, now uint64) bool {
+	if a.Audience.Scope != wire.Public || a.Kind != wire.Vouch || a.Subject.Key == nil || len(st.Consents) == 0 {
+		return false
+	}
+	for _, c := range st.Consents {
+		if c.Expires == 0 || now < c.Expires {
+			return false
+		}
+	}
+	return true
+}
+
+// Excluded reports whether q leaves out a, with status st, for its
+// consents: a is withdrawn (unless q.Withdrawn), or lapsed at q.Now and
+// not by q.Own (unless q.Withdrawn; never when q.Now is 0). Retraction is
+// not considered.
+func (q Query) Excluded(a *wire.Attestation, st Status) bool {
+	if q.Withdrawn {
+		return false
+	}
+	if Withdrawn(a, st) {
+		return true
+	}
+	return q.Now != 0 && (q.Own == nil || a.Issuer != *q.Own) && Lapsed(a, st, q.Now)
 }
 
 // Store stores signed kith objects. See the package documentation for the

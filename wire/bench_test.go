@@ -6,7 +6,7 @@ import (
 	"github.com/kith-net/kith/internal/perf"
 )
 
-// BenchmarkWire runs the wire cases shared with `kith bench`.
+// BenchmarkWire runs the wire cases shared with `kith-lab bench`.
 func BenchmarkWire(b *testing.B) {
 	for _, c := range perf.WireCases() {
 		b.Run(c.Name, func(b *testing.B) {

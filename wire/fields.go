@@ -106,7 +106,7 @@ func ParseAudience(s string) (Audience, error) {
 	}
 	var ps []PublicKey
 	for part := range strings.SplitSeq(s, ",") {
-		k, err := ParsePublicKey(strings.TrimSpace(part))
+		k, err := ParsePublicKey(trimSpace(part))
 		if err != nil {
 			return Audience{}, errorf(op, "audience", ErrInvalidField, "%q is neither private, public nor a peer ID", part)
 		}
@@ -179,7 +179,7 @@ func KeySubject(k PublicKey) Subject { return Subject{Key: &k} }
 // "@user@host", "user@host" or "acct:user@host".
 func ParseSubject(s string) (Subject, error) {
 	const op = "parse subject"
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if k, err := ParsePublicKey(s); err == nil {
 		return KeySubject(k), nil
 	}
@@ -236,7 +236,7 @@ const (
 func NormalizeAcct(s string) (string, error) {
 	const op = "parse account"
 	in := s
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return "", errorf(op, "acct", ErrInvalidField, "%q: only ASCII is allowed", in)
@@ -266,6 +266,14 @@ func NormalizeAcct(s string) (string, error) {
 	}
 	return n, nil
 }
+
+// textSpace is the white space a text form may have at either end
+// (spec/wire-v1.md §10): ASCII only, U+0009–U+000D and U+0020. Other
+// Unicode spaces (U+00A0, U+2003, ...) are not trimmed, so an input that
+// holds one is not a key and, being non-ASCII, not an account.
+const textSpace = "\t\n\v\f\r "
+
+func trimSpace(s string) string { return strings.Trim(s, textSpace) }
 
 func asciiLower(s string) string {
 	b := []byte(s)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -436,4 +437,28 @@ func BenchmarkDaemon(b *testing.B) {
 	b.ReportMetric(float64(n), "statements")
 	c.stop(b)
 	a.stop(b)
+}
+
+// exitWithin waits for cmd and returns its exit code; a process still
+// running after the (generous) limit has ignored the signal.
+func exitWithin(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("kith still ran %v after the signal", limit)
+		return -1
+	}
 }

@@ -13,20 +13,20 @@ import (
 
 // TestClusterScripts runs the shipped Slurm script and the Kubernetes
 // Job's command, as the batch systems would (the index in
-// SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX), with the kith binary built
+// SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX), with the kith-lab binary built
 // from this tree: three shards as three processes, merged by the script's
 // merge step, give the bytes of the run in one process.
 func TestClusterScripts(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the kith binary")
+		t.Skip("builds the kith-lab binary")
 	}
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
 	}
 	dir := t.TempDir()
-	kith := filepath.Join(dir, "kith")
-	build := exec.Command("go", "build", "-o", kith, "github.com/kith-net/kith/cmd/kith")
+	kith := filepath.Join(dir, "kith-lab")
+	build := exec.Command("go", "build", "-o", kith, "github.com/kith-net/kith/cmd/kith-lab")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

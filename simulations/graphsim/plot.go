@@ -32,7 +32,8 @@ const DPI = 300
 //     attack edges g, one line per size s, when the run swept g;
 //   - BEHAVIOUR-METRIC[-CELL]-vs-s: against the size s, one line per g,
 //     when it swept s;
-//   - BEHAVIOUR-METRIC[-CELL]: one bar per engine, when it swept neither.
+//   - BEHAVIOUR-METRIC[-CELL]: each engine's mean and interval, when it
+//     swept neither.
 //
 // CELL names the values of the other swept fields (one figure each; `kith
 // sim compare` draws them against each other). Each engine has a panel of
@@ -107,15 +108,10 @@ func Plot(res *Result, dir string) ([]string, error) {
 			line("-vs-s", "size s", "g", func(r Row) int { return r.AttackEdges }, func(r Row) int { return r.Size })
 		}
 		if len(gs) < 2 && len(sizes) < 2 {
-			p, err := bars(rows, res.Engines, title)
-			if err != nil {
-				return nil, err
-			}
-			written, err := Render([]*plot.Plot{p}, base, caption)
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, written...)
+			figs = append(figs, struct {
+				name   string
+				panels []Panel
+			}{base, engineDots(rows, res.Engines, title, k.metric)})
 		}
 		for _, f := range figs {
 			written, err := RenderPanels(f.panels, f.name, caption)
@@ -191,6 +187,9 @@ type Panel struct {
 	// XTicks, if set, names the x positions 0, 1, ... (a categorical
 	// axis).
 	XTicks []string
+	// FromZero starts a linear y axis at 0 when no value is negative (a
+	// panel of one mean, whose interval alone would hide its magnitude).
+	FromZero bool
 }
 
 // Series is one line of a panel.
@@ -223,89 +222,105 @@ func spans(vals []float64, ratio float64) bool {
 func RenderPanels(panels []Panel, base, caption string) ([]string, error) {
 	var ps []*plot.Plot
 	for _, pn := range panels {
-		p := plot.New()
-		p.Title.Text = pn.Title
-		p.X.Label.Text, p.Y.Label.Text = pn.X, pn.Y
-		p.Add(plotter.NewGrid())
-		p.Legend.Top, p.Legend.Left = true, true
-		var xs, ys []float64
-		for _, sr := range pn.Series {
-			for _, pt := range sr.Points {
-				if !math.IsNaN(pt.Y) {
-					xs, ys = append(xs, pt.X), append(ys, pt.Y)
-				}
-			}
-		}
-		logX := pn.XTicks == nil && spans(xs, 20)
-		logY := spans(ys, 100)
-		if logX {
-			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-		}
-		floor := math.Inf(1)
-		if logY {
-			p.Y.Scale = plot.LogScale{}
-			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-			for _, y := range ys {
-				floor = min(floor, y/2)
-			}
-			p.Y.Label.Text += " (log)"
-		}
-		if pn.XTicks != nil {
-			p.NominalX(pn.XTicks...)
-		}
-		labelled := 0
-		for si, sr := range pn.Series {
-			var pts errXYs
-			sorted := slices.Clone(sr.Points)
-			slices.SortStableFunc(sorted, func(a, b Point) int { return cmp.Compare(a.X, b.X) })
-			for _, pt := range sorted {
-				if math.IsNaN(pt.Y) {
-					continue
-				}
-				lo, hi := pt.Low, pt.High
-				if math.IsNaN(lo) || math.IsNaN(hi) {
-					lo, hi = pt.Y, pt.Y
-				}
-				if logY {
-					lo = max(lo, floor)
-				}
-				pts.XYs = append(pts.XYs, plotter.XY{X: pt.X, Y: pt.Y})
-				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{pt.Y - lo, hi - pt.Y})
-			}
-			if len(pts.XYs) == 0 {
-				continue
-			}
-			l, s, err := plotter.NewLinePoints(pts.XYs)
-			if err != nil {
-				return nil, err
-			}
-			c := plotutil.Color(si)
-			l.Color, s.Color, s.Shape = c, c, plotutil.Shape(si)
-			eb, err := plotter.NewYErrorBars(pts)
-			if err != nil {
-				return nil, err
-			}
-			eb.Color = c
-			p.Add(l, s, eb)
-			if sr.Label != "" {
-				p.Legend.Add(sr.Label, l, s)
-				labelled++
-			}
-		}
-		// Room above the data for the legend (top left).
-		if n := labelled; n > 0 && len(ys) > 0 {
-			lo, hi := p.Y.Min, p.Y.Max
-			room := 0.12 * float64(n+1)
-			if logY {
-				p.Y.Max = math.Exp(math.Log(hi) + room*(math.Log(hi)-math.Log(lo)))
-			} else if hi > lo {
-				p.Y.Max = hi + room*(hi-lo)
-			}
+		p, err := panelPlot(pn)
+		if err != nil {
+			return nil, err
 		}
 		ps = append(ps, p)
 	}
 	return Render(ps, base, caption)
+}
+
+// panelPlot makes one panel: its scales from its own values, logarithmic
+// where they span two decades (the x axis: 20 times).
+func panelPlot(pn Panel) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = pn.Title
+	p.X.Label.Text, p.Y.Label.Text = pn.X, pn.Y
+	p.Add(plotter.NewGrid())
+	p.Legend.Top, p.Legend.Left = true, true
+	var xs, ys []float64
+	for _, sr := range pn.Series {
+		for _, pt := range sr.Points {
+			if !math.IsNaN(pt.Y) {
+				xs, ys = append(xs, pt.X), append(ys, pt.Y)
+			}
+		}
+	}
+	logX := pn.XTicks == nil && spans(xs, 20)
+	logY := spans(ys, 100)
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	floor := math.Inf(1)
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		for _, y := range ys {
+			floor = min(floor, y/2)
+		}
+		p.Y.Label.Text += " (log)"
+	}
+	if pn.XTicks != nil {
+		p.NominalX(pn.XTicks...)
+	}
+	labelled := 0
+	for si, sr := range pn.Series {
+		var pts errXYs
+		sorted := slices.Clone(sr.Points)
+		slices.SortStableFunc(sorted, func(a, b Point) int { return cmp.Compare(a.X, b.X) })
+		for _, pt := range sorted {
+			if math.IsNaN(pt.Y) {
+				continue
+			}
+			lo, hi := pt.Low, pt.High
+			if math.IsNaN(lo) || math.IsNaN(hi) {
+				lo, hi = pt.Y, pt.Y
+			}
+			if logY {
+				lo = max(lo, floor)
+			}
+			pts.XYs = append(pts.XYs, plotter.XY{X: pt.X, Y: pt.Y})
+			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{pt.Y - lo, hi - pt.Y})
+		}
+		if len(pts.XYs) == 0 {
+			continue
+		}
+		l, s, err := plotter.NewLinePoints(pts.XYs)
+		if err != nil {
+			return nil, err
+		}
+		c := plotutil.Color(si)
+		l.Color, s.Color, s.Shape = c, c, plotutil.Shape(si)
+		eb, err := plotter.NewYErrorBars(pts)
+		if err != nil {
+			return nil, err
+		}
+		eb.Color = c
+		p.Add(l, s, eb)
+		if sr.Label != "" {
+			p.Legend.Add(sr.Label, l, s)
+			labelled++
+		}
+	}
+	if pn.FromZero && !logY && p.Y.Min > 0 {
+		p.Y.Min = 0
+	}
+	if pn.FromZero && p.Y.Max <= p.Y.Min {
+		p.Y.Max = p.Y.Min + 1
+	}
+	// Room above the data for the legend (top left).
+	if n := labelled; n > 0 && len(ys) > 0 {
+		lo, hi := p.Y.Min, p.Y.Max
+		room := 0.12 * float64(n+1)
+		if logY {
+			p.Y.Max = math.Exp(math.Log(hi) + room*(math.Log(hi)-math.Log(lo)))
+		} else if hi > lo {
+			p.Y.Max = hi + room*(hi-lo)
+		}
+	}
+	return p, nil
 }
 
 // errXYs are points with error bars.
@@ -314,50 +329,27 @@ type errXYs struct {
 	plotter.YErrors
 }
 
-// bars draws one bar per engine (a run that swept neither s nor g).
-func bars(rows []Row, engines []string, title string) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = title
-	var vals plotter.Values
-	var errs plotter.YErrors
-	var names []string
+// engineDots draws each engine's mean and interval in a panel of its own
+// (a run that swept neither s nor g): engines far apart, such as kith's
+// few accepted Sybils beside global PageRank's thousands, each keep a
+// readable scale.
+func engineDots(rows []Row, engines []string, title, metric string) []Panel {
+	var ps []Panel
 	for _, e := range engines {
+		p := Panel{Title: title, X: "engine", Y: strings.ReplaceAll(metric, "_", " "), XTicks: []string{e}, FromZero: true}
+		if len(engines) > 1 {
+			p.Title = e + ": " + title
+		}
+		var sr Series
 		for _, r := range rows {
 			if r.Engine == e {
-				v, lo, hi := r.Mean, r.Low, r.High
-				if math.IsNaN(v) {
-					v = 0
-				}
-				if math.IsNaN(lo) || math.IsNaN(hi) {
-					lo, hi = v, v
-				}
-				vals = append(vals, v)
-				errs = append(errs, struct{ Low, High float64 }{v - lo, hi - v})
-				names = append(names, e)
+				sr.Points = append(sr.Points, Point{X: 0, Y: r.Mean, Low: r.Low, High: r.High})
 			}
 		}
+		p.Series = append(p.Series, sr)
+		ps = append(ps, p)
 	}
-	if len(vals) == 0 {
-		return p, nil
-	}
-	b, err := plotter.NewBarChart(vals, vg.Points(24))
-	if err != nil {
-		return nil, err
-	}
-	b.Color = color.RGBA{R: 70, G: 110, B: 180, A: 255}
-	p.Add(plotter.NewGrid(), b)
-	var pts errXYs
-	for i, v := range vals {
-		pts.XYs = append(pts.XYs, plotter.XY{X: float64(i), Y: v})
-	}
-	pts.YErrors = errs
-	eb, err := plotter.NewYErrorBars(pts)
-	if err != nil {
-		return nil, err
-	}
-	p.Add(eb)
-	p.NominalX(names...)
-	return p, nil
+	return ps
 }
 
 // Render writes the plots side by side as base.png (DPI dots per inch) and

@@ -78,17 +78,21 @@ func plotRun(r *Result, cell, dir, caption string) ([]string, error) {
 	}
 	p1.X.Label.Text = "time (s)"
 	p1.Y.Label.Text = "share"
-	p1.Y.Min, p1.Y.Max = 0, 1.05
-	p1.Legend.Top = false
+	// The legend goes above the shares (which sit at 1 most of the time
+	// and at 0 before the first proof), over an axis ticked to 1 only.
+	p1.Y.Min, p1.Y.Max = 0, 1.45
+	p1.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.25}, {Value: 0.5, Label: "0.5"}, {Value: 0.75}, {Value: 1, Label: "1"}})
+	p1.Legend.Top = true
 	p1.Legend.Left = true
 	if err := plotutil.AddLines(p1, "proofs delivered", delivered, "nodes up", up, "partitioned", split); err != nil {
 		return nil, err
 	}
+	// One line each below: the axis names it, no legend over the data.
 	p2 := plot.New()
-	p2.Title.Text = "bandwidth"
+	p2.Title.Text = "bandwidth: UDP payload"
 	p2.X.Label.Text = "time (s)"
 	p2.Y.Label.Text = "kB/s sent per node"
-	if err := plotutil.AddLines(p2, "UDP payload", rate); err != nil {
+	if err := plotutil.AddLines(p2, rate); err != nil {
 		return nil, err
 	}
 	name := r.Scenario
@@ -98,8 +102,8 @@ func plotRun(r *Result, cell, dir, caption string) ([]string, error) {
 	p3 := plot.New()
 	p3.Title.Text = "connections"
 	p3.X.Label.Text = "time (s)"
-	p3.Y.Label.Text = "peers per node"
-	if err := plotutil.AddLines(p3, "mean", peers); err != nil {
+	p3.Y.Label.Text = "peers per node (mean)"
+	if err := plotutil.AddLines(p3, peers); err != nil {
 		return nil, err
 	}
 	return graphsim.Render([]*plot.Plot{p1, p2, p3}, filepath.Join(dir, name+"-timeline"), caption)

@@ -204,7 +204,7 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 			}
 			cursors = append(cursors, &cursor{it: it, prefix: p})
 		}
-		var retracted, withdrawn *bdg.Iterator // lazily, for the retraction and withdrawal checks
+		var retracted, withdrawn, consented *bdg.Iterator // lazily, for the retraction, withdrawal and expiry checks
 		for q.Limit == 0 || len(out) < q.Limit {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -246,18 +246,30 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 			}
 			if !q.Withdrawn && a.Audience.Scope == wire.Public && a.Kind == wire.Vouch && a.Subject.Key != nil {
 				// Most statements have no withdrawal: only those with one
-				// need their status.
+				// need their status; with Now, so do those with a consent
+				// (it may have expired), unless they are Own's.
 				if withdrawn == nil {
 					withdrawn = txn.NewIterator(bdg.IteratorOptions{Prefix: pWithdrawal})
 					defer withdrawn.Close()
 				}
 				p := withdrawalPrefix(a.CID())
-				if withdrawn.Seek(p); withdrawn.ValidForPrefix(p) {
+				withdrawn.Seek(p)
+				need := withdrawn.ValidForPrefix(p)
+				if !need && q.Now != 0 && (q.Own == nil || a.Issuer != *q.Own) {
+					if consented == nil {
+						consented = txn.NewIterator(bdg.IteratorOptions{Prefix: pConsent})
+						defer consented.Close()
+					}
+					p := consentPrefix(a.CID())
+					consented.Seek(p)
+					need = consented.ValidForPrefix(p)
+				}
+				if need {
 					st, err := statusIn(ctx, txn, a)
 					if err != nil {
 						return err
 					}
-					if store.Withdrawn(a, st) {
+					if q.Excluded(a, st) {
 						continue
 					}
 				}

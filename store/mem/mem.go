@@ -185,7 +185,7 @@ func (s *Store) Attestations(ctx context.Context, q store.Query) ([]*wire.Attest
 		if !q.Retracted && rules.Retraction(a, s.retractions[k]) != nil {
 			continue
 		}
-		if !q.Withdrawn && len(s.withdrawals[k]) > 0 && store.Withdrawn(a, rules.Status(a, nil, s.consents[k], s.withdrawals[k])) {
+		if !q.Withdrawn && (len(s.withdrawals[k]) > 0 || q.Now != 0 && len(s.consents[k]) > 0) && q.Excluded(a, rules.Status(a, nil, s.consents[k], s.withdrawals[k])) {
 			continue
 		}
 		out = append(out, a)

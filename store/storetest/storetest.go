@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StatusNotFound", testStatusNotFound},
 		{"StatusOf", testStatusOf},
 		{"Withdrawn", testWithdrawn},
+		{"Lapsed", testLapsed},
 		{"Links", testLinks},
 		{"All", testAll},
 		{"AllStops", testAllStops},
@@ -823,6 +824,70 @@ func testWithdrawn(t *testing.T, s store.Store) {
 	equalIDs(t, "default", ids(query(t, s, store.Query{SubjectKey: &k})), ids([]*wire.Attestation{warn, peers, again}))
 	equalIDs(t, "with withdrawn", ids(query(t, s, store.Query{SubjectKey: &k, Withdrawn: true})), ids([]*wire.Attestation{vouch, warn, peers, again}))
 	equalIDs(t, "by context", ids(query(t, s, store.Query{Context: "general"})), ids([]*wire.Attestation{warn, peers, again}))
+}
+
+// testLapsed: with Query.Now, a query leaves out the public vouches all of
+// whose live consents have expired by then, unless they are by Query.Own;
+// a vouch with one consent still live, one never consented to, a warning
+// or a peer-audience vouch whose consent expired, and every statement when
+// Now is 0, stay in. Query.Withdrawn includes the lapsed ones.
+func testLapsed(t *testing.T, s store.Store) {
+	f := newFixture(t)
+	issuer, other, subject := f.key(), f.key(), f.key()
+	about := wire.KeySubject(subject.Public())
+	created := uint64(baseTime)
+	mk := func(by *wire.PrivateKey, kind wire.Kind, aud wire.Audience) *wire.Attestation {
+		created++
+		a := &wire.Attestation{Subject: about, Kind: kind, Context: "general", Strength: 50, Created: created, Audience: aud, Nonce: f.nonce()}
+		f.must(a.Sign(by))
+		return a
+	}
+	consent := func(a *wire.Attestation, at, expires uint64) *wire.Consent {
+		c := &wire.Consent{Target: wire.LinkTo(a.CID()), Created: at, Expires: expires}
+		f.must(c.Sign(subject))
+		return c
+	}
+	const now = baseTime + 1000
+	lapsed := mk(issuer, wire.Vouch, wire.PublicAudience) // its only consent expired
+	both := mk(issuer, wire.Vouch, wire.PublicAudience)   // one expired, one live
+	open := mk(issuer, wire.Vouch, wire.PublicAudience)   // a consent without expiry
+	later := mk(issuer, wire.Vouch, wire.PublicAudience)  // expires after now
+	edge := mk(issuer, wire.Vouch, wire.PublicAudience)   // expires at now: expired
+	pending := mk(issuer, wire.Vouch, wire.PublicAudience)
+	renewed := mk(issuer, wire.Vouch, wire.PublicAudience) // withdrawn, then an expired consent
+	mine := mk(other, wire.Vouch, wire.PublicAudience)     // lapsed, by Own
+	warn := mk(issuer, wire.Warn, wire.PeersAudience(subject.Public()))
+	peers := mk(issuer, wire.Vouch, wire.PeersAudience(subject.Public()))
+	objs := []wire.Object{
+		lapsed, consent(lapsed, lapsed.Created, now-1),
+		both, consent(both, both.Created, now-1), consent(both, both.Created+1, 0),
+		open, consent(open, open.Created, 0),
+		later, consent(later, later.Created, now+1),
+		edge, consent(edge, edge.Created, now),
+		pending,
+		renewed, f.withdraw(subject, renewed.CID(), renewed.Created+1), consent(renewed, renewed.Created+2, now-1),
+		mine, consent(mine, mine.Created, now-1),
+		warn, consent(warn, warn.Created, now-1),
+		peers, consent(peers, peers.Created, now-1),
+	}
+	put(t, s, len(objs), objs...)
+	k, own := subject.Public(), other.Public()
+	all := []*wire.Attestation{lapsed, both, open, later, edge, pending, renewed, mine, warn, peers}
+	equalIDs(t, "without Now", ids(query(t, s, store.Query{SubjectKey: &k})), ids(all))
+	equalIDs(t, "at now", ids(query(t, s, store.Query{SubjectKey: &k, Now: now})), ids([]*wire.Attestation{both, open, later, pending, warn, peers}))
+	equalIDs(t, "at now, own", ids(query(t, s, store.Query{SubjectKey: &k, Now: now, Own: &own})), ids([]*wire.Attestation{both, open, later, pending, mine, warn, peers}))
+	equalIDs(t, "by context at now", ids(query(t, s, store.Query{Context: "general", Now: now})), ids([]*wire.Attestation{both, open, later, pending, warn, peers}))
+	equalIDs(t, "by issuer at now", ids(query(t, s, store.Query{Issuer: &own, Now: now})), nil)
+	equalIDs(t, "with withdrawn at now", ids(query(t, s, store.Query{SubjectKey: &k, Now: now, Withdrawn: true})), ids(all))
+	equalIDs(t, "before the expiry", ids(query(t, s, store.Query{SubjectKey: &k, Now: now - 2})), ids([]*wire.Attestation{lapsed, both, open, later, edge, pending, renewed, mine, warn, peers}))
+	st := status(t, s, lapsed.CID())
+	if !store.Lapsed(lapsed, st, now) || store.Lapsed(lapsed, st, now-2) || store.Withdrawn(lapsed, st) {
+		t.Errorf("Lapsed/Withdrawn of a vouch whose only consent expired at %d: %v at %d, %v at %d, withdrawn %v",
+			now-1, store.Lapsed(lapsed, st, now), now, store.Lapsed(lapsed, st, now-2), now-2, store.Withdrawn(lapsed, st))
+	}
+	if st := status(t, s, pending.CID()); store.Lapsed(pending, st, now) {
+		t.Error("Lapsed is true for a vouch never consented to")
+	}
 }
 
 func testLinks(t *testing.T, s store.Store) {

@@ -842,6 +842,11 @@ func (g *gen) identifiers() {
 		{"subject", "ACCT:Bob@example.social", "acct:bob@example.social"},
 		{"subject", "bob@localhost:18080", "acct:bob@localhost:18080"},
 		{"subject", "  @bob@example.social\t", "acct:bob@example.social"},
+		{"subject", "\r\n" + peerID(bob) + " \v\f", peerID(bob)},
+		{"subject", "\u00a0@bob@example.social", "error"},
+		{"subject", "@bob@example.social\u2003", "error"},
+		{"subject", "\u00a0" + peerID(bob), "error"},
+		{"subject", "\u0085" + didKey(bob), "error"},
 		{"subject", peerID(bob), peerID(bob)},
 		{"subject", didKey(bob), peerID(bob)},
 		{"subject", "12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3", "12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3"},
@@ -868,6 +873,7 @@ func (g *gen) identifiers() {
 		{"audience", "Public", "error"},
 		{"audience", peerID(make([]byte, 32)), "error"},
 		{"audience", peerID(bob) + ",", "error"},
+		{"audience", peerID(bob) + ",\u00a0" + peerID(g.ks.pub("carol")), "error"},
 	} {
 		g.f.Identifiers = append(g.f.Identifiers, Ident{c.in, c.kind, c.want})
 	}

@@ -1,6 +1,7 @@
-package cli
+package lab
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -11,13 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/cli"
 	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/simulations/eval"
 	"github.com/kith-net/kith/trust"
 )
 
-// Engines returns every engine kith eval knows: kith's own first (with
+// Engines returns every engine kith-lab eval knows: kith's own first (with
 // ranking model m and level head l; nil means the shipped ones), then the
 // baselines.
 func Engines(m *trust.Model, l *trust.LevelModel) []eval.Engine {
@@ -27,7 +29,7 @@ func Engines(m *trust.Model, l *trust.LevelModel) []eval.Engine {
 	}, eval.Baselines()...)
 }
 
-func (a *app) evalCommand() *cobra.Command {
+func (a *lab) evalCommand() *cobra.Command {
 	var (
 		data, format, labels, out string
 		modelFile, levelFile      string
@@ -65,29 +67,29 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
-				return usagef("--data FILE is required (e.g. testdata/bitcoin-otc/soc-sign-bitcoinotc.csv)")
+				return cli.Usagef("--data FILE is required (e.g. testdata/bitcoin-otc/soc-sign-bitcoinotc.csv)")
 			}
 			ds, err := dataset.Load(data, dataset.Format(format))
 			if err != nil {
 				return err
 			}
 			if hops < 0 {
-				return usagef("--hops %d: want 0 (the whole graph) or more", hops)
+				return cli.Usagef("--hops %d: want 0 (the whole graph) or more", hops)
 			}
 			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle,
 				Sybils: sybils, AttackEdges: attackEdges, Victims: victims, Queriers: queriers}
 			for _, s := range sybils {
 				if s < 1 {
-					return usagef("--sybils %d: want at least 1", s)
+					return cli.Usagef("--sybils %d: want at least 1", s)
 				}
 			}
 			for _, g := range attackEdges {
 				if g < 1 {
-					return usagef("--attack-edges %d: want at least 1", g)
+					return cli.Usagef("--attack-edges %d: want at least 1", g)
 				}
 			}
 			if queriers < 0 {
-				return usagef("--queriers %d: want 0 (the default) or more", queriers)
+				return cli.Usagef("--queriers %d: want 0 (the default) or more", queriers)
 			}
 			for _, t := range tasks {
 				for _, x := range strings.Split(t, ",") {
@@ -119,7 +121,7 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 					return fmt.Errorf("%s: %w", levelFile, err)
 				}
 			} else if modelFile != "" {
-				return usagef("--model needs --level, the level head trained with that model (kith model train --public --level-out FILE)")
+				return cli.Usagef("--model needs --level, the level head trained with that model (kith-lab model train --public --level-out FILE)")
 			}
 			all := Engines(model, level)
 			if len(engines) == 0 {
@@ -129,12 +131,12 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 				for _, x := range strings.Split(n, ",") {
 					e, err := eval.EngineByName(all, strings.TrimSpace(x))
 					if err != nil {
-						return usagef("--engine %s: unknown (known: %s)", x, engineNames())
+						return cli.Usagef("--engine %s: unknown (known: %s)", x, engineNames())
 					}
 					cfg.Engines = append(cfg.Engines, e)
 				}
 			}
-			bar := a.progress("evaluating")
+			bar := a.Progress("evaluating")
 			phase := ""
 			cfg.Progress = func(done, total int, what string) {
 				if what != phase {
@@ -163,7 +165,7 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 				}
 				fmt.Fprintf(a.env.Stderr, "wrote %s in %s\n", strings.Join(names, ", "), out)
 			}
-			if a.json {
+			if a.JSON() {
 				for _, r := range rows {
 					if err := a.printJSONLine(rowJSON(r)); err != nil {
 						return err
@@ -233,7 +235,6 @@ func rowJSON(r eval.Row) map[string]any {
 	return m
 }
 
-func (a *app) printJSONLine(v any) error {
-	enc := jsonEncoder(a.env.Stdout)
-	return enc.Encode(v)
+func (a *lab) printJSONLine(v any) error {
+	return json.NewEncoder(a.env.Stdout).Encode(v)
 }

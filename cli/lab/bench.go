@@ -1,4 +1,4 @@
-package cli
+package lab
 
 import (
 	"context"
@@ -15,13 +15,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/cli"
 	"github.com/kith-net/kith/internal/perf"
 	"github.com/kith-net/kith/simulations/dataset"
 	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/trust/trusttest"
 )
 
-func (a *app) benchCommand() *cobra.Command {
+func (a *lab) benchCommand() *cobra.Command {
 	var dir, run string
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -41,7 +42,7 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 			}
 			re, err := regexp.Compile(run)
 			if err != nil {
-				return usagef("--run: %v", err)
+				return cli.Usagef("--run: %v", err)
 			}
 			var cases []perf.Case
 			for _, c := range append(perf.WireCases(), perf.StoreCases(cmd.Context(), dir)...) {
@@ -65,16 +66,16 @@ verification rate measured in the same run (the physical ceiling of ingest).`,
 			if err != nil {
 				return err
 			}
-			if a.json {
+			if a.JSON() {
 				if trustRows == nil {
 					trustRows = []trustRow{}
 				}
 				if netRows == nil {
 					netRows = []networkRow{}
 				}
-				return a.printJSON(map[string]any{"cases": results, "trust": trustRows, "network": netRows})
+				return a.PrintJSON(map[string]any{"cases": results, "trust": trustRows, "network": netRows})
 			}
-			fmt.Fprintf(a.env.Stdout, "kith bench: %d cores (GOMAXPROCS %d), %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(a.env.Stdout, "kith-lab bench: %d cores (GOMAXPROCS %d), %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "case\titems/s\titems/s/core\tµs/item\tallocs/item\tB/item\tvs raw verify\t")
 			for _, r := range results {
@@ -123,7 +124,7 @@ func optMs(x float64) string {
 // trustBench measures the trust engine on a synthetic 100k-node, 1M-edge
 // graph and on Bitcoin OTC when its file is at hand, beside igraph's
 // personalised PageRank on the same graph in the same run.
-func (a *app) trustBench(ctx context.Context, re *regexp.Regexp, dir string) ([]trustRow, error) {
+func (a *lab) trustBench(ctx context.Context, re *regexp.Regexp, dir string) ([]trustRow, error) {
 	type graph struct {
 		name string
 		g    *trust.Graph

@@ -1,4 +1,4 @@
-package cli
+package lab
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/kith-net/kith/node/netsim"
 )
 
-// networkRow is one line of the network table of kith bench.
+// networkRow is one line of the network table of kith-lab bench.
 type networkRow struct {
 	Name            string  `json:"name"`
 	Nodes           int     `json:"nodes"`
@@ -30,7 +30,7 @@ type networkRow struct {
 // the same run, the reference: plain gossipsub (messages signed by the
 // publisher's host key) on the same network and topology, with payloads
 // of a proof's size.
-func (a *app) networkBench(ctx context.Context, re *regexp.Regexp) ([]networkRow, error) {
+func (a *lab) networkBench(ctx context.Context, re *regexp.Regexp) ([]networkRow, error) {
 	const (
 		name  = "network gossip 50 nodes"
 		plain = "plain gossipsub 50 nodes (reference)"
@@ -83,7 +83,7 @@ func newNetworkRow(name string, nodes int, p netsim.Propagation) networkRow {
 	}
 }
 
-func (a *app) printNetworkRows(rows []networkRow) error {
+func (a *lab) printNetworkRows(rows []networkRow) error {
 	if len(rows) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package cli_test
+package lab_test
 
 import (
 	"bytes"
@@ -25,10 +25,10 @@ size = [20, 200]
 attack_edges = [1, 10]
 `
 
-// TestSimRun: kith sim run writes results, the scenario and plots; the
+// TestSimRun: kith-lab sim run writes results, the scenario and plots; the
 // same seed gives the same bytes whatever --workers; sim plot redraws.
 func TestSimRun(t *testing.T) {
-	n := newNode(t, "sim")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tiny.toml")
 	if err := os.WriteFile(file, []byte(simScenario), 0o644); err != nil {
@@ -125,7 +125,7 @@ func TestSimRun(t *testing.T) {
 }
 
 func TestSimJSON(t *testing.T) {
-	n := newNode(t, "simjson")
+	n := newLab(t)
 	file := filepath.Join(t.TempDir(), "tiny.toml")
 	if err := os.WriteFile(file, []byte(simScenario), 0o644); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestSimJSON(t *testing.T) {
 // A small scenario at the protocol level, through the CLI: real nodes on a
 // simulated network; the results read back and plot again.
 func TestSimRunProtocol(t *testing.T) {
-	n := newNode(t, "simproto")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tiny.toml")
 	src := "name = \"tiny\"\nsteps = 3\nstep = \"1s\"\n[graph]\nkind = \"watts-strogatz\"\nnodes = 6\ndegree = 2\n[network]\nlatency = \"5ms\"\n[consent]\npublic = 1\ngrant = 1\n"
@@ -209,7 +209,7 @@ func TestSimRunProtocol(t *testing.T) {
 }
 
 func TestSimListAndErrors(t *testing.T) {
-	n := newNode(t, "simlist")
+	n := newLab(t)
 	out := n.ok("sim", "list")
 	for _, want := range []string{"sybil ", "slander", "self-promotion", "whitewash", "collusion", "oscillation", "eclipse         protocol", "partition       protocol"} {
 		if !strings.Contains(out, want) {
@@ -242,7 +242,7 @@ func TestSimListAndErrors(t *testing.T) {
 // or Slurm array index) and merged writes the same bytes as the run in one
 // process.
 func TestSimShard(t *testing.T) {
-	n := newNode(t, "simshard")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tiny.toml")
 	if err := os.WriteFile(file, []byte(simScenario), 0o644); err != nil {
@@ -327,7 +327,7 @@ behaviour.victims = ["random", "near"]
 // CSV with a column for it, goals met or missed per cell, and sim compare
 // draws it and another run against each other.
 func TestSimSweepCompare(t *testing.T) {
-	n := newNode(t, "simsweep")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "placement.toml")
 	if err := os.WriteFile(file, []byte(sweepScenario), 0o644); err != nil {
@@ -383,7 +383,7 @@ func TestSimSweepCompare(t *testing.T) {
 // TestSimGraphFile: a population written to a graph file and loaded by a
 // dataset scenario gives the results of generating it.
 func TestSimGraphFile(t *testing.T) {
-	n := newNode(t, "simgraph")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tiny.toml")
 	if err := os.WriteFile(file, []byte(simScenario), 0o644); err != nil {
@@ -417,7 +417,7 @@ func TestSimGraphFile(t *testing.T) {
 // TestSimShardProtocol: the cells of a protocol-level sweep split into
 // shards and merged, in virtual time.
 func TestSimShardProtocol(t *testing.T) {
-	n := newNode(t, "simshardproto")
+	n := newLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tiny.toml")
 	src := "name = \"tiny\"\nsteps = 3\nstep = \"1s\"\n[graph]\nkind = \"watts-strogatz\"\nnodes = 6\ndegree = 2\n[network]\nlatency = \"5ms\"\n[consent]\npublic = 1\ngrant = 1\n" +

@@ -1,4 +1,4 @@
-package cli
+package lab
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-net/kith/cli"
 	"github.com/kith-net/kith/internal/atomicfile"
 	"github.com/kith-net/kith/simulations/graphsim"
 	"github.com/kith-net/kith/simulations/protosim"
@@ -27,7 +28,7 @@ import (
 	"github.com/kith-net/kith/simulations/scenarios"
 )
 
-func (a *app) simCommand() *cobra.Command {
+func (a *lab) simCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Simulate attacks on kith's trust engine from many viewpoints (researchers)",
@@ -38,7 +39,7 @@ subjective view with the real trust engine (graph level), or every member runs
 the real node on a simulated network with latency, loss, partitions, churn and
 eclipse attackers (protocol level).
 
-Scenarios are shipped ones (kith sim list) or TOML files; the format is
+Scenarios are shipped ones (kith-lab sim list) or TOML files; the format is
 documented in simulations/README.md.`,
 	}
 	cmd.AddCommand(a.simRunCommand(), a.simListCommand(), a.simPlotCommand(), a.simMergeCommand(), a.simCompareCommand(), a.simGraphCommand())
@@ -61,7 +62,7 @@ func (o *simOut) flags(cmd *cobra.Command) {
 	f.DurationVar(&o.logEvery, "log-every", 10*time.Second, "when standard error is not a terminal, log progress this often")
 }
 
-func (a *app) simRunCommand() *cobra.Command {
+func (a *lab) simRunCommand() *cobra.Command {
 	var (
 		o                   simOut
 		seed                uint64
@@ -93,13 +94,13 @@ deliveries); a run that falls more than 10 % behind its clock says so and marks
 its figures (fell_behind). The seed fixes the graph, keys, events and choices.
 
 --shard I/N runs part I of N (0-based) and writes DIR/partial-I-of-N.json;
-kith sim merge joins the parts into the results of the whole run. --shard N
+kith-lab sim merge joins the parts into the results of the whole run. --shard N
 takes I from JOB_COMPLETION_INDEX (a Kubernetes indexed Job) or
 SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.dir == "" {
-				return usagef("--out DIR is required")
+				return cli.Usagef("--out DIR is required")
 			}
 			s, err := openScenario(args[0])
 			if err != nil {
@@ -107,7 +108,7 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 			}
 			if cmd.Flags().Changed("seed") {
 				if seed == 0 {
-					return usagef("--seed 0: seeds start at 1")
+					return cli.Usagef("--seed 0: seeds start at 1")
 				}
 				s.Seed = seed
 			}
@@ -122,13 +123,13 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 			known := graphsim.EngineNames()
 			for _, n := range names {
 				if !slices.Contains(known, n) {
-					return usagef("--engine %s: unknown (known: %s)", n, strings.Join(known, ", "))
+					return cli.Usagef("--engine %s: unknown (known: %s)", n, strings.Join(known, ", "))
 				}
 			}
 			switch level {
 			case "auto", "graph", "protocol":
 			default:
-				return usagef("--level %s: want auto, graph or protocol", level)
+				return cli.Usagef("--level %s: want auto, graph or protocol", level)
 			}
 			sh, err := a.parseShard(shard)
 			if err != nil {
@@ -136,12 +137,12 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 			}
 			if level == "protocol" || (level == "auto" && !s.GraphLevel()) {
 				if len(engines) > 0 || viewpoints > 0 || workers > 0 || o.perViewpoint {
-					return usagef("--engine, --viewpoints, --workers and --per-viewpoint are graph-level options")
+					return cli.Usagef("--engine, --viewpoints, --workers and --per-viewpoint are graph-level options")
 				}
 				switch clock {
 				case "", protosim.ClockVirtual, protosim.ClockReal:
 				default:
-					return usagef("--clock %s: want virtual or real", clock)
+					return cli.Usagef("--clock %s: want virtual or real", clock)
 				}
 				if clock == "" {
 					clock = protosim.ClockVirtual
@@ -153,7 +154,7 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 				return nil
 			}
 			if clock != "" {
-				return usagef("--clock is a protocol-level option (the graph level has no clock)")
+				return cli.Usagef("--clock is a protocol-level option (the graph level has no clock)")
 			}
 			if ignored := s.ProtocolOnly(); len(ignored) > 0 {
 				fmt.Fprintf(a.env.Stderr, "note: the graph level ignores %s (protocol level)\n", strings.Join(ignored, ", "))
@@ -210,14 +211,14 @@ SLURM_ARRAY_TASK_ID (a Slurm job array, counted from SLURM_ARRAY_TASK_MIN).`,
 
 // noteBuild warns, after a run wrote its results, when the binary does
 // not know its commit: the results name it "unknown".
-func (a *app) noteBuild() {
+func (a *lab) noteBuild() {
 	if graphsim.Build().Commit == "unknown" {
 		fmt.Fprintln(a.env.Stderr, "note: this binary carries no VCS stamp (built with -buildvcs=false?): its results name the commit \"unknown\"; build it with -ldflags \"-X github.com/kith-net/kith/simulations/graphsim.Commit=$(git rev-parse HEAD)\"")
 	}
 }
 
 // parseShard reads --shard: "I/N", or "N" with I from the batch system.
-func (a *app) parseShard(v string) (*graphsim.Shard, error) {
+func (a *lab) parseShard(v string) (*graphsim.Shard, error) {
 	if v == "" {
 		return nil, nil
 	}
@@ -228,12 +229,12 @@ func (a *app) parseShard(v string) (*graphsim.Shard, error) {
 	}
 	n, err := strconv.Atoi(nStr)
 	if err != nil || n < 1 {
-		return nil, usagef("--shard %s: want I/N or N, with N >= 1", v)
+		return nil, cli.Usagef("--shard %s: want I/N or N, with N >= 1", v)
 	}
 	sh.N = n
 	if explicit {
 		if sh.I, err = strconv.Atoi(iStr); err != nil {
-			return nil, usagef("--shard %s: want I/N", v)
+			return nil, cli.Usagef("--shard %s: want I/N", v)
 		}
 	} else {
 		idx, ok := a.env.LookupEnv("JOB_COMPLETION_INDEX")
@@ -243,23 +244,23 @@ func (a *app) parseShard(v string) (*graphsim.Shard, error) {
 			src = "SLURM_ARRAY_TASK_ID"
 		}
 		if !ok {
-			return nil, usagef("--shard %s: no JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm) to take the index from; give --shard I/N", v)
+			return nil, cli.Usagef("--shard %s: no JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm) to take the index from; give --shard I/N", v)
 		}
 		if sh.I, err = strconv.Atoi(idx); err != nil {
-			return nil, usagef("--shard %s: %s=%q is not a number", v, src, idx)
+			return nil, cli.Usagef("--shard %s: %s=%q is not a number", v, src, idx)
 		}
 		if src == "SLURM_ARRAY_TASK_ID" {
 			if lo, ok := a.env.LookupEnv("SLURM_ARRAY_TASK_MIN"); ok {
 				m, err := strconv.Atoi(lo)
 				if err != nil {
-					return nil, usagef("SLURM_ARRAY_TASK_MIN=%q is not a number", lo)
+					return nil, cli.Usagef("SLURM_ARRAY_TASK_MIN=%q is not a number", lo)
 				}
 				sh.I -= m
 			}
 		}
 	}
 	if err := sh.Validate(); err != nil {
-		return nil, usagef("--shard %s: shard %d of %d: want 0 <= I < N", v, sh.I, sh.N)
+		return nil, cli.Usagef("--shard %s: shard %d of %d: want 0 <= I < N", v, sh.I, sh.N)
 	}
 	return &sh, nil
 }
@@ -290,7 +291,7 @@ type runFile struct {
 func partialName(sh graphsim.Shard) string { return fmt.Sprintf("partial-%d-of-%d.json", sh.I, sh.N) }
 func runName(sh graphsim.Shard) string     { return fmt.Sprintf("run-%d-of-%d.json", sh.I, sh.N) }
 
-func (a *app) writePartial(dir string, sh graphsim.Shard, rec runRecord, write func(io.Writer) error) error {
+func (a *lab) writePartial(dir string, sh graphsim.Shard, rec runRecord, write func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -309,16 +310,16 @@ func (a *app) writePartial(dir string, sh graphsim.Shard, rec runRecord, write f
 	if err := atomicfile.Write(filepath.Join(dir, runName(sh)), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.env.Stderr, "%s: shard %s done in %.1f s (%.0f %% CPU share, load %.1f): wrote %s; join the shards with kith sim merge %s --out DIR\n",
+	fmt.Fprintf(a.env.Stderr, "%s: shard %s done in %.1f s (%.0f %% CPU share, load %.1f): wrote %s; join the shards with kith-lab sim merge %s --out DIR\n",
 		rec.Scenario, sh, rec.Machine.WallS, 100*rec.Machine.CPUShare, rec.Machine.LoadMean, path, filepath.Join(dir, "partial-*-of-"+strconv.Itoa(sh.N)+".json"))
-	if a.json {
-		return a.printJSON(rec)
+	if a.JSON() {
+		return a.PrintJSON(rec)
 	}
 	return nil
 }
 
 // scenarioHeader heads the scenario.toml of a run.
-const scenarioHeader = "# The scenario of this run as it ran: defaults filled, command-line\n# overrides applied. `kith sim run scenario.toml --out DIR` reproduces it.\n"
+const scenarioHeader = "# The scenario of this run as it ran: defaults filled, command-line\n# overrides applied. `kith-lab sim run scenario.toml --out DIR` reproduces it.\n"
 
 // writeFiles writes name -> content into dir.
 func writeFiles(dir string, files map[string][]byte) error {
@@ -334,7 +335,7 @@ func writeFiles(dir string, files map[string][]byte) error {
 }
 
 // writeGraph writes a graph-level result into o.dir.
-func (a *app) writeGraph(o simOut, scen []byte, res *graphsim.Result, runs runFile) error {
+func (a *lab) writeGraph(o simOut, scen []byte, res *graphsim.Result, runs runFile) error {
 	var c, js, vp bytes.Buffer
 	if err := graphsim.WriteCSV(&c, res); err != nil {
 		return err
@@ -374,7 +375,7 @@ func (a *app) writeGraph(o simOut, scen []byte, res *graphsim.Result, runs runFi
 		}
 		fmt.Fprintf(a.env.Stderr, "wrote %d plots in %s\n", len(files), filepath.Join(o.dir, "plots"))
 	}
-	if a.json {
+	if a.JSON() {
 		return graphsim.WriteJSON(a.env.Stdout, res)
 	}
 	return nil
@@ -382,15 +383,15 @@ func (a *app) writeGraph(o simOut, scen []byte, res *graphsim.Result, runs runFi
 
 // simRunProtocol runs s at the protocol level, every cell of its sweep (of
 // the shard), and writes the results.
-func (a *app) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, o simOut, clock string, sh *graphsim.Shard) error {
+func (a *lab) simRunProtocol(cmd *cobra.Command, s *scenario.Scenario, o simOut, clock string, sh *graphsim.Shard) error {
 	cells, err := s.CellScenarios()
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	for _, cs := range cells {
 		if clock == protosim.ClockReal {
 			if err := protosim.CheckScenario(cs); err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 		}
 	}
@@ -452,7 +453,7 @@ func cellText(cell map[string]string) string {
 }
 
 // writeProtocol writes a protocol-level report into o.dir.
-func (a *app) writeProtocol(o simOut, scen []byte, rep *protosim.Report, runs runFile) error {
+func (a *lab) writeProtocol(o simOut, scen []byte, rep *protosim.Report, runs runFile) error {
 	var c, tl, js bytes.Buffer
 	if err := protosim.WriteCSV(&c, rep); err != nil {
 		return err
@@ -499,14 +500,14 @@ func (a *app) writeProtocol(o simOut, scen []byte, rep *protosim.Report, runs ru
 		}
 		fmt.Fprintf(a.env.Stderr, "wrote %d plots in %s\n", len(files), filepath.Join(o.dir, "plots"))
 	}
-	if a.json {
+	if a.JSON() {
 		return protosim.WriteJSON(a.env.Stdout, rep)
 	}
 	return nil
 }
 
 // printGoals says which goals the run met and which it missed.
-func (a *app) printGoals(out []scenario.Outcome) {
+func (a *lab) printGoals(out []scenario.Outcome) {
 	if len(out) == 0 {
 		return
 	}
@@ -564,19 +565,19 @@ func goalsCSV(out []scenario.Outcome) []byte {
 	return b.Bytes()
 }
 
-func (a *app) simMergeCommand() *cobra.Command {
+func (a *lab) simMergeCommand() *cobra.Command {
 	var o simOut
 	cmd := &cobra.Command{
 		Use:   "merge PARTIAL... --out DIR",
-		Short: "Join the shards of a run (kith sim run --shard) into its results",
+		Short: "Join the shards of a run (kith-lab sim run --shard) into its results",
 		Long: `Join partial-I-of-N.json files (or directories holding them), one per shard of
-one run, into the results of the whole run in DIR, as kith sim run writes them.
+one run, into the results of the whole run in DIR, as kith-lab sim run writes them.
 At the graph level they are byte-identical to the run in one process. run.json
 lists what each shard cost (from the run-I-of-N.json beside each partial).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.dir == "" {
-				return usagef("--out DIR is required")
+				return cli.Usagef("--out DIR is required")
 			}
 			var paths []string
 			for _, arg := range args {
@@ -634,7 +635,7 @@ lists what each shard cost (from the run-I-of-N.json beside each partial).`,
 				}
 			}
 			if len(graphParts) > 0 && len(protoParts) > 0 {
-				return usagef("the partials mix graph-level and protocol-level runs")
+				return cli.Usagef("the partials mix graph-level and protocol-level runs")
 			}
 			slices.SortFunc(runs.Runs, func(x, y runRecord) int { return x.Shard.I - y.Shard.I })
 			if len(protoParts) > 0 {
@@ -659,7 +660,7 @@ lists what each shard cost (from the run-I-of-N.json beside each partial).`,
 	return cmd
 }
 
-func (a *app) simCompareCommand() *cobra.Command {
+func (a *lab) simCompareCommand() *cobra.Command {
 	var (
 		out, x, series string
 		metrics        []string
@@ -678,14 +679,14 @@ directory.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return usagef("--out DIR is required")
+				return cli.Usagef("--out DIR is required")
 			}
 			var rows []graphsim.CompareRow
 			var captions []string
 			for _, dir := range args {
 				b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("%s has no results.json: run kith sim run first", dir)
+					return fmt.Errorf("%s has no results.json: run kith-lab sim run first", dir)
 				}
 				if err != nil {
 					return err
@@ -737,7 +738,7 @@ directory.`,
 	return cmd
 }
 
-func (a *app) simGraphCommand() *cobra.Command {
+func (a *lab) simGraphCommand() *cobra.Command {
 	var (
 		out  string
 		seed uint64
@@ -753,7 +754,7 @@ and gives the same results as generating it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return usagef("--out FILE is required")
+				return cli.Usagef("--out FILE is required")
 			}
 			s, err := openScenario(args[0])
 			if err != nil {
@@ -799,12 +800,12 @@ func openScenario(arg string) (*scenario.Scenario, error) {
 	}
 	s, err := scenarios.Load(arg)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	return s, nil
 }
 
-func (a *app) simListCommand() *cobra.Command {
+func (a *lab) simListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the shipped scenarios",
@@ -832,8 +833,8 @@ func (a *app) simListCommand() *cobra.Command {
 				}
 				items = append(items, it)
 			}
-			if a.json {
-				return a.printJSON(items)
+			if a.JSON() {
+				return a.PrintJSON(items)
 			}
 			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLEVEL\tGOALS\tDESCRIPTION")
@@ -845,7 +846,7 @@ func (a *app) simListCommand() *cobra.Command {
 	}
 }
 
-func (a *app) simPlotCommand() *cobra.Command {
+func (a *lab) simPlotCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "plot DIR",
 		Short: "Draw the plots of a finished run again (from DIR/results.json)",
@@ -853,7 +854,7 @@ func (a *app) simPlotCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(filepath.Join(args[0], "results.json"))
 			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("%s has no results.json: run kith sim run first", args[0])
+				return fmt.Errorf("%s has no results.json: run kith-lab sim run first", args[0])
 			}
 			if err != nil {
 				return err
@@ -895,7 +896,7 @@ func (a *app) simPlotCommand() *cobra.Command {
 // the counts, and a goroutine of its own, outside the run, draws and logs
 // on the wall clock. close draws the last state and joins it.
 type simProgress struct {
-	a        *app
+	a        *lab
 	name     string
 	every    time.Duration
 	terminal bool
@@ -916,7 +917,7 @@ type simProgress struct {
 	logged     string
 }
 
-func (a *app) simProgress(name string, every time.Duration) *simProgress {
+func (a *lab) simProgress(name string, every time.Duration) *simProgress {
 	p := &simProgress{a: a, name: name, every: every, stop: make(chan struct{})}
 	f, ok := a.env.Stderr.(*os.File)
 	p.terminal = ok && f != nil && a.env.IsTerminal != nil && a.env.IsTerminal()
@@ -964,7 +965,7 @@ func (p *simProgress) report(last bool) {
 	}
 	if p.terminal {
 		if p.bar == nil || p.barWhat != what {
-			p.bar, p.barWhat = p.a.progress(p.name+": "+what), what
+			p.bar, p.barWhat = p.a.Progress(p.name+": "+what), what
 		}
 		p.bar(done, total)
 		return

@@ -3,6 +3,8 @@ package owner
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -32,14 +34,21 @@ type trustView struct {
 
 // activeModel returns the model kith query uses in a context: the owner's
 // refined model from the vault, or the shipped one. A refined model this
-// build cannot read (an older format) is set aside with a note saying so.
+// build cannot read is set aside, never read with features it was not
+// trained on (trust.ModelVersion), with a note saying to train it again;
+// it stays in the vault until kith model train replaces it.
 func (s *Service) activeModel(context string) (m *trust.Model, refined bool, note string) {
 	b, ok := s.vault.Get(modelSecret(context))
 	if !ok {
 		return trust.DefaultModel(), false, ""
 	}
 	m, err := trust.ParseModel(b)
-	if err != nil {
+	switch {
+	case errors.Is(err, trust.ErrModelVersion):
+		var file struct{ Version int }
+		_ = json.Unmarshal(b, &file) // it parsed as far as its version
+		return trust.DefaultModel(), false, fmt.Sprintf("your refined model for %s was trained on another version of kith's features (model version %d, this kith reads %d); the shipped model answers until you run kith model train --context %s", context, file.Version, trust.ModelVersion, context)
+	case err != nil:
 		return trust.DefaultModel(), false, fmt.Sprintf("your refined model for %s is not used (%v): run kith model train --context %s", context, err, context)
 	}
 	return m, true, ""

@@ -2,10 +2,15 @@ package owner_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kith-net/kith/api"
+	"github.com/kith-net/kith/trust"
 	"github.com/kith-net/kith/wire"
 )
 
@@ -54,5 +59,72 @@ func TestExpiredConsentLeavesScoring(t *testing.T) {
 	}
 	if q := query(dave); !q.Covered || q.Explanation.OwnStatement == nil || q.Explanation.OwnStatement.Kind != "vouch" {
 		t.Errorf("dave, vouched for by the owner, consent expired: covered %v, own statement %+v, want the owner's vouch", q.Covered, q.Explanation.OwnStatement)
+	}
+}
+
+// TestOlderRefinedModelSetAside: a refined model in the vault of an
+// earlier model version (features that meant something else) is not used:
+// the shipped model answers, and the model's description and every
+// answer carry a note that says to run kith model train. A refined model
+// of this version is used.
+func TestOlderRefinedModelSetAside(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	friend := f.stranger(t, "friend")
+	if _, err := f.svc.Attest(ctx, api.AttestRequest{Kind: "vouch", Subject: friend.Public().String(), Strength: 90}); err != nil {
+		t.Fatal(err)
+	}
+	f.signedBy(t, friend, wire.Warn, "@spammer@example.social", wire.PrivateAudience)
+
+	refined := *trust.DefaultModel()
+	refined.Provenance = "refined on-device on 3 of the owner's judgements"
+	refined.Weights = slices.Clone(refined.Weights)
+	refined.Weights[trust.FTrustedWarn] *= 2
+	put := func(version int) {
+		t.Helper()
+		m := refined
+		m.Version = version
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.vault.Put(map[string][]byte{"model:general": b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	put(trust.ModelVersion - 1)
+	info, err := f.svc.Model(ctx, api.ModelRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNote := "run kith model train --context general"
+	if info.Kind != "shipped" || info.Model.Provenance != trust.DefaultModel().Provenance || !strings.Contains(info.Note, wantNote) ||
+		!strings.Contains(info.Note, fmt.Sprintf("model version %d", trust.ModelVersion-1)) {
+		t.Fatalf("an older refined model in the vault: kind %q, provenance %q, note %q", info.Kind, info.Model.Provenance, info.Note)
+	}
+	q, err := f.svc.Query(ctx, api.QueryRequest{Subject: "@spammer@example.social"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := q.Explanation.Model; m.Kind != "shipped" || !strings.Contains(m.Note, wantNote) {
+		t.Fatalf("an answer with an older refined model in the vault: %+v", m)
+	}
+	shipped := *q.Score
+
+	put(trust.ModelVersion)
+	info, err = f.svc.Model(ctx, api.ModelRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Kind != "refined" || info.Note != "" {
+		t.Fatalf("a refined model of this version: kind %q, note %q", info.Kind, info.Note)
+	}
+	q, err = f.svc.Query(ctx, api.QueryRequest{Subject: "@spammer@example.social"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Explanation.Model.Kind != "refined" || *q.Score == shipped {
+		t.Fatalf("a refined model of this version does not answer: %+v, score %v (shipped %v)", q.Explanation.Model, *q.Score, shipped)
 	}
 }

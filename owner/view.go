@@ -198,8 +198,22 @@ func (tv *trustView) explain(r trust.Result) *api.Explanation {
 	for _, c := range r.Contributions {
 		e.Features = append(e.Features, api.Feature{Name: c.Feature, Value: c.Value, Contribution: c.Logit})
 	}
+	if r.Through >= 0 {
+		e.Through = &api.Through{Contact: tv.name(r.Through), Share: r.ThroughShare, Effect: throughEffect(trust.ContactRetain)}
+	}
 	e.Summary = Summary(f, r.Covered)
 	return e
+}
+
+// throughEffect says what the engine does with the trust that came through
+// one contact, given the share of it that still counts
+// (trust.ContactRetain).
+func throughEffect(retain float64) string {
+	counts := "does not count"
+	if retain > 0 {
+		counts = fmt.Sprintf("counts for %.0f %%", 100*retain)
+	}
+	return "the part of your trust in their raters that came through that one contact " + counts + ", so that one fooled or compromised contact cannot bring in a crowd"
 }
 
 func (tv *trustView) statement(st trust.Statement) api.Statement {

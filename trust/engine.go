@@ -337,7 +337,8 @@ type Result struct {
 	// the target's raters came, when one did (ThroughShare > 1/2: "most
 	// of this comes through one contact"), and -1 otherwise. What it
 	// brings counts only ContactRetain of it (see ContactRetain): the
-	// limit an explanation shows.
+	// limit an explanation shows, also when the target is not covered
+	// because of it.
 	Through      NodeID
 	ThroughShare float64
 }
@@ -381,6 +382,11 @@ func (e *Engine) Query(ctx context.Context, v *View, m *Model, t NodeID) (Result
 		return Result{}, err
 	}
 	r := Result{Target: t, Through: -1, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline(&f))}
+	if len(statements) > 0 {
+		// Also when not covered: the raters' trust may all have come
+		// through one contact, and counts for nothing for that.
+		r.Through, r.ThroughShare = v.Through(t)
+	}
 	if !f.Covered {
 		return r, nil
 	}
@@ -411,6 +417,5 @@ func (e *Engine) Query(ctx context.Context, v *View, m *Model, t NodeID) (Result
 	r.Vouchers = r.Vouchers[:min(len(r.Vouchers), 5)]
 	r.Warners = r.Warners[:min(len(r.Warners), 5)]
 	r.Paths = v.Paths(t, 3, 6)
-	r.Through, r.ThroughShare = v.Through(t)
 	return r, nil
 }

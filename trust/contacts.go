@@ -46,6 +46,27 @@ import (
 // 0.904 → 0.899 / 0.870, holdout 0.928 / 0.912 → 0.926 / 0.858, temporal
 // 0.585 / 0.662 → 0.625 / 0.598, cold 0.925 / 0.834 → 0.933 / 0.724.
 //
+// Why 0, chosen by validation: the rule is the largest retain among 0,
+// 0.25 and 0.5 that keeps near-querier Sybils at ≤ 5 accepted per attack
+// edge (g = 1) on every network measured, since a defence that holds on
+// one network and not on the next is no bound; honest coverage is what
+// a larger retain buys. With the shipped model retrained at each value
+// (kith-lab model train --public --seed 1, the lab built with that
+// constant) and the same task C and task A commands on the networks it
+// trains on, accepted per edge at g = 1 / g = 10:
+//
+//	retain  Bitcoin OTC    Bitcoin Alpha  task A coverage, cold split (OTC / Alpha)
+//	0       1.0 / 6.7      1.0 / 1.6      0.680 / 0.724
+//	0.25    16.0 / 11.9    3.5 / 4.2      0.754 / 0.820
+//	0.5     16.5 / 17.2    5.0 / 8.9      0.778 / 0.828
+//
+// Only 0 meets the rule on both. Chosen on Alpha alone, the rule would
+// take 0.25, which on OTC lets 16 Sybils in per edge: a retain tuned on
+// one network does not carry to another, and 0, which removes the most
+// important contact's part whole, is the one value whose bound does not
+// depend on the network. Task A's AUC moves by at most 0.03 across the
+// three values on either network; the loss is coverage (3 to 11 points).
+//
 // It is monotone (a rater's weight only falls when more of its trust comes
 // through one contact) and computed in the subject cut like the rest of
 // the rater's trust (subjectCut), so the features stay exactly monotone in

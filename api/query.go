@@ -40,7 +40,25 @@ type Explanation struct {
 	// Features are what moved the crowd's answer away from Baseline, in
 	// log-odds; their contributions add up to logit(crowd) − logit(baseline).
 	Features []Feature `json:"features"`
-	Model    ModelRef  `json:"model"`
+	// Through is the one of your contacts through whom most of your trust
+	// in the subject's raters came, when one contact brought more than
+	// half of it (omitted otherwise): what came through a single contact
+	// counts for less, so that one fooled or compromised contact cannot
+	// bring in a crowd (trust.ContactRetain).
+	Through *Through `json:"through,omitempty"`
+	Model   ModelRef `json:"model"`
+}
+
+// Through is the limit an answer shows when most of it rests on one of
+// the owner's contacts.
+type Through struct {
+	Contact string `json:"contact"` // the contact, as your view names them
+	// Share is the part of your trust in the subject's raters (weighed by
+	// their statements about the subject) that came through Contact, in
+	// (0.5, 1].
+	Share float64 `json:"share"`
+	// Effect says what kith does with that part.
+	Effect string `json:"effect"`
 }
 
 // OwnStatement is the owner's own word about the subject.

@@ -465,3 +465,52 @@ func TestModelTrainRefines(t *testing.T) {
 		t.Fatalf("p12, vouched by bob: %.3f with the shipped model, %.3f with alice's refined one", before, after)
 	}
 }
+
+// TestQueryThroughOneContact: alice reaches carol only through bob, whom
+// she vouched for; carol warns about mallory. kith query says that most of
+// the answer comes through one contact, bob, and its JSON carries the
+// contact and the share as the schema says.
+func TestQueryThroughOneContact(t *testing.T) {
+	a, b, c := newNode(t, "alice"), newNode(t, "bob"), newNode(t, "carol")
+	a.ok("init")
+	b.ok("init")
+	c.ok("init")
+	a.ok("vouch", b.id(), "--strength", "90")
+	b.ok("vouch", c.id(), "--strength", "80")
+	c.ok("warn", "@mallory@example.social", "--strength", "90")
+	dir := t.TempDir()
+	for _, n := range []*node{b, c} {
+		bundle := filepath.Join(dir, n.id()+".kith")
+		n.ok("export", "--out", bundle)
+		if n.now.After(a.now) {
+			a.now = n.now // every command advances a node's clock
+		}
+		a.ok("import", bundle)
+	}
+	out := a.ok("query", "@mallory@example.social")
+	if want := "most of this comes through one contact, " + b.id() + " (100 %): "; !strings.Contains(out, want) {
+		t.Fatalf("kith query lacks %q:\n%s", want, out)
+	}
+	js := a.ok("query", "@mallory@example.social", "--json")
+	checkSchema(t, a, "query", js)
+	var ans struct {
+		Explanation struct {
+			Through *struct {
+				Contact string  `json:"contact"`
+				Share   float64 `json:"share"`
+				Effect  string  `json:"effect"`
+			} `json:"through"`
+		} `json:"explanation"`
+	}
+	if err := json.Unmarshal([]byte(js), &ans); err != nil {
+		t.Fatal(err)
+	}
+	if th := ans.Explanation.Through; th == nil || th.Contact != b.id() || th.Share != 1 || th.Effect == "" {
+		t.Fatalf("kith query --json: through %+v\n%s", th, js)
+	}
+	// Carol herself is vouched for by alice's contact bob, whose word is
+	// alice's: nothing to say.
+	if out := a.ok("query", c.id()); strings.Contains(out, "through one contact") {
+		t.Errorf("kith query of carol:\n%s", out)
+	}
+}

@@ -52,8 +52,14 @@ func (a *app) printQuery(q api.QueryResult) error {
 	}
 	w := a.env.Stdout
 	e := q.Explanation
+	through := func() {
+		if th := e.Through; th != nil {
+			fmt.Fprintf(w, "  most of this comes through one contact, %s (%.0f %%): %s\n", th.Contact, 100*th.Share, th.Effect)
+		}
+	}
 	if !q.Covered {
 		fmt.Fprintf(w, "%s (%s): %s\n", q.Subject, q.Context, e.Summary)
+		through()
 		return nil
 	}
 	fmt.Fprintf(w, "%s in %s: trust %.2f (confidence %.2f)\n", q.Subject, q.Context, *q.Score, q.Confidence)
@@ -84,6 +90,7 @@ func (a *app) printQuery(q api.QueryResult) error {
 		}
 		fmt.Fprintln(w)
 	}
+	through()
 	fmt.Fprintf(w, "  model: %s\n", e.Model.Kind)
 	if e.Model.Note != "" {
 		fmt.Fprintf(w, "  note: %s\n", e.Model.Note)

@@ -3,6 +3,8 @@ package owner
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -32,14 +34,21 @@ type trustView struct {
 
 // activeModel returns the model kith query uses in a context: the owner's
 // refined model from the vault, or the shipped one. A refined model this
-// build cannot read (an older format) is set aside with a note saying so.
+// build cannot read is set aside, never read with features it was not
+// trained on (trust.ModelVersion), with a note saying to train it again;
+// it stays in the vault until kith model train replaces it.
 func (s *Service) activeModel(context string) (m *trust.Model, refined bool, note string) {
 	b, ok := s.vault.Get(modelSecret(context))
 	if !ok {
 		return trust.DefaultModel(), false, ""
 	}
 	m, err := trust.ParseModel(b)
-	if err != nil {
+	switch {
+	case errors.Is(err, trust.ErrModelVersion):
+		var file struct{ Version int }
+		_ = json.Unmarshal(b, &file) // it parsed as far as its version
+		return trust.DefaultModel(), false, fmt.Sprintf("your refined model for %s was trained on another version of kith's features (model version %d, this kith reads %d); the shipped model answers until you run kith model train --context %s", context, file.Version, trust.ModelVersion, context)
+	case err != nil:
 		return trust.DefaultModel(), false, fmt.Sprintf("your refined model for %s is not used (%v): run kith model train --context %s", context, err, context)
 	}
 	return m, true, ""
@@ -189,8 +198,22 @@ func (tv *trustView) explain(r trust.Result) *api.Explanation {
 	for _, c := range r.Contributions {
 		e.Features = append(e.Features, api.Feature{Name: c.Feature, Value: c.Value, Contribution: c.Logit})
 	}
+	if r.Through >= 0 {
+		e.Through = &api.Through{Contact: tv.name(r.Through), Share: r.ThroughShare, Effect: throughEffect(trust.ContactRetain)}
+	}
 	e.Summary = Summary(f, r.Covered)
 	return e
+}
+
+// throughEffect says what the engine does with the trust that came through
+// one contact, given the share of it that still counts
+// (trust.ContactRetain).
+func throughEffect(retain float64) string {
+	counts := "does not count"
+	if retain > 0 {
+		counts = fmt.Sprintf("counts for %.0f %%", 100*retain)
+	}
+	return "the part of your trust in their raters that came through that one contact " + counts + ", so that one fooled or compromised contact cannot bring in a crowd"
 }
 
 func (tv *trustView) statement(st trust.Statement) api.Statement {

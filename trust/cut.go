@@ -32,6 +32,9 @@ type subjectCut struct {
 	c     float64
 	// normQ is the querier's normalisation in the cut view.
 	normQ float64
+	// split is the contact decomposition of the cut, computed on first
+	// use (raterTrust).
+	split *cutSplit
 }
 
 // cutAt computes the cut of v at t.
@@ -164,7 +167,7 @@ func (c subjectCut) trust(u NodeID) float64 {
 // vouches, weighed as the cut weighs t's raters: Σ τ(u)·(1−α)·w(u,t) /
 // max(1, S_u) over t's vouchers u, the owner's trust that t's vouchers
 // pass on to t, capped at 1.
-func (c subjectCut) subjectTrust() float64 {
+func (c *subjectCut) subjectTrust() float64 {
 	v, t := c.v, c.t
 	if t == v.q {
 		return 0
@@ -177,8 +180,41 @@ func (c subjectCut) subjectTrust() float64 {
 		case u == v.q:
 			sum += float64(w) // the owner's own vouch counts at its strength
 		default:
-			sum += c.trust(u) * (1 - a) * float64(w) / max(v.prop.outSum[u], 1)
+			sum += c.raterTrust(u) * (1 - a) * float64(w) / max(v.prop.outSum[u], 1)
 		}
 	})
 	return min(1, sum)
+}
+
+// raterTrust returns the owner's trust in rater u as the evidence about
+// the cut's subject weighs it: the cut trust, less the part of it that
+// came through the owner's most important contact for u but
+// ContactRetain of it (see ContactRetain). The owner's own contacts, and
+// the owner, keep their trust.
+func (c *subjectCut) raterTrust(u NodeID) float64 {
+	tau := c.trust(u)
+	v := c.v
+	if tau == 0 || u == v.q || ContactRetain >= 1 {
+		return tau
+	}
+	if w, ok := v.Weight(v.q, u); ok && w > 0 {
+		return tau // the owner's own contact
+	}
+	share, _ := c.dominant(u)
+	return tau * (1 - (1-ContactRetain)*share)
+}
+
+// dominant returns the share of u's cut trust that came through one
+// contact of the owner, the one that brought the most, and that contact
+// (-1 if none).
+func (c *subjectCut) dominant(u NodeID) (float64, NodeID) {
+	if c.split == nil {
+		cs := c.contactCut()
+		c.split = &cs
+	}
+	share, ci := c.split.dominant(u)
+	if ci < 0 {
+		return 0, -1
+	}
+	return share, c.split.s.contact[ci]
 }

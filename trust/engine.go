@@ -285,8 +285,10 @@ func (e *Engine) Refine(ctx context.Context, v *View) (*Model, RefineReport, err
 }
 
 // TrustMass fills dst with the share of q's trust that settles on each
-// node (the propagation's mass): the quantity a Sybil region must capture,
-// bounded by the trust reaching its attack edges.
+// node as the evidence weighs it (View.EffectiveMasses: the propagation's
+// mass, less what came through the one contact that brought the most):
+// the quantity a Sybil region must capture, bounded by the trust reaching
+// its attack edges.
 func (e *Engine) TrustMass(ctx context.Context, g *Graph, q NodeID, dst []float64) error {
 	if len(dst) != g.N() {
 		return fmt.Errorf("trust: trust mass: dst has %d entries for %d nodes", len(dst), g.N())
@@ -295,7 +297,7 @@ func (e *Engine) TrustMass(ctx context.Context, g *Graph, q NodeID, dst []float6
 	if err != nil {
 		return err
 	}
-	copy(dst, v.Masses())
+	copy(dst, v.EffectiveMasses())
 	return nil
 }
 
@@ -331,6 +333,14 @@ type Result struct {
 	// Paths are the strongest chains of vouches from the owner to the
 	// target's strongest vouchers (and to the target itself).
 	Paths []Path
+	// Through is the owner's contact through whom most of the trust in
+	// the target's raters came, when one did (ThroughShare > 1/2: "most
+	// of this comes through one contact"), and -1 otherwise. What it
+	// brings counts only ContactRetain of it (see ContactRetain): the
+	// limit an explanation shows, also when the target is not covered
+	// because of it.
+	Through      NodeID
+	ThroughShare float64
 }
 
 // Contribution is one feature's effect on a score.
@@ -371,7 +381,12 @@ func (e *Engine) Query(ctx context.Context, v *View, m *Model, t NodeID) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Target: t, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline(&f))}
+	r := Result{Target: t, Through: -1, Covered: f.Covered, Features: f, Score: NoEvidence, Crowd: NoEvidence, Baseline: Sigmoid(m.Baseline(&f))}
+	if len(statements) > 0 {
+		// Also when not covered: the raters' trust may all have come
+		// through one contact, and counts for nothing for that.
+		r.Through, r.ThroughShare = v.Through(t)
+	}
 	if !f.Covered {
 		return r, nil
 	}

@@ -258,7 +258,7 @@ func (v *View) evidence(t NodeID) Evidence {
 	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust(), Now: v.newest}
 	v.EachIn(t, func(u NodeID, w float32, ts int64) {
 		if u != q && w != 0 {
-			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.trust(u), Time: ts})
+			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.raterTrust(u), Time: ts})
 		}
 	})
 	to, w := v.Out(q)
@@ -304,7 +304,10 @@ func (v *View) featuresAndEvidence(t NodeID, linked func(NodeID) bool) (Features
 
 // RaterTrust returns the owner's trust in u as the evidence about t
 // weighs it: as if t did not exist (see FeatureNames).
-func (v *View) RaterTrust(t, u NodeID) float64 { return v.cutAt(t).trust(u) }
+func (v *View) RaterTrust(t, u NodeID) float64 {
+	c := v.cutAt(t)
+	return c.raterTrust(u)
+}
 
 // CrowdCovered reports whether there is evidence about the subject other
 // than the owner's own statement.

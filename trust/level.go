@@ -7,8 +7,10 @@ import (
 	"slices"
 )
 
-// LevelVersion is the version of the level model file format.
-const LevelVersion = 1
+// LevelVersion is the version of the level model file format. Version 2
+// reads the features of ModelVersion 3 (the contact-discounted rater
+// trust); level models of version 1 are refused: train them again.
+const LevelVersion = 2
 
 // LevelModel is the ranking model's level head: it predicts the strength
 // of the owner's judgement of a subject, its signed weight in [−1, 1]
@@ -66,7 +68,7 @@ func (l *LevelModel) Level(z float64, f *Features) float64 {
 // Validate checks the level model's shape and values.
 func (l *LevelModel) Validate() error {
 	if l.Version != LevelVersion {
-		return fmt.Errorf("%w: level model version %d, this build reads %d", ErrModelVersion, l.Version, LevelVersion)
+		return fmt.Errorf("%w: level model version %d, this build reads %d (its inputs changed meaning: train it again)", ErrModelVersion, l.Version, LevelVersion)
 	}
 	if !slices.Equal(l.Inputs, levelInputNames()) {
 		return fmt.Errorf("%w: level model inputs %v, want %v (train it again)", ErrModel, l.Inputs, levelInputNames())

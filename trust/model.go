@@ -9,10 +9,13 @@ import (
 )
 
 // ModelVersion is the version of the model file format this package
-// writes and reads. Version 2 (December 2026) names its features by the
-// definitions of FeatureNames of that version; version 1 files, of the
-// earlier feature set, are refused (ErrModelVersion): retrain.
-const ModelVersion = 2
+// writes and reads, and of the meaning of its features. Version 2
+// (December 2026) named its features by the definitions of FeatureNames;
+// version 3 keeps the names but weighs every rater by the contact-
+// discounted trust (ContactRetain), so a model fitted on version 2's
+// features would read larger values than it was trained on. Files of any
+// other version are refused (ErrModelVersion): train the model again.
+const ModelVersion = 3
 
 // Model is the small ranking model: a generalised additive model whose
 // log-odds is
@@ -104,7 +107,7 @@ func ParseModel(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
 	if m.Version != ModelVersion {
-		return nil, fmt.Errorf("%w %d, this build reads %d (train it again)", ErrModelVersion, m.Version, ModelVersion)
+		return nil, fmt.Errorf("%w %d, this build reads %d (its features changed meaning: train it again)", ErrModelVersion, m.Version, ModelVersion)
 	}
 	if len(m.Mean) != len(m.Features) || len(m.Scale) != len(m.Features) || len(m.Weights) != len(m.Features) ||
 		(m.Steps != nil && len(m.Steps) != len(m.Features)) {

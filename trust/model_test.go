@@ -1,8 +1,11 @@
 package trust_test
 
 import (
+	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/kith-net/kith/trust"
@@ -106,13 +109,13 @@ func TestModelFileValidation(t *testing.T) {
 		t.Fatalf("default model is %d bytes", len(b))
 	}
 	for _, bad := range []string{
-		`{}`, `{"version":3}`, `not json`,
-		`{"version":1,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+		`{}`, `{"version":4}`, `not json`,
 		`{"version":2,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
-		`{"version":2,"features":["trust","trust"],"mean":[0,0],"scale":[1,1],"weights":[0,0]}`,
-		`{"version":2,"features":["trust"],"mean":[0],"scale":[0],"weights":[1]}`,
-		`{"version":2,"features":["trusted_warn"],"mean":[0],"scale":[1],"weights":[1]}`,
-		`{"version":2,"features":["trust"],"mean":[0,1],"scale":[1],"weights":[1]}`,
+		`{"version":3,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+		`{"version":3,"features":["trust","trust"],"mean":[0,0],"scale":[1,1],"weights":[0,0]}`,
+		`{"version":3,"features":["trust"],"mean":[0],"scale":[0],"weights":[1]}`,
+		`{"version":3,"features":["trusted_warn"],"mean":[0],"scale":[1],"weights":[1]}`,
+		`{"version":3,"features":["trust"],"mean":[0,1],"scale":[1],"weights":[1]}`,
 	} {
 		if _, err := trust.ParseModel([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
@@ -183,5 +186,31 @@ func TestTrainLevel(t *testing.T) {
 	}
 	if _, err := trust.ParseLevelModel([]byte(`{"version":1,"inputs":["logit"]}`)); err == nil {
 		t.Fatal("accepted a level model with the wrong inputs")
+	}
+}
+
+// TestOlderModelVersionRefused: a model or level file of the previous
+// format version, whose features meant something else (the rater trust
+// before the contact discount), is refused with ErrModelVersion and a
+// message that says to train it again, never read with the new features.
+func TestOlderModelVersionRefused(t *testing.T) {
+	m := *trust.DefaultModel()
+	m.Version = trust.ModelVersion - 1
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = trust.ParseModel(b)
+	if !errors.Is(err, trust.ErrModelVersion) || !strings.Contains(err.Error(), "train it again") {
+		t.Fatalf("a version %d model: %v", m.Version, err)
+	}
+	l := *trust.DefaultLevelModel()
+	l.Version = trust.LevelVersion - 1
+	if b, err = json.Marshal(l); err != nil {
+		t.Fatal(err)
+	}
+	_, err = trust.ParseLevelModel(b)
+	if !errors.Is(err, trust.ErrModelVersion) || !strings.Contains(err.Error(), "train it again") {
+		t.Fatalf("a version %d level model: %v", l.Version, err)
 	}
 }

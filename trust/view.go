@@ -26,6 +26,11 @@ type View struct {
 	// newest is the time of the newest edge in the view, the "now" of
 	// evidence ages.
 	newest int64
+	// rows counts the changes of rows other than the owner's (and of the
+	// owner's blocked set); contacts is the contact decomposition, valid
+	// while rows is what it was computed at.
+	rows     int
+	contacts contactSplit
 }
 
 type outList struct {
@@ -153,6 +158,9 @@ func (v *View) SetOut(ctx context.Context, u NodeID, edges []Edit) error {
 		o.t = append(o.t, e.Time)
 	}
 	changes := []rowChange{v.prop.beforeChange(u)}
+	if u != v.q {
+		v.rows++
+	}
 	// Drop the in-index entries of u's previous overlay.
 	if old, ok := v.over[u]; ok {
 		for _, t := range old.to {
@@ -184,6 +192,9 @@ func (v *View) SetOut(ctx context.Context, u NodeID, edges []Edit) error {
 		v.inAdd[t] = append(v.inAdd[t], inEdge{from: u, w: o.w[i], t: o.t[i]})
 		v.newest = max(v.newest, o.t[i])
 	}
+	if len(changes) > 1 {
+		v.rows++ // the blocked set changed
+	}
 	if blockedNow != nil {
 		for t := range v.prop.blocked {
 			v.prop.blocked[t] = blockedNow[NodeID(t)]
@@ -199,6 +210,7 @@ func (v *View) SetOut(ctx context.Context, u NodeID, edges []Edit) error {
 // Recompute recomputes the propagation from scratch (for tests and
 // benchmarks comparing with SetOut).
 func (v *View) Recompute(ctx context.Context) error {
+	v.rows++
 	for u := range v.prop.outSum {
 		v.prop.setOutSum(NodeID(u), positiveSum(v.Out(NodeID(u))))
 	}

@@ -20,6 +20,7 @@ import (
 
 type page struct {
 	t      *testing.T
+	svc    *owner.Service
 	st     *mem.Store
 	access *api.Access
 	addr   string
@@ -66,7 +67,7 @@ func startPage(t *testing.T) *page {
 		}
 		h.Close()
 	})
-	return &page{t: t, st: st, access: acc, addr: ln.Addr().String(), token: tok, now: &now}
+	return &page{t: t, svc: svc, st: st, access: acc, addr: ln.Addr().String(), token: tok, now: &now}
 }
 
 // loginCode asks the API for a login link, as kith ui does.
@@ -252,5 +253,60 @@ func TestPageSecurity(t *testing.T) {
 	}
 	if got["kith_api_refused_csrf_total"] != 4 || got["kith_api_refused_login_total"] != 3 || got["kith_api_refused_host_total"] != 1 {
 		t.Fatalf("metrics: %v", got)
+	}
+}
+
+// TestAskShowsThroughOneContact: the ask page says when most of an answer
+// comes through one of the owner's contacts, and names the contact.
+func TestAskShowsThroughOneContact(t *testing.T) {
+	p := startPage(t)
+	ctx := context.Background()
+	key := func(name string) *wire.PrivateKey {
+		var k [32]byte
+		copy(k[:], name)
+		return wire.NewPrivateKey(k)
+	}
+	friend, carol := key("friend"), key("carol")
+	if _, err := p.svc.Attest(ctx, api.AttestRequest{Kind: "vouch", Subject: friend.Public().String(), Strength: 90}); err != nil {
+		t.Fatal(err)
+	}
+	nonces := strings.NewReader(strings.Repeat("other nonces-", 100))
+	for _, s := range []struct {
+		by      *wire.PrivateKey
+		kind    wire.Kind
+		subject string
+	}{{friend, wire.Vouch, carol.Public().String()}, {carol, wire.Warn, "@spammer@example.social"}} {
+		sub, err := wire.ParseSubject(s.subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce, err := wire.NewNonce(nonces)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &wire.Attestation{Subject: sub, Kind: s.kind, Context: "general", Strength: 80, Created: uint64(p.now.Unix()), Audience: wire.PrivateAudience, Nonce: nonce}
+		if err := a.Sign(s.by); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.st.Put(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cookie, _ := p.login()
+	get := func(subject string) string {
+		t.Helper()
+		resp, body := p.req("GET", "/ui/?"+url.Values{"subject": {subject}, "context": {"general"}}.Encode(), map[string]string{"Cookie": "kith_session=" + cookie}, "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("ask about %s: %d", subject, resp.StatusCode)
+		}
+		return body
+	}
+	body := get("@spammer@example.social")
+	want := `<p id="through">Most of this comes through one contact, <span class="id">` + friend.Public().String() + `</span> (100%):`
+	if !strings.Contains(body, want) {
+		t.Fatalf("the ask page lacks %q:\n%s", want, body)
+	}
+	if body := get(carol.Public().String()); strings.Contains(body, `id="through"`) {
+		t.Errorf("carol, vouched for by the owner's own contact: the page says it comes through one contact")
 	}
 }

@@ -494,3 +494,29 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSybilNearQuerier is CI's regression bound on the attack kith's users
+// face: a Sybil region attached to the querier's closest contacts (issue
+// 23), on Bitcoin OTC with the shipped model. With one attack edge the
+// contact discount (trust.ContactRetain) holds it to the goal, 5 accepted
+// per edge (measured 1.00 with 4 queriers, s = 300); with ten, from ten
+// different contacts, the region mixes their trust and the goal is missed
+// (measured 14.45): the bound there is a regression bound, not the goal.
+func TestSybilNearQuerier(t *testing.T) {
+	d, _ := loadOTC(t)
+	rows, err := Run(context.Background(), Config{
+		Dataset: d, Tasks: []string{TaskSybil},
+		Engines: []Engine{{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{} }}},
+		Sybils:  []int{300}, AttackEdges: []int{1, 10}, Victims: []string{VictimsNear}, Queriers: 4, Seed: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g, bound := range map[int]float64{1: 5, 10: 20} {
+		r := find(t, rows, func(r Row) bool { return r.AttackEdges == g })
+		t.Logf("g=%d: accepted per edge %.2f, captured %.4f, sybil coverage %.4f, honest coverage %.3f", g, r.AcceptedPerEdge, r.CapturedMass, r.SybilCoverage, r.Coverage)
+		if !(r.AcceptedPerEdge <= bound) {
+			t.Errorf("g=%d: %.2f Sybils accepted per near-querier attack edge, want at most %v", g, r.AcceptedPerEdge, bound)
+		}
+	}
+}

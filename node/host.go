@@ -141,7 +141,7 @@ func buildHost(cfg Config) (_ host.Host, err error) {
 	}
 	// The host closes the swarm, peerstore, resource and connection
 	// managers.
-	undo = []func(){func() { qcm.Close() }, func() { obs.Close() }, func() { bh.Close() }}
+	undo = []func(){func() { qcm.Close() }, func() { bh.Close() }, func() { sw.Close() }, func() { obs.Close() }}
 	if err := circuit.AddTransport(bh, up); err != nil {
 		return nil, fmt.Errorf("node: relay transport: %w", err)
 	}
@@ -159,7 +159,7 @@ func buildHost(cfg Config) (_ host.Host, err error) {
 		return nil, fmt.Errorf("node: autonat: %w", err)
 	}
 	bh.SetAutoNat(an)
-	return &nodeHost{BasicHost: bh, obs: obs, quic: qcm}, nil
+	return &nodeHost{BasicHost: bh, obs: obs, sw: sw, quic: qcm}, nil
 }
 
 // quicConnManager builds the QUIC connection manager: its stateless-reset
@@ -213,11 +213,15 @@ func quicConnManager(priv crypto.PrivKey, rm network.ResourceManager, extra []qu
 type nodeHost struct {
 	*bhost.BasicHost
 	obs  *observedaddrs.Manager
+	sw   *swarm.Swarm
 	quic *quicreuse.ConnManager
 }
 
+// Close closes the swarm before the host (as libp2p.New's host does): its
+// connections end at once, so the host's services (identify, AutoNAT)
+// do not wait on streams to peers that no longer answer.
 func (h *nodeHost) Close() error {
 	h.obs.Close()
-	err := h.BasicHost.Close()
-	return errors.Join(err, h.quic.Close())
+	err := h.sw.Close()
+	return errors.Join(err, h.BasicHost.Close(), h.quic.Close())
 }

@@ -149,6 +149,7 @@ func TestSoak(t *testing.T) {
 		for _, rx := range rxs {
 			r := rx.sample()
 			s.rxRSSMiB, s.rxHeapMiB, s.rxGoMiB = max(s.rxRSSMiB, r.RSSAnonMiB), max(s.rxHeapMiB, r.HeapMiB), max(s.rxGoMiB, r.GoMiB)
+			s.rxAllMiB = max(s.rxAllMiB, r.RSSMiB)
 		}
 		for i, stat := range stats {
 			st := stat()
@@ -207,9 +208,9 @@ func TestSoak(t *testing.T) {
 
 	if dir := outDir; dir != "" {
 		var b strings.Builder
-		b.WriteString("seconds,published,stored_min,throttled,gated,rejected,ignored,rss_anon_mib,live_heap_mib,disk_mib,live_mib,goroutines,undelivered,dropped_rpcs,heap_objects_mib,go_retained_mib,rx_rss_anon_mib,rx_live_heap_mib,rx_go_retained_mib\n")
+		b.WriteString("seconds,published,stored_min,throttled,gated,rejected,ignored,rss_anon_mib,live_heap_mib,disk_mib,live_mib,goroutines,undelivered,dropped_rpcs,heap_objects_mib,go_retained_mib,rx_rss_anon_mib,rx_live_heap_mib,rx_go_retained_mib,rx_rss_mib\n")
 		for _, s := range samples {
-			fmt.Fprintf(&b, "%.0f,%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%.1f\n", s.at.Seconds(), s.published, s.storedMin, s.throttled, s.gated, s.rejected, s.ignored, s.rssMiB, s.heapMiB, s.diskMiB, s.liveMiB, s.goroutines, s.undelivered, s.droppedRPCs, s.objectsMiB, s.goMiB, s.rxRSSMiB, s.rxHeapMiB, s.rxGoMiB)
+			fmt.Fprintf(&b, "%.0f,%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n", s.at.Seconds(), s.published, s.storedMin, s.throttled, s.gated, s.rejected, s.ignored, s.rssMiB, s.heapMiB, s.diskMiB, s.liveMiB, s.goroutines, s.undelivered, s.droppedRPCs, s.objectsMiB, s.goMiB, s.rxRSSMiB, s.rxHeapMiB, s.rxGoMiB, s.rxAllMiB)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "soak.csv"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -251,6 +252,7 @@ type soakSample struct {
 	rssMiB, heapMiB, diskMiB, liveMiB   float64
 	objectsMiB, goMiB                   float64 // Go heap objects (live and not yet swept); all the runtime holds from the OS, less what it released
 	rxRSSMiB, rxHeapMiB, rxGoMiB        float64 // with KITH_SOAK_SPLIT, the largest of the receivers' processes
+	rxAllMiB                            float64 // and its whole resident memory, file pages included
 	goroutines                          int
 }
 
@@ -299,6 +301,7 @@ func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *
 type soakReport struct {
 	Stats      Stats
 	RSSAnonMiB float64
+	RSSMiB     float64 // all resident memory, with the file pages mapped (badger's tables and logs)
 	HeapMiB    float64 // live Go heap
 	GoMiB      float64 // what the Go runtime holds from the OS, less what it released
 }
@@ -428,7 +431,7 @@ func TestSoakReceiver(t *testing.T) {
 			peak.check(t, filepath.Join(out, fmt.Sprintf("heap-rx%d-peak.pprof", seed)), mib(0))
 		}
 		fmt.Print(soakReportPrefix)
-		if err := enc.Encode(soakReport{Stats: nd.Stats(), RSSAnonMiB: rssMiB(t), HeapMiB: mib(0), GoMiB: mib(1) - mib(2)}); err != nil {
+		if err := enc.Encode(soakReport{Stats: nd.Stats(), RSSAnonMiB: rssMiB(t), RSSMiB: procStatusMiB(t, "VmRSS"), HeapMiB: mib(0), GoMiB: mib(1) - mib(2)}); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -499,13 +502,17 @@ func slopePer10Min(ss []soakSample, f func(soakSample) float64) float64 {
 // rssMiB is this process's anonymous resident memory in MiB: the RSS
 // without the file pages badger maps (its tables and logs), which the
 // kernel reclaims under pressure and which grow with the data.
-func rssMiB(t testing.TB) float64 {
+func rssMiB(t testing.TB) float64 { return procStatusMiB(t, "RssAnon") }
+
+// procStatusMiB is a field of /proc/self/status given in kB (VmRSS,
+// RssAnon ...), in MiB.
+func procStatusMiB(t testing.TB, field string) float64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
 				t.Fatal(err)
@@ -513,7 +520,7 @@ func rssMiB(t testing.TB) float64 {
 			return kb / 1024
 		}
 	}
-	t.Fatal("no RssAnon in /proc/self/status")
+	t.Fatalf("no %s in /proc/self/status", field)
 	return 0
 }
 

@@ -563,3 +563,11 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 		}
 	})
 }
+
+// DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// of a process that runs one node, as kith run sets it when neither its
+// --memory-limit flag nor GOMEMLIMIT says otherwise: the budget measured for
+// one node under sustained gossip, with room to spare (README, "Memory").
+// It is a goal for the garbage collector, not a cap: a node that needs more
+// gets it, at the cost of more collection.
+const DefaultMemoryLimit = 192 << 20

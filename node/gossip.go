@@ -128,6 +128,14 @@ func (n *Node) startGossip() error {
 		pubsub.WithPeerScoreInspect(n.board.set, time.Second),
 		pubsub.WithPeerGater(pubsub.NewPeerGaterParams(0.33, pubsub.ScoreParameterDecay(2*time.Minute), pubsub.ScoreParameterDecay(10*time.Minute))),
 		pubsub.WithLogger(n.log.With("component", "pubsub")),
+		// The node's own proofs go to every topic peer above the publish
+		// threshold, not only to its mesh: go-libp2p-pubsub's default sends
+		// them to the mesh alone, and a proof approved before the first
+		// heartbeat has built the mesh then reaches nobody until the
+		// others resync (a proof a fresh node approved at once took 10-30 s
+		// to spread in protosim). A node publishes little of its own, so
+		// the extra copies are few.
+		pubsub.WithFloodPublish(true),
 	}
 	opts = append(opts, pubsub.WithRawTracer(&meshTracer{n: n}))
 	if n.cfg.RawTracer != nil {

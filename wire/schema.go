@@ -123,9 +123,17 @@ type value struct {
 	allBytes bool
 }
 
-// entries reads the map at r's position (the caller checked it is one).
-func (r *reader) entries() (keys []string, vals []value) {
+// entry is a map entry: its key's content and its value.
+type entry struct {
+	key []byte
+	value
+}
+
+// entries reads the map at r's position (the caller checked it is one)
+// into buf, reused.
+func (r *reader) entries(buf []entry) []entry {
 	_, n, _ := r.head()
+	out := buf[:0]
 	for range n {
 		_, _, k := r.head()
 		v := value{start: r.pos}
@@ -143,10 +151,14 @@ func (r *reader) entries() (keys []string, vals []value) {
 			r.pos = v.start
 			r.skip()
 		}
-		keys, vals = append(keys, string(k)), append(vals, v)
+		out = append(out, entry{k, v})
 	}
-	return keys, vals
+	return out
 }
+
+// maxFields is more than any schema's number of fields: map entries read
+// into an array of this size need no allocation.
+const maxFields = 16
 
 // header is step 3: the top-level item is a map whose "v" is 1 and whose
 // "type" is a known type.
@@ -154,11 +166,12 @@ func header(op string, b []byte) (Type, error) {
 	if b[0]>>5 != 5 {
 		return "", errorf(op, "", ErrMalformed, "the object is not a map")
 	}
-	keys, vals := (&reader{b: b}).entries()
+	var buf [maxFields]entry
+	es := (&reader{b: b}).entries(buf[:])
 	find := func(name string) (value, bool) {
-		for i, k := range keys {
-			if k == name {
-				return vals[i], true
+		for _, e := range es {
+			if string(e.key) == name {
+				return e.value, true
 			}
 		}
 		return value{}, false
@@ -204,7 +217,7 @@ func (f *schemaFinding) note(slot **Error, op, field string, sentinel error, for
 // violation decides the reason.
 func checkSchema(op string, b []byte, t Type) error {
 	var f schemaFinding
-	f.walk(op, "", b, 0, schemas[t])
+	f.walk(op, "", b, 0, schemas[t], typeRequired[t])
 	for _, e := range []*Error{f.unknown, f.malformed, f.missing, f.empty} {
 		if e != nil {
 			return e
@@ -213,38 +226,76 @@ func checkSchema(op string, b []byte, t Type) error {
 	return nil
 }
 
-func (f *schemaFinding) walk(op, prefix string, b []byte, at int, s schema) {
-	keys, vals := (&reader{b: b, pos: at}).entries()
-	present := map[string]bool{}
-	for i, k := range keys {
-		present[k] = true
-		name := prefix + k
-		spec, ok := s[k]
+// kindMajor is the CBOR major type of each kind.
+var kindMajor = [...]byte{kUint: 0, kText: 3, kBytes: 2, kLink: 6, kSubject: 5, kAudience: 5, kBytesArray: 4}
+
+func (f *schemaFinding) walk(op, prefix string, b []byte, at int, s schema, nRequired int) {
+	var buf [maxFields]entry
+	es := (&reader{b: b, pos: at}).entries(buf[:])
+	required := 0 // required keys present (the scan let no key repeat)
+	for _, e := range es {
+		spec, ok := s[string(e.key)]
 		if !ok {
+			name := prefix + string(e.key)
 			f.note(&f.unknown, op, name, ErrUnknownField, "key %q is not defined", name)
 			continue
 		}
-		v := vals[i]
-		want := map[kind]byte{kUint: 0, kBytes: 2, kText: 3, kBytesArray: 4, kSubject: 5, kAudience: 5, kLink: 6}[spec.kind]
-		if v.major != want || (spec.kind == kBytesArray && !v.allBytes) {
+		v := e.value
+		if v.major != kindMajor[spec.kind] || (spec.kind == kBytesArray && !v.allBytes) {
+			name := prefix + string(e.key)
 			f.note(&f.malformed, op, name, ErrMalformed, "%s is not %s", name, kindName[spec.kind])
 			continue
 		}
+		if spec.required {
+			required++
+		}
 		switch spec.kind {
 		case kSubject:
-			f.walk(op, name+".", b, v.start, subjectSchema)
+			f.walk(op, prefix+string(e.key)+".", b, v.start, subjectSchema, subjectRequired)
 		case kAudience:
-			f.walk(op, name+".", b, v.start, audienceSchema)
+			f.walk(op, prefix+string(e.key)+".", b, v.start, audienceSchema, audienceRequired)
 		}
 		if !spec.required && v.major != 6 && v.arg == 0 {
+			name := prefix + string(e.key)
 			f.note(&f.empty, op, name, ErrNotCanonical, "optional %s is present but empty: omit it", name)
 		}
+	}
+	if required == nRequired {
+		return
+	}
+	present := map[string]bool{}
+	for _, e := range es {
+		present[string(e.key)] = true
 	}
 	for _, k := range sortedKeys(s) {
 		if s[k].required && !present[k] {
 			f.note(&f.missing, op, prefix+k, ErrMissingField, "required %s is absent", prefix+k)
 		}
 	}
+}
+
+// The number of required keys of each schema.
+var (
+	subjectRequired  = requiredCount(subjectSchema)
+	audienceRequired = requiredCount(audienceSchema)
+	typeRequired     = func() map[Type]int {
+		m := map[Type]int{}
+		for t, s := range schemas {
+			m[t] = requiredCount(s)
+		}
+		return m
+	}()
+)
+
+// requiredCount is the number of required keys of s.
+func requiredCount(s schema) int {
+	n := 0
+	for _, spec := range s {
+		if spec.required {
+			n++
+		}
+	}
+	return n
 }
 
 // sortedKeys returns a schema's keys in canonical order, so that the

@@ -180,8 +180,9 @@ const proofBytes = 500
 
 // BenchmarkPlainGossipsub50 is BenchmarkPropagation50's reference:
 // go-libp2p-pubsub with its defaults (messages signed by the publisher's
-// host key) on the same mock network and topology, with payloads of a
-// proof's size and no kith code.
+// host key) but for flood publishing, which kith's nodes use too, on the
+// same mock network and topology, with payloads of a proof's size and no
+// kith code.
 func BenchmarkPlainGossipsub50(b *testing.B) {
 	ctx := context.Background()
 	var all Propagation

@@ -33,7 +33,8 @@ const plainTopic = "netsim-plain"
 // MeasurePlain is the reference MeasurePropagation is judged against:
 // the same number of hosts on the same mock network and topology, running
 // go-libp2p-pubsub's gossipsub with its defaults (every message signed with
-// its publisher's host key and verified by every receiver), with no kith
+// its publisher's host key and verified by every receiver) but for flood
+// publishing, which kith's nodes use as well, with no kith
 // validator and no store. It publishes msgs payloads of o.Size bytes from
 // random hosts, one every interval, and measures what MeasurePropagation
 // measures: the delay until each other host received each message, the

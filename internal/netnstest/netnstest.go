@@ -101,9 +101,7 @@ func QUICHost(t *testing.T, src string) host.Host {
 	h, err := libp2p.New(
 		libp2p.ListenAddrStrings("/ip4/"+src+"/udp/0/quic-v1"),
 		libp2p.Transport(libp2pquic.NewTransport),
-		libp2p.QUICReuse(build, quicreuse.OverrideSourceIPSelector(func() (quicreuse.SourceIPSelector, error) {
-			return sourceIP(net.ParseIP(src)), nil
-		})),
+		libp2p.QUICReuse(build, QUICSource(src)),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 	)
 	if err != nil {
@@ -114,6 +112,16 @@ func QUICHost(t *testing.T, src string) host.Host {
 		cm.Close() // libp2p leaves a connection manager it did not build open
 	})
 	return h
+}
+
+// QUICSource is the option of a node's QUIC transport that makes it send
+// from src, the address it listens on: on one loopback interface the
+// system would otherwise pick the destination's own address as the
+// source, so what a packet filter sees would not say which host sent it.
+func QUICSource(src string) quicreuse.Option {
+	return quicreuse.OverrideSourceIPSelector(func() (quicreuse.SourceIPSelector, error) {
+		return sourceIP(net.ParseIP(src)), nil
+	})
 }
 
 // sourceIP answers QUIC's question of which local address to send from.

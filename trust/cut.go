@@ -15,10 +15,10 @@ import (
 // every feature exactly monotone in the evidence.
 //
 // Computed by a local forward push (the residual correction of row
-// changes, as in View.SetOut) on a sparse map, from the view as it is,
-// without changing it: the work is about (1−α)/α · (mass(t) + the mass
-// t's vouchers send it) / CutEpsilon pushes, nothing for a subject no
-// trust reaches.
+// changes, as in View.SetOut) in the view's dense residual scratch
+// (cleared after), from the view as it is, without changing it: the work
+// is about (1−α)/α · (mass(t) + the mass t's vouchers send it) /
+// CutEpsilon pushes, nothing for a subject no trust reaches.
 type subjectCut struct {
 	v *View
 	t NodeID

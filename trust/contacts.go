@@ -108,24 +108,22 @@ func (v *View) phiThreshold(y NodeID, w float64) float64 {
 
 // split returns the contact decomposition of v in its current state,
 // computed again when the other rows or the owner's vouches changed.
+//
+// It depends on nothing else, so the one computed before is kept too: the
+// owner's statement hidden from the crowd's features and restored
+// (View.Crowd) goes back to it instead of computing it again.
 func (v *View) split() *contactSplit {
-	s := &v.contacts
 	to, w := v.Out(v.q)
-	same := s.rows == v.rows && s.index != nil
-	k := 0
-	for i, c := range to {
-		if w[i] <= 0 {
-			continue
-		}
-		if same && (k >= len(s.contact) || s.contact[k] != c || s.weight[k] != float64(w[i])) {
-			same = false
-		}
-		k++
+	if v.contacts != nil && v.contacts.current(v, to, w) {
+		return v.contacts
 	}
-	if same && k == len(s.contact) {
-		return s
+	if v.contactsPrev != nil && v.contactsPrev.current(v, to, w) {
+		v.contacts, v.contactsPrev = v.contactsPrev, v.contacts
+		return v.contacts
 	}
-	*s = contactSplit{rows: v.rows, index: map[NodeID]int32{}}
+	v.contactsPrev = v.contacts
+	s := &contactSplit{rows: v.rows, index: map[NodeID]int32{}}
+	v.contacts = s
 	for i, c := range to {
 		if w[i] > 0 {
 			s.index[c] = int32(len(s.contact))
@@ -141,9 +139,14 @@ func (v *View) split() *contactSplit {
 	var all []entry
 	pr := &v.prop
 	n := v.N()
-	resid := make([]float64, n)
-	mass := make([]float64, n)
-	queued := make([]bool, n)
+	// Dense scratch, all zero between uses (every entry set is in
+	// touched, cleared after each contact): the cut's residuals, free
+	// here, and the view's own.
+	resid, _ := v.cutResid()
+	if len(v.splitMass) != n {
+		v.splitMass, v.splitQueued = make([]float64, n), make([]bool, n)
+	}
+	mass, queued := v.splitMass, v.splitQueued
 	var touched []NodeID
 	alpha := pr.p.Restart
 	for ci, c := range s.contact {
@@ -204,6 +207,25 @@ func (v *View) split() *contactSplit {
 		s.start[u+1] += s.start[u]
 	}
 	return s
+}
+
+// current reports whether s is the decomposition of v as it is, the
+// owner's positive out-edges being to and w.
+func (s *contactSplit) current(v *View, to []NodeID, w []float32) bool {
+	if s.rows != v.rows {
+		return false
+	}
+	k := 0
+	for i, c := range to {
+		if w[i] <= 0 {
+			continue
+		}
+		if k >= len(s.contact) || s.contact[k] != c || s.weight[k] != float64(w[i]) {
+			return false
+		}
+		k++
+	}
+	return k == len(s.contact)
 }
 
 // at returns the contact indices and φ values at u.

@@ -15,10 +15,10 @@ import (
 // every feature exactly monotone in the evidence.
 //
 // Computed by a local forward push (the residual correction of row
-// changes, as in View.SetOut) on a sparse map, from the view as it is,
-// without changing it: the work is about (1−α)/α · (mass(t) + the mass
-// t's vouchers send it) / CutEpsilon pushes, nothing for a subject no
-// trust reaches.
+// changes, as in View.SetOut) in the view's dense residual scratch
+// (cleared after), from the view as it is, without changing it: the work
+// is about (1−α)/α · (mass(t) + the mass t's vouchers send it) /
+// CutEpsilon pushes, nothing for a subject no trust reaches.
 type subjectCut struct {
 	v *View
 	t NodeID
@@ -66,8 +66,13 @@ func (v *View) cutAt(t NodeID) subjectCut {
 		cut.normQ = c.newNorm
 	}
 	cut.delta = map[NodeID]float64{}
-	resid := map[NodeID]float64{}
+	// The residuals, dense: most corrections touch a node once, far below
+	// its threshold, where a map's insertions would cost most of the cut.
+	// The entries touched are cleared before returning.
+	resid, touched := v.cutResid()
+	defer v.releaseCutResid(resid, touched)
 	var queue []NodeID
+	eps := pr.p.cutEpsilon() // thr(y) >= eps, since max(S_y, 1) >= 1
 	thr := func(y NodeID) float64 { return pr.p.cutEpsilon() * max(pr.outSum[y], 1) }
 	add := func(y NodeID, r float64) {
 		if y == q {
@@ -75,8 +80,11 @@ func (v *View) cutAt(t NodeID) subjectCut {
 			return
 		}
 		old := resid[y]
+		if old == 0 {
+			*touched = append(*touched, y)
+		}
 		resid[y] = old + r
-		if math.Abs(old) <= thr(y) && math.Abs(old+r) > thr(y) {
+		if math.Abs(old+r) > eps && math.Abs(old) <= thr(y) && math.Abs(old+r) > thr(y) {
 			queue = append(queue, y)
 		}
 	}
@@ -140,6 +148,22 @@ func (v *View) cutAt(t NodeID) subjectCut {
 		}
 	}
 	return cut
+}
+
+// cutResid lends the view's dense residual array for one cut (all zero)
+// and the list of the entries it touches; releaseCutResid clears them.
+func (v *View) cutResid() ([]float64, *[]NodeID) {
+	if len(v.cutScratch) != v.N() {
+		v.cutScratch = make([]float64, v.N())
+	}
+	return v.cutScratch, &v.cutTouched // cuts never nest
+}
+
+func (v *View) releaseCutResid(r []float64, touched *[]NodeID) {
+	for _, y := range *touched {
+		r[y] = 0
+	}
+	*touched = (*touched)[:0]
 }
 
 // mass returns u's mass in the cut propagation.

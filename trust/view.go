@@ -30,7 +30,16 @@ type View struct {
 	// owner's blocked set); contacts is the contact decomposition, valid
 	// while rows is what it was computed at.
 	rows     int
-	contacts contactSplit
+	contacts *contactSplit
+	// contactsPrev is the decomposition computed before contacts.
+	contactsPrev *contactSplit
+	// cutScratch and cutTouched are subjectCut's dense residuals, kept
+	// zero between cuts; splitMass and splitQueued the contact
+	// decomposition's, kept zero too.
+	cutScratch  []float64
+	cutTouched  []NodeID
+	splitMass   []float64
+	splitQueued []bool
 }
 
 type outList struct {

@@ -155,3 +155,31 @@ func BenchmarkSetup(b *testing.B) {
 }
 
 func cpuSeconds() float64 { t := cpuTimes(); return t[0] + t[1] }
+
+// BenchmarkViewpointRun measures what a run spends per viewpoint once its
+// graphs are built (the serial set-up excluded): runner.viewpoint, the
+// propagation, the attack applied to the view and the metrics' scores,
+// for the scale scenario with kith's shared model, on one goroutine.
+func BenchmarkViewpointRun(b *testing.B) {
+	nodes, viewpoints := benchScale(b)
+	s := scaleScenario(b, nodes, viewpoints, "kith-shared")
+	p, err := newPlan(s, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	r, _, err := p.newRunner(ctx, 0, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	start, cpu := time.Now(), cpuSeconds()
+	for b.Loop() {
+		if _, err := r.viewpoint(ctx, r.queriers[i%len(r.queriers)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds())/float64(i), "ms/viewpoint")
+	b.ReportMetric(1000*(cpuSeconds()-cpu)/float64(i), "cpu-ms/viewpoint")
+}

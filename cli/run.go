@@ -25,7 +25,6 @@ import (
 	"github.com/kith-net/kith/owner"
 	badgerstore "github.com/kith-net/kith/store/badger"
 	"github.com/kith-net/kith/web"
-	"github.com/kith-net/kith/wire"
 )
 
 // peerTrustRefresh is how often the daemon recomputes the owner's trust in
@@ -147,7 +146,7 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	// to the system before settling in for a long run.
 	debug.FreeOSMemory()
 	started := a.env.Now()
-	trustCache := &peerTrustCache{m: map[wire.PublicKey]float64{}}
+	trustCache := &owner.PeerTrustCache{}
 	// The public set's keys, on disk so that memory does not grow with the
 	// public objects held: a cache the node rebuilds at every start.
 	keys, err := badgerstore.OpenKeySet[recon.Key](ctx, filepath.Join(s.home, publicSetDir), log)
@@ -158,7 +157,7 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 	n, err := node.Start(ctx, node.Config{
 		Key: s.key, Store: s.store, DataDir: s.home, PublicSetKeys: keys,
 		Listen: o.listen, Bootstrap: o.bootstrap, NoMDNS: o.noMDNS,
-		PeerTrust: trustCache.get, Now: a.env.Now, Logger: log,
+		PeerTrust: trustCache.Get, Now: a.env.Now, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -229,7 +228,7 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 		t := time.NewTicker(peerTrustRefresh)
 		defer t.Stop()
 		for {
-			trustCache.set(svc.PeerTrust(serveCtx))
+			trustCache.Set(svc.PeerTrust(serveCtx))
 			select {
 			case <-serveCtx.Done():
 				return
@@ -266,29 +265,6 @@ func (a *app) runDaemon(ctx context.Context, s *session, log *slog.Logger, o dae
 		}
 	}
 	return nil
-}
-
-// peerTrustCache holds the owner's trust in peers, in [-1, 1], for the
-// gossip peer score.
-type peerTrustCache struct {
-	mu sync.Mutex
-	m  map[wire.PublicKey]float64
-}
-
-func (c *peerTrustCache) set(scores map[wire.PublicKey]float64) {
-	m := make(map[wire.PublicKey]float64, len(scores))
-	for k, s := range scores {
-		m[k] = 2*s - 1
-	}
-	c.mu.Lock()
-	c.m = m
-	c.mu.Unlock()
-}
-
-func (c *peerTrustCache) get(k wire.PublicKey) float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
 }
 
 // withDaemon runs fn against the running daemon, or fails with a clear

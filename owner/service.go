@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -188,21 +187,15 @@ func (s *Service) Peers(ctx context.Context) ([]api.Peer, error) {
 // PeerTrust computes the owner's trust (the engine's score) in every key
 // the owner's general view covers; empty when the view cannot be built.
 func (s *Service) PeerTrust(ctx context.Context) map[wire.PublicKey]float64 {
-	out := map[wire.PublicKey]float64{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tv, err := s.openView(ctx, api.DefaultContext)
 	if err != nil {
-		return out
+		return map[wire.PublicKey]float64{}
 	}
-	scores := make([]float64, tv.view.N())
-	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
-		return out
-	}
-	for v, x := range scores {
-		if sub := tv.index.Subjects[v]; sub.Key != nil && !math.IsNaN(x) {
-			out[*sub.Key] = x
-		}
+	out, err := tv.keyScores(ctx)
+	if err != nil {
+		return map[wire.PublicKey]float64{}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kith-net/kith/api"
 	"github.com/kith-net/kith/store"
@@ -61,30 +62,54 @@ func (s *Service) openView(ctx context.Context, context string) (*trustView, err
 	if err := wire.ValidateContext(context); err != nil {
 		return nil, err
 	}
-	// Statements withdrawn, or whose consent has expired, count for
-	// nothing; the owner's own still count when only their consent
-	// expired (spec/node-v1.md §5.1).
-	self := s.key.Public()
-	atts, err := s.st.Attestations(ctx, store.Query{Context: context, Now: uint64(max(s.now().Unix(), 1)), Own: &self})
-	if err != nil {
-		return nil, err
-	}
 	links, err := s.verifiedLinks()
 	if err != nil {
 		return nil, err
 	}
-	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: s.now(), Self: self, Links: links})
+	model, refined, note := s.activeModel(context)
+	tv, err := buildView(ctx, s.st, s.key.Public(), context, s.now(), links, model)
 	if err != nil {
 		return nil, err
 	}
-	model, refined, note := s.activeModel(context)
+	tv.refined, tv.note = refined, note
+	return tv, nil
+}
+
+// buildView is openView's work for the owner self of store st.
+func buildView(ctx context.Context, st store.Store, self wire.PublicKey, context string, now time.Time, links map[string]wire.PublicKey, model *trust.Model) (*trustView, error) {
+	// Statements withdrawn, or whose consent has expired, count for
+	// nothing; the owner's own still count when only their consent
+	// expired (spec/node-v1.md §5.1).
+	atts, err := st.Attestations(ctx, store.Query{Context: context, Now: uint64(max(now.Unix(), 1)), Own: &self})
+	if err != nil {
+		return nil, err
+	}
+	g, ix, err := trust.Build(atts, trust.BuildOptions{Context: context, Now: now, Self: self, Links: links})
+	if err != nil {
+		return nil, err
+	}
 	eng := &trust.Engine{Model: model, Linked: ix.Linked}
 	me, _ := ix.Key(self)
 	v, err := eng.View(ctx, g, me)
 	if err != nil {
 		return nil, err
 	}
-	return &trustView{engine: eng, view: v, index: ix, model: model, refined: refined, note: note}, nil
+	return &trustView{engine: eng, view: v, index: ix, model: model}, nil
+}
+
+// keyScores is the engine's score of every key the view covers.
+func (tv *trustView) keyScores(ctx context.Context) (map[wire.PublicKey]float64, error) {
+	scores := make([]float64, tv.view.N())
+	if err := tv.engine.ScoreView(ctx, tv.view, scores); err != nil {
+		return nil, err
+	}
+	out := map[wire.PublicKey]float64{}
+	for v, x := range scores {
+		if sub := tv.index.Subjects[v]; sub.Key != nil && !math.IsNaN(x) {
+			out[*sub.Key] = x
+		}
+	}
+	return out, nil
 }
 
 func (tv *trustView) name(v trust.NodeID) string {

@@ -28,6 +28,14 @@
 // and answer no kith protocol. After the last step the run waits up to
 // Options.Drain for the last deliveries.
 //
+// Each node's gossip peer score includes its owner's trust in the peer, as
+// a daemon's does: after the first step and every PeerTrustRefresh, the
+// node's view of what its store holds is scored with the shipped model
+// (owner.PeerTrustOf) and fed to node.Config.PeerTrust. Peers it vouched
+// for, or whom its trusted peers vouch for, score higher; attackers nobody
+// vouched for stay at 0 (Result.PeersTrusted counts the keys above
+// neutral).
+//
 // # What it measures (Result)
 //
 //   - delivery: the share of (consented proof, honest node up at the end)

@@ -54,10 +54,13 @@ func TestSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	steps := 0
-	res, err := Run(ctx, s, Options{Drain: 40 * time.Second, Progress: func(done, total int) { steps = done }})
+	// The drain ends as soon as every proof is everywhere; its bound is
+	// for a machine so loaded that the run falls behind its clock (then
+	// resync, every 10 s, brings what gossip missed).
+	res, err := Run(ctx, s, Options{Drain: 2 * time.Minute, Progress: func(done, total int) { steps = done }})
 	if err != nil {
 		t.Fatal(err)
 	}

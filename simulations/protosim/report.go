@@ -196,7 +196,7 @@ func (r *Result) Metrics() []Metric {
 		{"stale_holders", float64(r.StaleHolders)}, {"heal_convergence_s", r.HealConvergence.Seconds()}, {"converged", b01(r.Converged)},
 		{"bytes_sent", float64(r.BytesSent)}, {"bytes_per_node_second", r.BytesPerNodeSecond}, {"bytes_per_delivery", r.BytesPerDelivery},
 		{"packets_lost", r.PacketsLost}, {"private_leaks", float64(r.PrivateLeaks)}, {"unconsented_leaks", float64(r.UnconsentedLeaks)},
-		{"attacker_connections", float64(r.AttackerConns)}, {"duration_s", r.Duration.Seconds()}, {"drained_s", r.Drained.Seconds()},
+		{"attacker_connections", float64(r.AttackerConns)}, {"peers_trusted", r.PeersTrusted}, {"duration_s", r.Duration.Seconds()}, {"drained_s", r.Drained.Seconds()},
 		{"max_lag_s", r.MaxLag.Seconds()}, {"clock_behind", r.ClockBehind}, {"fell_behind", b01(r.FellBehind)},
 	}
 }

@@ -89,6 +89,10 @@ type Result struct {
 	UnconsentedLeaks int `json:"unconsented_leaks"`
 
 	AttackerConns int `json:"attacker_connections"`
+	// PeersTrusted is the mean number of keys an honest node up at the end
+	// trusted above neutral at its last refresh (PeerTrustRefresh): the
+	// peers its gossip score favours, as a daemon's would.
+	PeersTrusted float64 `json:"peers_trusted"`
 
 	Duration time.Duration `json:"-"` // time the run took on its clock, drain included
 	Drained  time.Duration `json:"-"` // wait after the last step

@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-net/kith/node"
+	"github.com/kith-net/kith/owner"
 	"github.com/kith-net/kith/simulations/graphsim"
 	"github.com/kith-net/kith/simulations/scenario"
 	"github.com/kith-net/kith/store"
@@ -131,6 +132,12 @@ type sim struct {
 	nodes []*node.Node // nil while down
 	boot  [][]string
 	start time.Time
+	// trust is each node's trust in its peers, for its gossip peer score,
+	// from its own view (owner.PeerTrustOf, as a daemon's owner service
+	// gives it), refreshed every PeerTrustRefresh; trusted, how many keys
+	// each node's last refresh put above neutral.
+	trust   []owner.PeerTrustCache
+	trusted []int
 
 	mu        sync.Mutex
 	firstSeen map[cid.Cid][]time.Time // object -> when each node stored it
@@ -233,6 +240,7 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 	rng := sm.s.Rand("bootstrap")
 	sm.nodes = make([]*node.Node, n)
 	sm.boot = make([][]string, n)
+	sm.trust, sm.trusted = make([]owner.PeerTrustCache, n), make([]int, n)
 	for i := 0; i < n; i++ {
 		k, err := wire.GeneratePrivateKey(keyRand)
 		if err != nil {
@@ -268,7 +276,7 @@ func (sm *sim) startNode(ctx context.Context, i int) error {
 	nd, err := node.Start(ctx, node.Config{
 		Key: sm.keys[i], Store: sm.st[i], DataDir: dir, SetInMemory: true,
 		Listen: []string{listenAddr(i)}, QUICOptions: sm.net.quicOptions(i), NoMDNS: true,
-		Bootstrap: sm.boot[i], Seed: sm.s.Seed + uint64(i),
+		Bootstrap: sm.boot[i], Seed: sm.s.Seed + uint64(i), PeerTrust: sm.trust[i].Get,
 		Logger:   sm.log.With("node", i),
 		OnStored: func(objs []wire.Object) { sm.stored(i, objs) },
 	})
@@ -331,6 +339,33 @@ func (sm *sim) reached(c cid.Cid, i int) (time.Time, bool) {
 	return time.Time{}, ok && err == nil
 }
 
+// PeerTrustRefresh is how often, in simulated time, each node's trust in
+// its peers is computed again from its view (a daemon does it every 5
+// minutes: a run of a few minutes would score with the first view only).
+const PeerTrustRefresh = 10 * time.Second
+
+// refreshTrust computes each running node's trust in its peers from its
+// store, as a daemon's owner service does, at now.
+func (sm *sim) refreshTrust(ctx context.Context, now time.Time) {
+	for i, nd := range sm.nodes {
+		if nd == nil {
+			continue
+		}
+		scores, err := owner.PeerTrustOf(ctx, sm.st[i], sm.keys[i].Public(), now)
+		if err != nil {
+			sm.log.Debug("scoring peers", "node", i, "err", err)
+			continue
+		}
+		sm.trust[i].Set(scores)
+		sm.trusted[i] = 0
+		for _, x := range scores {
+			if x > 0.5 {
+				sm.trusted[i]++
+			}
+		}
+	}
+}
+
 func seed32(seed uint64, label string) [32]byte {
 	var b [32]byte
 	for k := range 8 {
@@ -372,6 +407,7 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 		res.Clock = ClockVirtual
 	}
 	downUntil := make([]int, n) // step at which a stopped node restarts
+	refreshEvery := max(1, int(PeerTrustRefresh/s.Step.Duration))
 	var proofs []*proof
 	private := map[cid.Cid]int{}     // private attestation -> issuer
 	unconsented := map[cid.Cid]int{} // declined public attestation -> issuer
@@ -421,6 +457,12 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 					downUntil[i] = step + max(s.Churn.Downtime, 1)
 				}
 			}
+		}
+		// Each node's trust in its peers, from what it holds now: first
+		// once the first step's statements are made, then every
+		// PeerTrustRefresh.
+		if step%refreshEvery == 1%refreshEvery && step > 0 {
+			sm.refreshTrust(ctx, stepStart)
 		}
 		// Consent: subjects decide the requests that reached them.
 		for i := range n {
@@ -525,6 +567,16 @@ drain:
 		}
 	}
 	res.Drained = time.Since(end)
+	up := 0
+	for i, nd := range sm.nodes {
+		if nd != nil {
+			up++
+			res.PeersTrusted += float64(sm.trusted[i])
+		}
+	}
+	if up > 0 {
+		res.PeersTrusted /= float64(up)
+	}
 	final := sm.tick(s.Steps, proofs, partitionAt, healAt)
 	final.Drain = true
 	res.Timeline = append(res.Timeline, final)

@@ -268,18 +268,43 @@ func peakOf(ss []soakSample, f func(soakSample) float64) float64 {
 // key set under dir, closed when the test ends. The store is encrypted, as
 // a daemon's is (badger then decrypts every block it reads into memory).
 func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *Node {
+	return startStoreNode(t, ctx, dir, openSoakStore(t, ctx, dir, seed), Config{Key: mustKey(t), Seed: seed})
+}
+
+// openSoakStore opens the encrypted badger store under dir, its key
+// derived from seed (the same seed opens the same store again), closed
+// when the test ends.
+func openSoakStore(t *testing.T, ctx context.Context, dir string, seed uint64) *badger.Store {
 	key := make([]byte, badger.EncryptionKeySize)
 	rand.NewChaCha8([32]byte{'s', 't', 'o', 'r', 'e', byte(seed)}).Read(key)
 	st, err := badger.Open(ctx, badger.Options{Dir: filepath.Join(dir, "store"), EncryptionKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return st
+}
+
+// startStoreNode starts a node with cfg (Key and Seed set by the caller;
+// Listen, if empty, loopback TCP) on st, with its data dir and a badger key
+// set for its public set under dir, without mDNS or DHT; the node and the
+// key set close when the test ends, before st.
+func startStoreNode(t *testing.T, ctx context.Context, dir string, st *badger.Store, cfg Config) *Node {
 	keys, err := badger.OpenKeySet[recon.Key](ctx, filepath.Join(dir, "publicset"), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd, err := Start(ctx, Config{Key: mustKey(t), Store: st, DataDir: dir, PublicSetKeys: keys, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Seed: seed, Logger: testLogger(t)})
+	cfg.Store, cfg.DataDir, cfg.PublicSetKeys, cfg.NoMDNS, cfg.NoDHT, cfg.Logger = st, dir, keys, true, true, testLogger(t)
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = loopback[:1]
+	}
+	nd, err := Start(ctx, cfg)
 	if err != nil {
+		keys.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -288,9 +313,6 @@ func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *
 		}
 		if err := keys.Close(); err != nil {
 			t.Errorf("close key set: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
 		}
 	})
 	return nd

@@ -275,9 +275,7 @@ func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *
 // derived from seed (the same seed opens the same store again), closed
 // when the test ends.
 func openSoakStore(t *testing.T, ctx context.Context, dir string, seed uint64) *badger.Store {
-	key := make([]byte, badger.EncryptionKeySize)
-	rand.NewChaCha8([32]byte{'s', 't', 'o', 'r', 'e', byte(seed)}).Read(key)
-	st, err := badger.Open(ctx, badger.Options{Dir: filepath.Join(dir, "store"), EncryptionKey: key})
+	st, err := badger.Open(ctx, badger.Options{Dir: filepath.Join(dir, "store"), EncryptionKey: soakStoreKey(seed)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +285,13 @@ func openSoakStore(t *testing.T, ctx context.Context, dir string, seed uint64) *
 		}
 	})
 	return st
+}
+
+// soakStoreKey is the encryption key of the store of seed.
+func soakStoreKey(seed uint64) []byte {
+	key := make([]byte, badger.EncryptionKeySize)
+	rand.NewChaCha8([32]byte{'s', 't', 'o', 'r', 'e', byte(seed)}).Read(key)
+	return key
 }
 
 // startStoreNode starts a node with cfg (Key and Seed set by the caller;
@@ -351,20 +356,7 @@ func (c *soakChild) stats() Stats { return c.sample().Stats }
 // startSoakChild starts a receiver in a process of its own, with its data
 // under dir, connected to peers; the test's end stops it and waits for it.
 func startSoakChild(t *testing.T, dir string, seed uint64, peers []string) *soakChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSoakReceiver$", "-test.v")
-	cmd.Env = append(os.Environ(), "KITH_SOAK_RECEIVER="+dir, "KITH_SOAK_PEERS="+strings.Join(peers, ","), "KITH_SOAK_SEED="+strconv.FormatUint(seed, 10))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout := startTestProcess(t, []string{"KITH_SOAK_RECEIVER=" + dir, "KITH_SOAK_PEERS=" + strings.Join(peers, ","), "KITH_SOAK_SEED=" + strconv.FormatUint(seed, 10)}, "-test.run=^TestSoakReceiver$", "-test.v")
 	c := &soakChild{cmd: cmd}
 	addr := make(chan string, 1)
 	read := make(chan struct{})
@@ -406,6 +398,30 @@ func startSoakChild(t *testing.T, dir string, seed uint64, peers []string) *soak
 		t.Fatal("the receiver's process gave no address")
 	}
 	return c
+}
+
+// startTestProcess starts this test binary again with args and env added
+// to this process's environment, its standard error this process's, and
+// returns it with its standard input and output. It is killed if this
+// process dies first.
+func startTestProcess(t *testing.T, env []string, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdin, stdout
 }
 
 // TestSoakReceiver is a receiver of TestSoak with KITH_SOAK_SPLIT, in a

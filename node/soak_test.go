@@ -268,18 +268,48 @@ func peakOf(ss []soakSample, f func(soakSample) float64) float64 {
 // key set under dir, closed when the test ends. The store is encrypted, as
 // a daemon's is (badger then decrypts every block it reads into memory).
 func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *Node {
-	key := make([]byte, badger.EncryptionKeySize)
-	rand.NewChaCha8([32]byte{'s', 't', 'o', 'r', 'e', byte(seed)}).Read(key)
-	st, err := badger.Open(ctx, badger.Options{Dir: filepath.Join(dir, "store"), EncryptionKey: key})
+	return startStoreNode(t, ctx, dir, openSoakStore(t, ctx, dir, seed), Config{Key: mustKey(t), Seed: seed})
+}
+
+// openSoakStore opens the encrypted badger store under dir, its key
+// derived from seed (the same seed opens the same store again), closed
+// when the test ends.
+func openSoakStore(t *testing.T, ctx context.Context, dir string, seed uint64) *badger.Store {
+	st, err := badger.Open(ctx, badger.Options{Dir: filepath.Join(dir, "store"), EncryptionKey: soakStoreKey(seed)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return st
+}
+
+// soakStoreKey is the encryption key of the store of seed.
+func soakStoreKey(seed uint64) []byte {
+	key := make([]byte, badger.EncryptionKeySize)
+	rand.NewChaCha8([32]byte{'s', 't', 'o', 'r', 'e', byte(seed)}).Read(key)
+	return key
+}
+
+// startStoreNode starts a node with cfg (Key and Seed set by the caller;
+// Listen, if empty, loopback TCP) on st, with its data dir and a badger key
+// set for its public set under dir, without mDNS or DHT; the node and the
+// key set close when the test ends, before st.
+func startStoreNode(t *testing.T, ctx context.Context, dir string, st *badger.Store, cfg Config) *Node {
 	keys, err := badger.OpenKeySet[recon.Key](ctx, filepath.Join(dir, "publicset"), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd, err := Start(ctx, Config{Key: mustKey(t), Store: st, DataDir: dir, PublicSetKeys: keys, Listen: loopback[:1], NoMDNS: true, NoDHT: true, Seed: seed, Logger: testLogger(t)})
+	cfg.Store, cfg.DataDir, cfg.PublicSetKeys, cfg.NoMDNS, cfg.NoDHT, cfg.Logger = st, dir, keys, true, true, testLogger(t)
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = loopback[:1]
+	}
+	nd, err := Start(ctx, cfg)
 	if err != nil {
+		keys.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -288,9 +318,6 @@ func startSoakNode(t *testing.T, ctx context.Context, dir string, seed uint64) *
 		}
 		if err := keys.Close(); err != nil {
 			t.Errorf("close key set: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
 		}
 	})
 	return nd
@@ -329,20 +356,7 @@ func (c *soakChild) stats() Stats { return c.sample().Stats }
 // startSoakChild starts a receiver in a process of its own, with its data
 // under dir, connected to peers; the test's end stops it and waits for it.
 func startSoakChild(t *testing.T, dir string, seed uint64, peers []string) *soakChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSoakReceiver$", "-test.v")
-	cmd.Env = append(os.Environ(), "KITH_SOAK_RECEIVER="+dir, "KITH_SOAK_PEERS="+strings.Join(peers, ","), "KITH_SOAK_SEED="+strconv.FormatUint(seed, 10))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout := startTestProcess(t, []string{"KITH_SOAK_RECEIVER=" + dir, "KITH_SOAK_PEERS=" + strings.Join(peers, ","), "KITH_SOAK_SEED=" + strconv.FormatUint(seed, 10)}, "-test.run=^TestSoakReceiver$", "-test.v")
 	c := &soakChild{cmd: cmd}
 	addr := make(chan string, 1)
 	read := make(chan struct{})
@@ -384,6 +398,30 @@ func startSoakChild(t *testing.T, dir string, seed uint64, peers []string) *soak
 		t.Fatal("the receiver's process gave no address")
 	}
 	return c
+}
+
+// startTestProcess starts this test binary again with args and env added
+// to this process's environment, its standard error this process's, and
+// returns it with its standard input and output. It is killed if this
+// process dies first.
+func startTestProcess(t *testing.T, env []string, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdin, stdout
 }
 
 // TestSoakReceiver is a receiver of TestSoak with KITH_SOAK_SPLIT, in a

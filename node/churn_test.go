@@ -77,8 +77,12 @@ func TestChurn(t *testing.T) {
 		}
 		every = time.Duration(float64(time.Minute) / (0.10 * nChildren))
 	}
-	if dl, ok := t.Deadline(); ok && time.Until(dl) < dur+endTimeout+2*time.Minute {
-		t.Fatalf("a churn of %v needs a -timeout above %v", dur, dur+endTimeout+2*time.Minute)
+	// A healthy run takes the churn and a few seconds to settle; the
+	// waits' worst-case bounds (endTimeout, catchUpTimeout) are not asked
+	// of the deadline, so that go test -count=3 ./node fits its default
+	// 10 minutes.
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < dur+2*time.Minute {
+		t.Fatalf("a churn of %v needs a -timeout above %v", dur, dur+2*time.Minute)
 	}
 	ctx := context.Background()
 	pub := startSoakNode(t, ctx, t.TempDir(), 100)

@@ -25,8 +25,12 @@
 // on their stores (churn: rate per step, for downtime steps), and
 // partitions start and heal. Eclipse attackers are libp2p hosts that join
 // the proofs topic, connect to `degree` honest nodes each, forward nothing
-// and answer no kith protocol. After the last step the run waits up to
-// Options.Drain for the last deliveries.
+// and answer no kith protocol. Active ones (a behaviour's attack: invalid,
+// ihave or graft) speak gossipsub v1.2 by hand and, from their attack_at
+// step on, send every honest node they met a burst each second: proofs
+// that fail validation, IHAVEs of messages they never deliver, or GRAFT
+// with PRUNE over and over (attack.go). After the last step the run waits
+// up to Options.Drain for the last deliveries.
 //
 // Each node's gossip peer score includes its owner's trust in the peer, as
 // a daemon's does: after the first step and every PeerTrustRefresh, the
@@ -50,7 +54,11 @@
 //     delivered proof; packets lost;
 //   - privacy: private attestations (or their canaries) and declined
 //     public statements found in the store of a node not entitled to them;
-//   - consent requests that never reached their subject.
+//   - consent requests that never reached their subject;
+//   - against active attackers, the share of (honest node, attacker)
+//     pairs in which the node's gossip score of the attacker fell below
+//     node.GraylistThreshold, and how soon after the attack began; and
+//     honest peers graylisted (collateral).
 //
 // The seed fixes the workload: the graph, the keys, the eclipse attackers
 // and the nodes each targets, the order of publication, every attestation (its step, audience, nonce and canary),

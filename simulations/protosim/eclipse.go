@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -19,52 +21,87 @@ import (
 	"github.com/kith-net/kith/wire"
 )
 
-// eclipse is the eclipse attackers of a run: Sybil peers that join the
-// proofs topic, connect to many honest nodes and never forward anything
-// (every message is ignored by their validator, so it never enters their
-// mesh traffic), nor answer the exchange and resync protocols, which they
-// do not speak. They try to fill honest nodes' meshes so that proofs stop.
+// eclipse is the eclipse attackers of a run. Withholding attackers (the
+// default) are real gossipsub peers that join the proofs topic, connect
+// to many honest nodes and never forward anything (every message is
+// ignored by their validator, so it never enters their mesh traffic), nor
+// answer the exchange and resync protocols, which they do not speak. They
+// try to fill honest nodes' meshes so that proofs stop. Active attackers
+// (raiders, attack.go) speak gossipsub by hand and add an attack.
 type eclipse struct {
 	hosts   []host.Host
 	closers []func() error
 	cancel  context.CancelFunc
-	conns   int // attacker-honest connections made
+	runCtx  context.Context
+	wg      sync.WaitGroup // the raiders' stream handlers and attack loops
+	conns   int            // attacker-honest connections made
 	// plan lists each attacker and the honest nodes it targets, for the
 	// run's plan digest.
 	plan []string
+
+	groups []*raidGroup
+	raider map[peer.ID]*raidGroup // active attacker -> its group
+	// The graylist measure, by (honest node, active attacker) pair seen
+	// connected after the group began: when its score first fell below
+	// node.GraylistThreshold (after the attack began), or absent.
+	pairs  map[scorePair]bool
+	black  map[scorePair]time.Duration
+	honest map[scorePair]bool // (honest node, honest peer) pairs below the threshold
 }
 
-// startEclipse starts the attackers of every eclipse behaviour and
-// connects each to Degree honest nodes chosen at random.
-func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
-	e := &eclipse{cancel: func() {}}
+// raidGroup is the active attackers of one behaviour.
+type raidGroup struct {
+	at      int // the step they start
+	raiders []*raider
+	began   time.Time // zero until they start
+}
+
+type scorePair struct {
+	node int
+	peer peer.ID
+}
+
+// attackDial is a connection an attacker makes to honest node `to`.
+type attackDial struct {
+	h  host.Host
+	to int
+}
+
+// startEclipse starts the attackers of every eclipse behaviour, each with
+// Degree honest targets among the n chosen at random, and returns the
+// connections to make: those of attackers joining at boot (by target,
+// made as the target starts: startAll) and the others (made once every
+// honest node has started: connect).
+func (sm *sim) startEclipse(n int) (e *eclipse, boot map[int][]attackDial, after []attackDial, err error) {
+	e = &eclipse{cancel: func() {}, raider: map[peer.ID]*raidGroup{},
+		pairs: map[scorePair]bool{}, black: map[scorePair]time.Duration{}, honest: map[scorePair]bool{}}
+	boot = map[int][]attackDial{}
 	size := eclipseSize(sm.s)
 	if size == 0 {
-		return e, nil
+		return e, boot, nil, nil
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
+	e.cancel, e.runCtx = cancel, runCtx
 	keyRand := rand.NewChaCha8(seed32(sm.s.Seed, "eclipse"))
 	targets := sm.s.Rand("eclipse-targets")
-	n := len(sm.nodes)
 	idx := n
-	type dial struct {
-		h  host.Host
-		to peer.AddrInfo
-	}
-	var dials []dial
 	for _, b := range sm.s.Behaviours {
 		if b.Kind != scenario.Eclipse {
 			continue
 		}
+		var g *raidGroup
+		if b.Attack != scenario.AttackWithhold {
+			g = &raidGroup{at: b.AttackAt}
+			e.groups = append(e.groups, g)
+		}
 		for range b.Size {
 			k, err := wire.GeneratePrivateKey(keyRand)
 			if err != nil {
-				return e, err
+				return e, boot, after, err
 			}
 			priv, _, err := node.Identity(k)
 			if err != nil {
-				return e, err
+				return e, boot, after, err
 			}
 			opts, closer := sm.net.hostOptions(idx)
 			h, err := libp2p.New(append([]libp2p.Option{
@@ -74,40 +111,61 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 			}, opts...)...)
 			if err != nil {
 				closer()
-				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
+				return e, boot, after, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
 			e.hosts = append(e.hosts, h)
 			e.closers = append(e.closers, closer)
+			ts := targets.Perm(n)[:min(b.Degree, n)]
+			for _, j := range ts {
+				if b.Join == scenario.JoinBoot {
+					boot[j] = append(boot[j], attackDial{h, j})
+				} else {
+					after = append(after, attackDial{h, j})
+				}
+			}
+			if g != nil {
+				r := newRaider(runCtx, &e.wg, h, b.Attack, sm.s.Seed+uint64(idx))
+				g.raiders = append(g.raiders, r)
+				e.raider[h.ID()] = g
+				e.plan = append(e.plan, fmt.Sprintf("eclipse attacker %d %s join %s attack %s at step %d targets %v", idx-n, h.ID(), b.Join, b.Attack, b.AttackAt, ts))
+				idx++
+				continue
+			}
 			ps, err := pubsub.NewGossipSub(runCtx, h,
 				pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 				pubsub.WithMessageIdFn(node.GossipID))
 			if err != nil {
-				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
+				return e, boot, after, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
 			ignore := func(context.Context, peer.ID, *pubsub.Message) pubsub.ValidationResult {
 				return pubsub.ValidationIgnore
 			}
 			if err := ps.RegisterTopicValidator(node.TopicName, ignore); err != nil {
-				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
+				return e, boot, after, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
 			topic, err := ps.Join(node.TopicName)
 			if err != nil {
-				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
+				return e, boot, after, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
 			if _, err := topic.Subscribe(); err != nil {
-				return e, fmt.Errorf("protosim: eclipse attacker: %w", err)
+				return e, boot, after, fmt.Errorf("protosim: eclipse attacker: %w", err)
 			}
-			ts := targets.Perm(n)[:min(b.Degree, n)]
-			for _, j := range ts {
-				dials = append(dials, dial{h, peer.AddrInfo{ID: sm.nodes[j].ID(), Addrs: []ma.Multiaddr{ma.StringCast(listenAddr(j))}}})
+			if b.Join == scenario.JoinBoot {
+				e.plan = append(e.plan, fmt.Sprintf("eclipse attacker %d %s join boot targets %v", idx-n, h.ID(), ts))
+			} else {
+				e.plan = append(e.plan, fmt.Sprintf("eclipse attacker %d %s targets %v", idx-n, h.ID(), ts))
 			}
-			e.plan = append(e.plan, fmt.Sprintf("eclipse attacker %d %s targets %v", idx-n, h.ID(), ts))
 			idx++
 		}
 	}
-	// Dial in parallel: thousands of QUIC handshakes over links with
-	// latency take minutes one after another.
-	work := make(chan dial)
+	return e, boot, after, nil
+}
+
+// connect makes the attackers' connections to honest nodes, in parallel:
+// thousands of QUIC handshakes over links with latency take minutes one
+// after another. Progress says how far it got (nil: nothing to report).
+func (sm *sim) connect(ctx context.Context, e *eclipse, dials []attackDial, progress func(done, total int)) {
+	work := make(chan attackDial)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	tried := 0
@@ -116,14 +174,15 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 		go func() { // joined by wg.Wait below
 			defer wg.Done()
 			for d := range work {
-				err := d.h.Connect(ctx, d.to)
+				to := peer.AddrInfo{ID: sm.nodes[d.to].ID(), Addrs: []ma.Multiaddr{ma.StringCast(listenAddr(d.to))}}
+				err := d.h.Connect(ctx, to)
 				mu.Lock()
 				if err == nil {
 					e.conns++
 				}
 				tried++
-				if sm.o.Starting != nil && (tried%100 == 0 || tried == len(dials)) {
-					sm.o.Starting("attacker connections", tried, len(dials))
+				if progress != nil && (tried%100 == 0 || tried == len(dials)) {
+					progress(tried, len(dials))
 				}
 				mu.Unlock()
 			}
@@ -134,19 +193,92 @@ func (sm *sim) startEclipse(ctx context.Context) (*eclipse, error) {
 	}
 	close(work)
 	wg.Wait()
-	sm.log.Info("eclipse attackers connected", "attackers", len(e.hosts), "connections", e.conns)
-	return e, nil
+}
+
+// step starts the groups whose attack begins at this step.
+func (e *eclipse) step(step int, now time.Time) {
+	for _, g := range e.groups {
+		if g.at != step {
+			continue
+		}
+		g.began = now
+		for _, r := range g.raiders {
+			e.wg.Add(1)
+			go r.attack(e.runCtx) // joined by close's wg.Wait
+		}
+	}
+}
+
+// attackFrom is the first step of an active attack, or -1 without one.
+func (e *eclipse) attackFrom() int {
+	from := -1
+	for _, g := range e.groups {
+		if from < 0 || g.at < from {
+			from = g.at
+		}
+	}
+	return from
+}
+
+// sample reads every honest node's scores of its peers at the end of a
+// step.
+func (e *eclipse) sample(nodes []*node.Node, honest map[peer.ID]bool, now time.Time) {
+	for i, nd := range nodes {
+		if nd == nil {
+			continue
+		}
+		for _, p := range nd.Peers() {
+			if !p.Connected {
+				continue
+			}
+			k := scorePair{i, p.ID}
+			low := p.Score < node.GraylistThreshold
+			if honest[p.ID] {
+				if low {
+					e.honest[k] = true
+				}
+				continue
+			}
+			g := e.raider[p.ID]
+			if g == nil || g.began.IsZero() {
+				continue
+			}
+			e.pairs[k] = true
+			if _, ok := e.black[k]; !ok && low {
+				e.black[k] = now.Sub(g.began)
+			}
+		}
+	}
 }
 
 func (e *eclipse) close() {
+	for _, g := range e.groups {
+		for _, r := range g.raiders {
+			r.stop()
+		}
+	}
 	e.cancel()
 	var errs []error
 	for i, h := range e.hosts {
 		errs = append(errs, h.Close(), e.closers[i]())
 	}
+	e.wg.Wait()
 	_ = errors.Join(errs...)
 }
 
 func (e *eclipse) measure(res *Result) {
 	res.AttackerConns = e.conns
+	res.GraylistPairs, res.HonestGraylisted = len(e.pairs), len(e.honest)
+	if len(e.pairs) == 0 {
+		return
+	}
+	var d []time.Duration
+	for _, t := range e.black {
+		d = append(d, t)
+	}
+	res.Graylisted = float64(len(d)) / float64(len(e.pairs))
+	if len(d) > 0 {
+		slices.Sort(d)
+		res.GraylistP50, res.GraylistMax = quantile(d, 0.5), d[len(d)-1]
+	}
 }

@@ -196,7 +196,10 @@ func (r *Result) Metrics() []Metric {
 		{"stale_holders", float64(r.StaleHolders)}, {"heal_convergence_s", r.HealConvergence.Seconds()}, {"converged", b01(r.Converged)},
 		{"bytes_sent", float64(r.BytesSent)}, {"bytes_per_node_second", r.BytesPerNodeSecond}, {"bytes_per_delivery", r.BytesPerDelivery},
 		{"packets_lost", r.PacketsLost}, {"private_leaks", float64(r.PrivateLeaks)}, {"unconsented_leaks", float64(r.UnconsentedLeaks)},
-		{"attacker_connections", float64(r.AttackerConns)}, {"peers_trusted", r.PeersTrusted}, {"duration_s", r.Duration.Seconds()}, {"drained_s", r.Drained.Seconds()},
+		{"attacker_connections", float64(r.AttackerConns)}, {"peers_trusted", r.PeersTrusted},
+		{"attackers_graylisted", r.Graylisted}, {"graylist_pairs", float64(r.GraylistPairs)}, {"graylist_p50_s", r.GraylistP50.Seconds()},
+		{"graylist_max_s", r.GraylistMax.Seconds()}, {"honest_graylisted", float64(r.HonestGraylisted)},
+		{"attack_latency_p99_ms", ms(r.AttackLatencyP99)}, {"duration_s", r.Duration.Seconds()}, {"drained_s", r.Drained.Seconds()},
 		{"max_lag_s", r.MaxLag.Seconds()}, {"clock_behind", r.ClockBehind}, {"fell_behind", b01(r.FellBehind)},
 	}
 }
@@ -276,14 +279,15 @@ func WriteCSV(w io.Writer, rep *Report) error {
 func WriteTimelineCSV(w io.Writer, rep *Report) error {
 	cw := csv.NewWriter(w)
 	h := append([]string{"scenario", "seed", "clock"}, rep.Axes...)
-	if err := cw.Write(append(h, "step", "seconds", "up", "partitioned", "proofs", "delivered", "bytes_sent", "peers", "behind_s", "drain")); err != nil {
+	if err := cw.Write(append(h, "step", "seconds", "up", "partitioned", "proofs", "delivered", "bytes_sent", "peers", "behind_s", "drain", "approved", "latency_p50_ms", "latency_p99_ms")); err != nil {
 		return err
 	}
 	for _, r := range rep.Runs {
 		for _, t := range r.Timeline {
 			rec := append([]string{r.Scenario, strconv.FormatUint(r.Seed, 10), r.Clock}, rep.cellValues(r)...)
 			rec = append(rec, strconv.Itoa(t.Step), num(t.Seconds), strconv.Itoa(t.Up), num(b01(t.Partitioned)), strconv.Itoa(t.Proofs),
-				num(t.Delivered), strconv.FormatInt(t.BytesSent, 10), num(t.Peers), num(t.BehindS), num(b01(t.Drain)))
+				num(t.Delivered), strconv.FormatInt(t.BytesSent, 10), num(t.Peers), num(t.BehindS), num(b01(t.Drain)),
+				strconv.Itoa(t.Approved), num(t.LatencyP50MS), num(t.LatencyP99MS))
 			if err := cw.Write(rec); err != nil {
 				return err
 			}

@@ -93,6 +93,24 @@ type Result struct {
 	// trusted above neutral at its last refresh (PeerTrustRefresh): the
 	// peers its gossip score favours, as a daemon's would.
 	PeersTrusted float64 `json:"peers_trusted"`
+	// Active attackers (a behaviour's attack invalid, ihave or graft):
+	// Graylisted is the share of (honest node, active attacker) pairs,
+	// connected after the attacker's group began, whose score at the
+	// honest node fell below node.GraylistThreshold by the end, and
+	// GraylistP50 and GraylistMax how long after the attack began it did.
+	// Scores are sampled at the end of every step, from the snapshot
+	// pubsub refreshes every second: the times are at that resolution.
+	// HonestGraylisted counts (honest node, honest peer) pairs ever seen
+	// below the threshold: the attack's collateral, 0 when all is well.
+	Graylisted       float64       `json:"attackers_graylisted"`
+	GraylistPairs    int           `json:"graylist_pairs"`
+	GraylistP50      time.Duration `json:"-"`
+	GraylistMax      time.Duration `json:"-"`
+	HonestGraylisted int           `json:"honest_graylisted"`
+	// AttackLatencyP99 is the p99 latency of the deliveries of proofs
+	// approved from the first active attack's step on (0 without one):
+	// the attack's cost to the protocol, beside the whole run's.
+	AttackLatencyP99 time.Duration `json:"-"`
 
 	Duration time.Duration `json:"-"` // time the run took on its clock, drain included
 	Drained  time.Duration `json:"-"` // wait after the last step
@@ -122,6 +140,13 @@ type Tick struct {
 	Peers float64 `json:"peers"`
 	// BehindS is how late the step ended against the clock, in seconds.
 	BehindS float64 `json:"behind_s"`
+	// Approved counts the proofs approved during this step that are in
+	// circulation at the end, and LatencyP50MS and LatencyP99MS are the
+	// latencies of their deliveries (filled in once the run is over; 0
+	// without deliveries): when in the run proofs were slow.
+	Approved     int     `json:"approved"`
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	LatencyP99MS float64 `json:"latency_p99_ms"`
 	// Drain marks the last tick: after the wait for the last deliveries.
 	Drain bool `json:"drain,omitempty"`
 }
@@ -141,6 +166,9 @@ type units struct {
 	DurationS        float64 `json:"duration_s"`
 	DrainedS         float64 `json:"drained_s"`
 	MaxLagS          float64 `json:"max_lag_s"`
+	GraylistP50S     float64 `json:"graylist_p50_s"`
+	GraylistMaxS     float64 `json:"graylist_max_s"`
+	AttackP99MS      float64 `json:"attack_latency_p99_ms"`
 }
 
 // MarshalJSON writes the durations in the units their names say.
@@ -150,7 +178,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		*plain
 		units
 	}{(*plain)(r), units{Level, r.Step.Seconds(), ms(r.Latency), ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax),
-		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds(), r.MaxLag.Seconds()}})
+		r.HealConvergence.Seconds(), r.Duration.Seconds(), r.Drained.Seconds(), r.MaxLag.Seconds(),
+		r.GraylistP50.Seconds(), r.GraylistMax.Seconds(), ms(r.AttackLatencyP99)}})
 }
 
 // readResult reads one Result as MarshalJSON writes it.
@@ -172,6 +201,8 @@ func readResult(raw []byte) (*Result, error) {
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = d(x.LatencyP50MS, float64(time.Millisecond)), d(x.LatencyP99MS, float64(time.Millisecond)), d(x.LatencyMaxMS, float64(time.Millisecond))
 	res.HealConvergence, res.Duration, res.Drained = d(x.HealConvergenceS, float64(time.Second)), d(x.DurationS, float64(time.Second)), d(x.DrainedS, float64(time.Second))
 	res.MaxLag = d(x.MaxLagS, float64(time.Second))
+	res.GraylistP50, res.GraylistMax = d(x.GraylistP50S, float64(time.Second)), d(x.GraylistMaxS, float64(time.Second))
+	res.AttackLatencyP99 = d(x.AttackP99MS, float64(time.Millisecond))
 	return &res, nil
 }
 

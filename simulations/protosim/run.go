@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-net/kith/node"
 	"github.com/kith-net/kith/owner"
@@ -151,6 +152,7 @@ type proof struct {
 	consent  cid.Cid
 	subject  int
 	approved time.Time
+	step     int // in which it was approved
 	// withdrawal, if the subject withdrew consent.
 	withdrawal cid.Cid
 	withdrawn  time.Time
@@ -212,14 +214,22 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*Result, error) 
 		defer os.RemoveAll(sm.dir)
 	}
 	defer sm.stopAll()
-	if err := sm.startAll(ctx, n); err != nil {
-		return nil, err
-	}
-	atk, err := sm.startEclipse(ctx)
+	atk, boot, after, err := sm.startEclipse(n)
+	defer atk.close()
 	if err != nil {
 		return nil, err
 	}
-	defer atk.close()
+	if err := sm.startAll(ctx, n, atk, boot); err != nil {
+		return nil, err
+	}
+	var progress func(done, total int)
+	if sm.o.Starting != nil {
+		progress = func(done, total int) { sm.o.Starting("attacker connections", done, total) }
+	}
+	sm.connect(ctx, atk, after, progress)
+	if len(atk.hosts) > 0 {
+		sm.log.Info("eclipse attackers connected", "attackers", len(atk.hosts), "connections", atk.conns)
+	}
 	return sm.run(ctx, pop, consent, netw, atk)
 }
 
@@ -234,8 +244,9 @@ func eclipseSize(s *scenario.Scenario) int {
 }
 
 // startAll starts the honest nodes; each bootstraps from a few of the
-// nodes started before it, and finds the rest through them.
-func (sm *sim) startAll(ctx context.Context, n int) error {
+// nodes started before it, and finds the rest through them. The attackers
+// joining at boot connect to each node as soon as it has started.
+func (sm *sim) startAll(ctx context.Context, n int, atk *eclipse, boot map[int][]attackDial) error {
 	keyRand := rand.NewChaCha8(seed32(sm.s.Seed, "keys"))
 	rng := sm.s.Rand("bootstrap")
 	sm.nodes = make([]*node.Node, n)
@@ -261,6 +272,7 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 		if err := sm.startNode(ctx, i); err != nil {
 			return err
 		}
+		sm.connect(ctx, atk, boot[i], nil)
 		if sm.o.Starting != nil {
 			sm.o.Starting("nodes", i+1, n)
 		}
@@ -413,6 +425,10 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 	unconsented := map[cid.Cid]int{} // declined public attestation -> issuer
 	var requested []cid.Cid          // public attestations: consent requests sent
 	var partitionAt, healAt time.Time
+	honestIDs := map[peer.ID]bool{}
+	for _, nd := range sm.nodes {
+		honestIDs[nd.ID()] = true
+	}
 	sm.start = time.Now()
 	for step := 0; step < s.Steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -479,7 +495,7 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 					if err != nil {
 						return nil, fmt.Errorf("protosim: node %d approving: %w", i, err)
 					}
-					proofs = append(proofs, &proof{att: a, consent: c.CID(), subject: i, approved: time.Now()})
+					proofs = append(proofs, &proof{att: a, consent: c.CID(), subject: i, approved: time.Now(), step: step})
 					res.Granted++
 				} else {
 					if err := sm.nodes[i].Decline(ctx, a.CID()); err != nil {
@@ -504,6 +520,8 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 				res.Withdrawn++
 			}
 		}
+		// Active attackers whose attack begins now.
+		atk.step(step, time.Now())
 		// Publishing: this step's share of the ratings.
 		lo, hi := step*len(ratings)/s.Steps, (step+1)*len(ratings)/s.Steps
 		for _, r := range ratings[lo:hi] {
@@ -532,6 +550,7 @@ func (sm *sim) run(ctx context.Context, pop *graphsim.Population, consent *scena
 			}
 		}
 		tk := sm.tick(step, proofs, partitionAt, healAt)
+		atk.sample(sm.nodes, honestIDs, time.Now())
 		// How late this step ends against the clock: its work did not fit
 		// in its time (in real time, the machine fell behind).
 		lag := max(0, time.Since(stepStart.Add(s.Step.Duration)))
@@ -578,6 +597,7 @@ drain:
 		res.PeersTrusted /= float64(up)
 	}
 	final := sm.tick(s.Steps, proofs, partitionAt, healAt)
+	atk.sample(sm.nodes, honestIDs, time.Now())
 	final.Drain = true
 	res.Timeline = append(res.Timeline, final)
 	res.Plan = fmt.Sprintf("sha256:%x", plan.Sum(nil))
@@ -589,7 +609,7 @@ drain:
 	}
 	sm.mu.Unlock()
 	res.Duration = time.Since(sm.start)
-	sm.measure(ctx, res, proofs, healAt)
+	sm.measure(ctx, res, proofs, healAt, atk.attackFrom())
 	if err := sm.privacy(ctx, res, private, unconsented); err != nil {
 		return nil, err
 	}
@@ -732,8 +752,9 @@ func (sm *sim) tick(step int, proofs []*proof, partitionAt, healAt time.Time) Ti
 }
 
 // measure fills the delivery, latency and bandwidth figures.
-func (sm *sim) measure(_ context.Context, res *Result, proofs []*proof, healAt time.Time) {
-	var lat []time.Duration
+func (sm *sim) measure(_ context.Context, res *Result, proofs []*proof, healAt time.Time, attackFrom int) {
+	var lat, attacked []time.Duration
+	byStep := map[int][]time.Duration{} // by the step its proof was approved in
 	var afterHeal time.Duration
 	converged := true
 	for _, p := range proofs {
@@ -751,6 +772,10 @@ func (sm *sim) measure(_ context.Context, res *Result, proofs []*proof, healAt t
 			continue
 		}
 		res.Proofs++
+		step := p.step
+		if step < len(res.Timeline) {
+			res.Timeline[step].Approved++
+		}
 		var last time.Time
 		for _, i := range sm.entitled(p) {
 			res.Expected++
@@ -762,6 +787,10 @@ func (sm *sim) measure(_ context.Context, res *Result, proofs []*proof, healAt t
 			res.Delivered++
 			if !at.IsZero() {
 				lat = append(lat, at.Sub(p.approved))
+				byStep[step] = append(byStep[step], at.Sub(p.approved))
+				if attackFrom >= 0 && step >= attackFrom {
+					attacked = append(attacked, at.Sub(p.approved))
+				}
 			}
 			if at.After(last) {
 				last = at
@@ -776,6 +805,15 @@ func (sm *sim) measure(_ context.Context, res *Result, proofs []*proof, healAt t
 	}
 	slices.Sort(lat)
 	res.LatencyP50, res.LatencyP99, res.LatencyMax = quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1)
+	slices.Sort(attacked)
+	res.AttackLatencyP99 = quantile(attacked, 0.99)
+	for step, d := range byStep {
+		if step >= len(res.Timeline) {
+			continue
+		}
+		slices.Sort(d)
+		res.Timeline[step].LatencyP50MS, res.Timeline[step].LatencyP99MS = ms(quantile(d, 0.5)), ms(quantile(d, 0.99))
+	}
 	if !healAt.IsZero() {
 		res.HealConvergence = afterHeal
 		res.Converged = converged

@@ -87,6 +87,9 @@
 //	turn_at = 5                    # traitor: the step at which traitors turn
 //	bad_per_step = 2               # traitor: bad trades (each answered by a warning) per step after the turn
 //	threshold = 50                 # traitor: detected once ranked below this percentile of honest members
+//	attack = "withhold"            # eclipse: withhold | invalid | ihave | graft (see Behaviour.Attack)
+//	attack_at = 0                  # eclipse: the step an active attack starts (covert flash when > 0)
+//	join = "after"                 # eclipse: after (the honest network has started) | boot (cold boot)
 //
 //	[params.ppr]                   # engine parameters, by engine (checked by the runner)
 //	damping = 0.9

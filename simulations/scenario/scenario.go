@@ -166,7 +166,37 @@ type Behaviour struct {
 	// Threshold is the percentile of honest members below which a traitor
 	// counts as detected (default 50: below the median).
 	Threshold float64 `toml:"threshold"`
+	// Attack is what eclipse attackers do (protocol level): withhold
+	// (default: join the proofs topic and forward nothing), or, speaking
+	// gossipsub by hand, one of the active attacks: invalid (flood their
+	// targets with proofs that fail validation), ihave (advertise message
+	// IDs they never deliver: IHAVE spam and broken IWANT promises) or
+	// graft (PRUNE and GRAFT again within the backoff: GRAFT spam).
+	Attack string `toml:"attack"`
+	// AttackAt is the step at which active attackers start (default 0):
+	// a covert flash when > 0, all of them at once after holding their
+	// mesh places quietly. Withholding attackers have nothing to start.
+	AttackAt int `toml:"attack_at"`
+	// Join is when eclipse attackers connect: after (default: once every
+	// honest node has started and bootstrapped) or boot (a cold boot:
+	// each honest node meets its attackers as it starts, before its mesh
+	// has formed).
+	Join string `toml:"join"`
 }
+
+// When eclipse attackers connect (Behaviour.Join).
+const (
+	JoinAfter = "after"
+	JoinBoot  = "boot"
+)
+
+// The eclipse attacks (Behaviour.Attack).
+const (
+	AttackWithhold = "withhold"
+	AttackInvalid  = "invalid"
+	AttackIHave    = "ihave"
+	AttackGraft    = "graft"
+)
 
 // Network is the simulated network of the protocol level.
 type Network struct {
@@ -673,6 +703,24 @@ func (b *Behaviour) fill(at string, steps int) error {
 	}
 	if b.TargetChoice != "" && b.Kind != Slander {
 		return bad(field("target_choice"), "only slander chooses targets")
+	}
+	switch {
+	case b.Kind != Eclipse && (b.Attack != "" || b.AttackAt != 0 || b.Join != ""):
+		return bad(field("attack"), "only eclipse takes attack, attack_at and join")
+	case b.Kind != Eclipse:
+	case b.Attack == "":
+		b.Attack = AttackWithhold
+	case b.Attack != AttackWithhold && b.Attack != AttackInvalid && b.Attack != AttackIHave && b.Attack != AttackGraft:
+		return bad(field("attack"), "%q: want withhold, invalid, ihave or graft", b.Attack)
+	}
+	if b.Kind == Eclipse && b.Join == "" {
+		b.Join = JoinAfter
+	}
+	if b.Join != "" && b.Join != JoinAfter && b.Join != JoinBoot {
+		return bad(field("join"), "%q: want after or boot", b.Join)
+	}
+	if b.AttackAt < 0 || (b.AttackAt > 0 && b.AttackAt >= steps) {
+		return bad(field("attack_at"), "%d outside 0..steps-1 (%d)", b.AttackAt, steps-1)
 	}
 	if b.Kind == Traitor {
 		if steps < 2 {

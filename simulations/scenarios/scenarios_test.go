@@ -28,7 +28,7 @@ func TestShipped(t *testing.T) {
 		if s.Name != n || s.Description == "" {
 			t.Errorf("%s: name %q, description %q", n, s.Name, s.Description)
 		}
-		protocol := n == "eclipse" || n == "partition" || n == "scale-500" || n == "scale-1000"
+		protocol := n == "eclipse" || n == "eclipse-active" || n == "eclipse-boot" || n == "eclipse-control" || n == "partition" || n == "scale-500" || n == "scale-1000"
 		if s.GraphLevel() == protocol {
 			t.Errorf("%s: graph level %v", n, s.GraphLevel())
 		}

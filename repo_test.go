@@ -112,6 +112,34 @@ func TestNodeBinaryLinksNoLab(t *testing.T) {
 	}
 }
 
+// unusedTransports are import path parts of the libp2p transports a node
+// does not use (it speaks TCP and QUIC), and of what they bring: the
+// WebRTC stack (pion), WebSocket, WebTransport and its HTTP/3.
+var unusedTransports = []string{"websocket", "webtransport", "webrtc", "github.com/pion/"}
+
+// TestNodeBinaryLinksOnlyItsTransports: cmd/kith links no WebSocket,
+// WebTransport or WebRTC package (5.5 MB of the stripped binary when it did). The
+// go-libp2p root package (libp2p.New, even NewWithoutDefaults) and its
+// config package import them, so the node assembles its host from the
+// parts (node/host.go); test code may still use libp2p.New.
+func TestNodeBinaryLinksOnlyItsTransports(t *testing.T) {
+	pkgs := goList(t, "./cmd/kith")
+	if len(pkgs) != 1 {
+		t.Fatalf("go list ./cmd/kith: %d packages", len(pkgs))
+	}
+	const root = "github.com/libp2p/go-libp2p"
+	for _, d := range pkgs[0].Deps {
+		if d == root || d == root+"/config" {
+			t.Errorf("cmd/kith depends on %s, which links every libp2p transport; build hosts as node/host.go does", d)
+		}
+		for _, u := range unusedTransports {
+			if strings.Contains(d, u) {
+				t.Errorf("cmd/kith depends on %s: the node's binary must link no WebSocket, WebTransport or WebRTC package", d)
+			}
+		}
+	}
+}
+
 // TestPackageDocs: every package states its contract in a package comment.
 func TestPackageDocs(t *testing.T) {
 	for _, p := range goList(t, "./...") {

@@ -25,6 +25,8 @@ type runConfig struct {
 	NoMDNS    *bool    `toml:"no_mdns"`
 	LogFormat *string  `toml:"log_format"`
 	Debug     *bool    `toml:"debug"`
+	// MemoryLimit is --memory-limit.
+	MemoryLimit *string `toml:"memory_limit"`
 }
 
 // loadRunConfig reads and strictly decodes a configuration file: an unknown
@@ -42,7 +44,7 @@ func loadRunConfig(path string) (runConfig, error) {
 		switch {
 		case errors.As(err, &se) && len(se.Errors) > 0:
 			line, _ := se.Errors[0].Position()
-			return c, usagef("%s:%d: unknown key %q (known: listen, bootstrap, api, no_mdns, log_format, debug)",
+			return c, usagef("%s:%d: unknown key %q (known: listen, bootstrap, api, no_mdns, log_format, debug, memory_limit)",
 				path, line, strings.Join(se.Errors[0].Key(), "."))
 		case errors.As(err, &de):
 			line, _ := de.Position()
@@ -73,5 +75,8 @@ func (c runConfig) apply(flags *pflag.FlagSet, o *daemonOptions) {
 	}
 	if c.Debug != nil && set("debug") {
 		o.debug = *c.Debug
+	}
+	if c.MemoryLimit != nil && set("memory-limit") {
+		o.memoryLimit = *c.MemoryLimit
 	}
 }

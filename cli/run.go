@@ -58,7 +58,12 @@ command line overrides the file:
   api        = "127.0.0.1:5151"
   no_mdns    = true
   log_format = "json"
-  debug      = false`,
+  debug      = false
+  memory_limit = "256MiB"
+
+--memory-limit is the Go runtime's soft memory limit (GOMEMLIMIT's syntax, or
+off): the garbage collector works harder to stay under it. Without the flag,
+GOMEMLIMIT applies when set, else a default sized for one busy node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.loadConfig(cmd.Flags(), configPath, &o); err != nil {
@@ -70,6 +75,13 @@ command line overrides the file:
 			}
 			if err := checkBootstrap(o.bootstrap); err != nil {
 				return err
+			}
+			limit, set, err := memoryLimit(o.memoryLimit, a.env.LookupEnv)
+			if err != nil {
+				return err
+			}
+			if set {
+				debug.SetMemoryLimit(limit)
 			}
 			return a.withSession(cmd.Context(), func(s *session) error {
 				return a.runDaemon(cmd.Context(), s, log, o)
@@ -84,6 +96,7 @@ command line overrides the file:
 	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.debug, "debug", false, "log debug messages")
+	f.StringVar(&o.memoryLimit, "memory-limit", "", fmt.Sprintf("soft memory limit, such as 512MiB, or off (default: GOMEMLIMIT if set, else %dMiB)", node.DefaultMemoryLimit>>20))
 	return cmd
 }
 
@@ -123,9 +136,9 @@ func (a *app) daemonLogger(format string, debug bool) (*slog.Logger, error) {
 }
 
 type daemonOptions struct {
-	listen, bootstrap []string
-	api, logFormat    string
-	noMDNS, debug     bool
+	listen, bootstrap           []string
+	api, logFormat, memoryLimit string
+	noMDNS, debug               bool
 }
 
 // runDaemon runs the node and the API until ctx ends.

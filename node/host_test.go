@@ -7,6 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/autonat"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/kith-net/kith/store/mem"
 	"github.com/kith-net/kith/wire"
 )
@@ -84,6 +93,80 @@ func TestRealHosts(t *testing.T) {
 	wait("the restarted node to reconnect from its peer book", func() bool { return len(b2.topicPeers()) == 1 })
 	if ps := b2.Peers(); len(ps) != 1 || ps[0].ID != a.ID() || !ps[0].Connected {
 		t.Fatalf("peers after restart: %+v", ps)
+	}
+}
+
+// The host a node builds (buildHost) connects to another over TCP (Noise,
+// yamux) and over QUIC, each alone; identify and ping answer; it has the
+// relay transport and AutoNAT, as libp2p.New gave it; and it has no
+// transport for WebSocket, WebTransport or WebRTC addresses.
+func TestHostTransports(t *testing.T) {
+	start := func(t *testing.T, listen string) (*Node, error) {
+		n, err := Start(t.Context(), Config{Key: mustKey(t), Store: mem.New(), Listen: []string{listen}, NoMDNS: true, NoDHT: true, Logger: testLogger(t)})
+		if err == nil {
+			t.Cleanup(func() { n.Close() })
+		}
+		return n, err
+	}
+	for _, tc := range []struct {
+		name, listen string
+		proto        int
+	}{
+		{"tcp", "/ip4/127.0.0.1/tcp/0", ma.P_TCP},
+		{"quic", "/ip4/127.0.0.1/udp/0/quic-v1", ma.P_QUIC_V1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := start(t, tc.listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := start(t, tc.listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			if err := b.Host().Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.Host().Addrs()}); err != nil {
+				t.Fatal(err)
+			}
+			conns := b.Host().Network().ConnsToPeer(a.ID())
+			if len(conns) == 0 {
+				t.Fatal("connected, but no connection to the peer")
+			}
+			c := conns[0]
+			if _, err := c.RemoteMultiaddr().ValueForProtocol(tc.proto); err != nil {
+				t.Fatalf("connected over %s, want %s", c.RemoteMultiaddr(), tc.name)
+			}
+			if st := c.ConnState(); tc.proto == ma.P_TCP && (st.Security != noise.ID || st.StreamMultiplexer != yamux.ID) {
+				t.Errorf("TCP connection secured by %q, multiplexed by %q; want %q and %q", st.Security, st.StreamMultiplexer, noise.ID, yamux.ID)
+			}
+			ids := b.Host().(interface{ IDService() identify.IDService }).IDService()
+			select {
+			case <-ids.IdentifyWait(c):
+			case <-ctx.Done():
+				t.Fatal("identify did not complete")
+			}
+			if ps, err := b.Host().Peerstore().SupportsProtocols(a.ID(), ExchangeProtocol); err != nil || len(ps) != 1 {
+				t.Errorf("identify: peer supports %v of %s (%v)", ps, ExchangeProtocol, err)
+			}
+			if r := <-ping.Ping(ctx, b.Host(), a.ID()); r.Error != nil {
+				t.Errorf("ping: %v", r.Error)
+			}
+			if b.Host().(interface{ GetAutoNat() autonat.AutoNAT }).GetAutoNat() == nil {
+				t.Error("no AutoNAT")
+			}
+			circuit := ma.StringCast(a.Addrs()[0] + "/p2p-circuit/p2p/" + b.ID().String())
+			if b.Host().Network().(*swarm.Swarm).TransportForDialing(circuit) == nil {
+				t.Error("no relay transport")
+			}
+		})
+	}
+	for _, addr := range []string{"/ip4/127.0.0.1/tcp/0/ws", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "/ip4/127.0.0.1/udp/0/webrtc-direct"} {
+		if _, err := start(t, addr); err == nil {
+			t.Errorf("a node listens on %s", addr)
+		} else {
+			t.Logf("listening on %s: %v", addr, err)
+		}
 	}
 }
 

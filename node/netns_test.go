@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -24,6 +25,19 @@ import (
 // addresses of 10.77.0.0/24 on its loopback interface.
 func TestConnLimitPerIP(t *testing.T) {
 	t.Parallel() // waits on protocol timers more than it computes
+	connLimitPerIP(t, "/ip4/10.77.0.1/tcp/4001", netnstest.Host)
+}
+
+// TestConnLimitPerIPQUIC: the same limit holds over QUIC, where the node
+// asks the resource manager before the handshake.
+func TestConnLimitPerIPQUIC(t *testing.T) {
+	t.Parallel()
+	connLimitPerIP(t, "/ip4/10.77.0.1/udp/4001/quic-v1", netnstest.QUICHost)
+}
+
+// connLimitPerIP runs the node on listen and dials it from hosts newHost
+// makes.
+func connLimitPerIP(t *testing.T, listen string, newHost func(*testing.T, string) host.Host) {
 	const peers, limit = 20, 8
 	ips := []string{"10.77.0.1", "10.77.0.2"}
 	for i := range peers {
@@ -34,19 +48,19 @@ func TestConnLimitPerIP(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	n, err := Start(ctx, Config{Key: mustKey(t), Store: mem.New(), Listen: []string{"/ip4/10.77.0.1/tcp/4001"}, NoMDNS: true, NoDHT: true, Logger: testLogger(t)})
+	n, err := Start(ctx, Config{Key: mustKey(t), Store: mem.New(), Listen: []string{listen}, NoMDNS: true, NoDHT: true, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	target := peer.AddrInfo{ID: n.ID(), Addrs: []ma.Multiaddr{ma.StringCast("/ip4/10.77.0.1/tcp/4001")}}
+	target := peer.AddrInfo{ID: n.ID(), Addrs: []ma.Multiaddr{ma.StringCast(listen)}}
 
 	// dial connects one new host from each source address and returns how
 	// many connections the node holds from those addresses, and how many
 	// dials failed.
 	dial := func(sources []string) (connected, failed int) {
 		for _, src := range sources {
-			h := netnstest.Host(t, src)
+			h := newHost(t, src)
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err = h.Connect(dctx, target)
 			cancel()
@@ -76,6 +90,10 @@ func TestConnLimitPerIP(t *testing.T) {
 	t.Logf("%d peers from one address: %d connected, %d refused; %d peers from %d addresses: %d connected", peers, fromOne, refused, peers, peers, fromMany)
 	if fromOne < 1 || fromOne > limit {
 		t.Errorf("%d connections from one /32, want 1 to %d", fromOne, limit)
+	}
+	// Refused while connecting, not accepted and dropped later.
+	if refused < peers-limit {
+		t.Errorf("%d of %d dials from one /32 refused, want at least %d", refused, peers, peers-limit)
 	}
 	if fromMany != peers {
 		t.Errorf("%d connections from %d distinct addresses, want all", fromMany, peers)

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -19,12 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
-	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
-	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-net/kith/node/recon"
@@ -118,10 +112,11 @@ type Config struct {
 	// PeerCheckInterval is how often the node checks MinPeers and saves
 	// its peer book; 0 means DefaultPeerCheckInterval.
 	PeerCheckInterval time.Duration
-	// HostOptions are appended to the options of the host the node builds
-	// (ignored with Host). The protocol-level simulator uses them to run
-	// QUIC over a simulated network; Listen must then name addresses on it.
-	HostOptions []libp2p.Option
+	// QUICOptions are appended to the options of the QUIC connection
+	// manager of the host the node builds (ignored with Host). The
+	// protocol-level simulator uses them to run QUIC over a simulated
+	// network; Listen must then name addresses on it.
+	QUICOptions []quicreuse.Option
 	// Now is the clock for validity checks; nil means time.Now.
 	Now func() time.Time
 	// Seed seeds the node's random choices (which peer to resync with).
@@ -323,42 +318,6 @@ func mustPeerID(k *wire.PrivateKey) peer.ID {
 		return ""
 	}
 	return id
-}
-
-func buildHost(cfg Config) (host.Host, error) {
-	priv, _, err := Identity(cfg.Key)
-	if err != nil {
-		return nil, err
-	}
-	listen := cfg.Listen
-	if len(listen) == 0 {
-		listen = DefaultListen
-	}
-	cm, err := connmgr.NewConnManager(cfg.ConnLow, cfg.ConnHigh, connmgr.WithGracePeriod(time.Minute))
-	if err != nil {
-		return nil, fmt.Errorf("node: connection manager: %w", err)
-	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.DefaultLimits.AutoScale()))
-	if err != nil {
-		return nil, fmt.Errorf("node: resource manager: %w", err)
-	}
-	opts := []libp2p.Option{
-		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.Security(libp2ptls.ID, libp2ptls.New),
-		libp2p.ConnectionManager(cm),
-		libp2p.ResourceManager(rm),
-		libp2p.Ping(true),
-	}
-	h, err := libp2p.New(append(opts, cfg.HostOptions...)...)
-	if err != nil {
-		rm.Close()
-		return nil, fmt.Errorf("node: libp2p host: %w", err)
-	}
-	return h, nil
 }
 
 // abort undoes a failed Start.
@@ -604,3 +563,11 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 		}
 	})
 }
+
+// DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// of a process that runs one node, as kith run sets it when neither its
+// --memory-limit flag nor GOMEMLIMIT says otherwise: the budget measured for
+// one node under sustained gossip, with room to spare (README, "Memory").
+// It is a goal for the garbage collector, not a cap: a node that needs more
+// gets it, at the cost of more collection.
+const DefaultMemoryLimit = 192 << 20

@@ -38,3 +38,23 @@ func TestRecentSet(t *testing.T) {
 		t.Fatal("an expired entry is still in the map")
 	}
 }
+
+// A flood within one window keeps at most recentMax entries: the newest.
+func TestRecentSetCap(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	r := recentSet{now: func() time.Time { return now }}
+	cidOf := func(i int) wire.Link { return wire.LinkTo(wire.CIDOf([]byte(fmt.Sprint(i)))) }
+	n := recentMax + 1000
+	for i := range n {
+		r.add(cidOf(i).CID())
+	}
+	if len(r.m) != recentMax || len(r.q) != recentMax {
+		t.Fatalf("%d entries in the map and %d in the queue, want %d", len(r.m), len(r.q), recentMax)
+	}
+	if r.has(cidOf(999).CID()) {
+		t.Error("an entry past the cap is still remembered")
+	}
+	if !r.has(cidOf(1000).CID()) || !r.has(cidOf(n-1).CID()) {
+		t.Error("an entry within the cap is forgotten")
+	}
+}

@@ -94,7 +94,8 @@ func TestRunBootstrapErrors(t *testing.T) {
 }
 
 // TestRunConfig: kith run reads its flags from a TOML file, a flag on the
-// command line wins, and an unknown key is bad usage naming its line.
+// command line wins, and an unknown key is bad usage naming its line, as is
+// a memory_limit that is no size.
 func TestRunConfig(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
 	kith(t, home, "init")
@@ -110,6 +111,13 @@ func TestRunConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code, out := runKith(t, home, "run", "--config", wrongType); code != 2 || !strings.Contains(out, wrongType+":1:") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	badLimit := filepath.Join(t.TempDir(), "limit.toml")
+	if err := os.WriteFile(badLimit, []byte("memory_limit = \"lots\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runKith(t, home, "run", "--config", badLimit); code != 2 || !strings.Contains(out, `--memory-limit "lots"`) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	// The home's config.toml: a unix socket for the API and JSON logs; the

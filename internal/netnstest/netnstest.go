@@ -13,8 +13,11 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/quic-go/quic-go"
 )
 
 // env names the test a re-executed test binary runs inside its own
@@ -81,4 +84,41 @@ func Host(t *testing.T, src string) host.Host {
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
+}
+
+// QUICHost returns a libp2p host that dials over QUIC from the address
+// src (one of those given to Run), with no resource limits of its own. It
+// listens on a port of src chosen by the system, as QUIC dials from the
+// socket it listens on. The test closes it at cleanup.
+func QUICHost(t *testing.T, src string) host.Host {
+	t.Helper()
+	var cm *quicreuse.ConnManager
+	build := func(key quic.StatelessResetKey, tok quic.TokenGeneratorKey, opts ...quicreuse.Option) (*quicreuse.ConnManager, error) {
+		c, err := quicreuse.NewConnManager(key, tok, opts...)
+		cm = c
+		return c, err
+	}
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/"+src+"/udp/0/quic-v1"),
+		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.QUICReuse(build, quicreuse.OverrideSourceIPSelector(func() (quicreuse.SourceIPSelector, error) {
+			return sourceIP(net.ParseIP(src)), nil
+		})),
+		libp2p.ResourceManager(&network.NullResourceManager{}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.Close()
+		cm.Close() // libp2p leaves a connection manager it did not build open
+	})
+	return h
+}
+
+// sourceIP answers QUIC's question of which local address to send from.
+type sourceIP net.IP
+
+func (s sourceIP) PreferredSourceIPForDestination(*net.UDPAddr) (net.IP, error) {
+	return net.IP(s), nil
 }

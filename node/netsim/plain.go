@@ -73,7 +73,7 @@ func MeasurePlain(ctx context.Context, o PlainOptions, msgs int, interval time.D
 	topics := make([]*pubsub.Topic, o.Nodes)
 	meshes := make([]atomic.Int32, o.Nodes)
 	for i, h := range hosts {
-		ps, err := pubsub.NewGossipSub(runCtx, h, pubsub.WithRawTracer(&plainTracer{pn: pn, mesh: &meshes[i]}))
+		ps, err := pubsub.NewGossipSub(runCtx, h, pubsub.WithFloodPublish(true), pubsub.WithRawTracer(&plainTracer{pn: pn, mesh: &meshes[i]}))
 		if err != nil {
 			return res, fmt.Errorf("netsim: gossipsub: %w", err)
 		}

@@ -115,12 +115,8 @@ func (s sourceIP) PreferredSourceIPForDestination(*net.UDPAddr) (net.IP, error) 
 	return net.IP(s), nil
 }
 
-// hostOptions are the libp2p options that put node i's QUIC transport on
-// the simulated network. The returned closer releases the QUIC connection
-// manager once the host is closed (libp2p leaves one it did not build
-// open).
-func (nw *network) hostOptions(i int) ([]libp2p.Option, func() error) {
-	var cm *quicreuse.ConnManager
+// quicOptions put node i's QUIC transport on the simulated network.
+func (nw *network) quicOptions(i int) []quicreuse.Option {
 	link := simnet.LinkSettings{BitsPerSecond: nw.bandwidth}
 	listen := func(_ string, addr *net.UDPAddr) (net.PacketConn, error) {
 		if !addr.IP.Equal(ip(i)) {
@@ -129,17 +125,25 @@ func (nw *network) hostOptions(i int) ([]libp2p.Option, func() error) {
 		c := nw.sim.NewEndpoint(addr, simnet.NodeBiDiLinkSettings{Downlink: link, Uplink: link})
 		return &endpoint{SimConn: c, nw: nw, idx: i}, nil
 	}
+	return []quicreuse.Option{
+		quicreuse.OverrideListenUDP(listen),
+		quicreuse.OverrideSourceIPSelector(func() (quicreuse.SourceIPSelector, error) { return sourceIP(ip(i)), nil }),
+	}
+}
+
+// hostOptions are the libp2p options that put the QUIC transport of a
+// host the simulator builds itself (not a node's) at index i on the
+// simulated network. The returned closer releases the QUIC connection
+// manager once the host is closed (libp2p leaves one it did not build
+// open).
+func (nw *network) hostOptions(i int) ([]libp2p.Option, func() error) {
+	var cm *quicreuse.ConnManager
 	build := func(key quic.StatelessResetKey, tok quic.TokenGeneratorKey, opts ...quicreuse.Option) (*quicreuse.ConnManager, error) {
 		c, err := quicreuse.NewConnManager(key, tok, opts...)
 		cm = c
 		return c, err
 	}
-	opts := []libp2p.Option{
-		libp2p.QUICReuse(build,
-			quicreuse.OverrideListenUDP(listen),
-			quicreuse.OverrideSourceIPSelector(func() (quicreuse.SourceIPSelector, error) { return sourceIP(ip(i)), nil }),
-		),
-	}
+	opts := []libp2p.Option{libp2p.QUICReuse(build, nw.quicOptions(i)...)}
 	return opts, func() error {
 		if cm == nil {
 			return nil

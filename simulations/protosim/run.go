@@ -129,7 +129,6 @@ type sim struct {
 	idx   map[wire.PublicKey]int
 	st    []store.Store
 	nodes []*node.Node // nil while down
-	close []func() error
 	boot  [][]string
 	start time.Time
 
@@ -233,7 +232,6 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 	keyRand := rand.NewChaCha8(seed32(sm.s.Seed, "keys"))
 	rng := sm.s.Rand("bootstrap")
 	sm.nodes = make([]*node.Node, n)
-	sm.close = make([]func() error, n)
 	sm.boot = make([][]string, n)
 	for i := 0; i < n; i++ {
 		k, err := wire.GeneratePrivateKey(keyRand)
@@ -263,23 +261,21 @@ func (sm *sim) startAll(ctx context.Context, n int) error {
 }
 
 func (sm *sim) startNode(ctx context.Context, i int) error {
-	opts, closer := sm.net.hostOptions(i)
 	dir := filepath.Join(sm.dir, fmt.Sprintf("node-%d", i))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("protosim: %w", err)
 	}
 	nd, err := node.Start(ctx, node.Config{
 		Key: sm.keys[i], Store: sm.st[i], DataDir: dir, SetInMemory: true,
-		Listen: []string{listenAddr(i)}, HostOptions: opts, NoMDNS: true,
+		Listen: []string{listenAddr(i)}, QUICOptions: sm.net.quicOptions(i), NoMDNS: true,
 		Bootstrap: sm.boot[i], Seed: sm.s.Seed + uint64(i),
 		Logger:   sm.log.With("node", i),
 		OnStored: func(objs []wire.Object) { sm.stored(i, objs) },
 	})
 	if err != nil {
-		closer()
 		return fmt.Errorf("protosim: node %d: %w", i, err)
 	}
-	sm.nodes[i], sm.close[i] = nd, closer
+	sm.nodes[i] = nd
 	return nil
 }
 
@@ -287,7 +283,7 @@ func (sm *sim) stopNode(i int) error {
 	if sm.nodes[i] == nil {
 		return nil
 	}
-	err := errors.Join(sm.nodes[i].Close(), sm.close[i]())
+	err := sm.nodes[i].Close()
 	sm.nodes[i] = nil
 	return err
 }

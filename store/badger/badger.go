@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/kith-net/kith/store"
 )
@@ -24,11 +25,17 @@ const EncryptionKeySize = 32
 // Sizing for a small node; see "Memory and files" in the package
 // documentation.
 const (
-	memTableSize     = 8 << 20
+	memTableSize     = 4 << 20
 	numMemtables     = 2
-	blockCacheSize   = 16 << 20
+	blockCacheSize   = 8 << 20
 	indexCacheSize   = 16 << 20
 	valueLogFileSize = 64 << 20
+	// baseTableSize is the size of the tables compactions write at the
+	// base level (doubling at each level below it). A table being written
+	// is held in memory whole, and compressed blocks would be held beside
+	// the plain ones: tables are not compressed (keys, signatures and
+	// hashes do not compress; only the objects' text does).
+	baseTableSize = 1 << 20
 	// valueThreshold keeps every object (at most wire.MaxObjectSize bytes)
 	// inline in the LSM tree and its WAL. It must not exceed 15% of
 	// memTableSize (badger's maximum batch size).
@@ -74,7 +81,7 @@ type Options struct {
 }
 
 // DefaultMinFree is the default Options.MinFree: room for badger to finish
-// the memtable it writes (a 16 MiB file, written through a memory mapping,
+// the memtable it writes (an 8 MiB file, written through a memory mapping,
 // where running out of space is a SIGBUS that kills the process), start
 // the next one and flush the full one into a table.
 const DefaultMinFree = 64 << 20
@@ -162,6 +169,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		WithIndexCacheSize(indexCacheSize).
 		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(valueLogFileSize).
+		WithBaseTableSize(baseTableSize).
+		WithCompression(options.None).
 		WithNumCompactors(2).
 		WithMetricsEnabled(false)
 	db, err := openDB(ctx, bo, opts.LockWait)

@@ -102,13 +102,15 @@
 //
 // # Memory and files
 //
-// The configuration suits a small node: an 8 MiB memtable (two at most, each
-// with an arena of about 10 MiB), a 16 MiB block cache, a 16 MiB index cache
-// and two compactors. Measured after 40,000 attestations: about 50 MiB of
-// live Go heap and 130 MiB resident, the difference being memory-mapped
-// WAL and table files (page cache, which the kernel can reclaim). WAL and
-// value log files are preallocated sparse (16 MiB and 128 MiB of address
-// space).
+// The configuration suits a small node: a 4 MiB memtable (two at most, each
+// with an arena of about 5 MiB), 1 MiB tables at the base level, an 8 MiB
+// block cache (blocks as decrypted and decompressed), a 16 MiB index cache
+// and two compactors. A table being written (a flushed memtable, a
+// compaction's output) is held in memory whole until it is on disk, in a
+// buffer about twice its size. What a node costs under sustained gossip is
+// measured by the soak (node's TestSoak; the README's "Memory"). WAL and
+// value log files are preallocated sparse (8 MiB and 128 MiB of address
+// space) and memory-mapped: page cache, which the kernel can reclaim.
 //
 // # Key layout
 //

@@ -1,7 +1,9 @@
 package trust
 
 import (
+	"cmp"
 	"math"
+	"slices"
 )
 
 // Feature names, in the order of Features.Values. A name fixes a
@@ -34,7 +36,14 @@ var FeatureNames = []string{
 	"member_age",        // log(1 + days since the earliest vouch for t by someone the owner's trust reaches (τ ≥ KnownLevel) / 30): how long t has been vouched for
 	"recent_vouch",      // log(1 + Σ τ(u)·w(u,t)·e^(−age/RecentDays)) over the vouchers: trusted vouches, the recent ones counting most
 	"recent_warn",       // log(1 + Σ τ(u)·|w(u,t)|·e^(−age/RecentDays)) over the warners: trusted warnings, the recent ones counting most
+	"last_warn_share",   // W / max(k, 1): of the k ≤ LastStatements newest statements about t by people the owner's trust reaches (τ ≥ KnownLevel), W are warnings: whether t has turned lately
 }
+
+// LastStatements is the window of last_warn_share: how many of the newest
+// statements about a subject tell whether it has turned. A member who
+// turns after years of good trades keeps the vouches of those years;
+// what changes is what the latest people to deal with them say.
+const LastStatements = 10
 
 // RecentDays is the time scale, in days, of the recent_* features: a
 // statement that old counts 1/e of a new one there.
@@ -53,7 +62,7 @@ func IsOwnerFeature(i int) bool { return i == FOwnerVouchShare }
 var FeatureSigns = [NumFeatures]int{
 	FTrust: +1, FTrustedVouch: +1, FTrustedWarn: -1, FBalance: +1, FVouchers: +1, FWarners: -1, FKnownBalance: +1,
 	FCrowdBalance: +1, FCrowdVouches: +1, FCrowdWarnings: -1, FOwnerVouchShare: +1,
-	FMemberAge: +1, FRecentVouch: +1, FRecentWarn: -1,
+	FMemberAge: +1, FRecentVouch: +1, FRecentWarn: -1, FLastWarnShare: -1,
 }
 
 // Feature indices.
@@ -72,6 +81,7 @@ const (
 	FMemberAge
 	FRecentVouch
 	FRecentWarn
+	FLastWarnShare
 	NumFeatures
 )
 
@@ -216,6 +226,9 @@ func FeaturesOf(e Evidence) Features {
 	}
 	x[FRecentVouch] = math.Log1p(recentP)
 	x[FRecentWarn] = math.Log1p(recentN)
+	if e.Now > 0 {
+		x[FLastWarnShare] = lastWarnShare(e.Statements)
+	}
 	if raters := len(e.Statements); raters > 0 && e.Newcomer {
 		// An owner who vouches for nobody has no trust to weigh evidence
 		// with: what the crowd says is all there is. Once the owner trusts
@@ -231,6 +244,38 @@ func FeaturesOf(e Evidence) Features {
 	f.OtherVouchers, f.OtherWarners = vouchers-trustedV, warners-trustedW
 	f.Evidence = float64(trustedV+trustedW) + 0.25*float64(len(e.Statements)-trustedV-trustedW)
 	return f
+}
+
+// lastWarnShare is last_warn_share: the share of warnings among the
+// LastStatements newest statements by people the owner's trust reaches,
+// newest first by time, then by author. It is monotone in the evidence: a
+// new warning either enters the window (pushing out the oldest, vouch or
+// warning) or is older than all of it; a new vouch likewise; and more trust
+// in a rater only brings its statement into the set.
+func lastWarnShare(st []Statement) float64 {
+	var known []Statement
+	for _, s := range st {
+		if s.Trust >= KnownLevel && s.Weight != 0 && s.Time > 0 {
+			known = append(known, s)
+		}
+	}
+	if len(known) == 0 {
+		return 0
+	}
+	slices.SortFunc(known, func(a, b Statement) int {
+		if c := cmp.Compare(b.Time, a.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.From, a.From)
+	})
+	known = known[:min(len(known), LastStatements)]
+	w := 0
+	for _, s := range known {
+		if s.Weight < 0 {
+			w++
+		}
+	}
+	return float64(w) / float64(len(known))
 }
 
 // counts reports whether e is evidence at all: the owner's trust reaches

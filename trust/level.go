@@ -8,8 +8,10 @@ import (
 )
 
 // LevelVersion is the version of the level model file format. Version 2
-// reads the features of ModelVersion 3 (the contact-discounted rater
-// trust); level models of version 1 are refused: train them again.
+// reads the ranking model's log-odds, its features (FeatureNames of this
+// build's ModelVersion) and LevelInputNames, each checked by name, so a
+// level model trained on another feature set is refused as well as one of
+// version 1: train it again.
 const LevelVersion = 2
 
 // LevelModel is the ranking model's level head: it predicts the strength

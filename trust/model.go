@@ -13,9 +13,9 @@ import (
 // (December 2026) named its features by the definitions of FeatureNames;
 // version 3 keeps the names but weighs every rater by the contact-
 // discounted trust (ContactRetain), so a model fitted on version 2's
-// features would read larger values than it was trained on. Files of any
-// other version are refused (ErrModelVersion): train the model again.
-const ModelVersion = 3
+// features would read larger values than it was trained on; version 4
+// adds last_warn_share. Files of any other version are refused (ErrModelVersion): train the model again.
+const ModelVersion = 4
 
 // Model is the small ranking model: a generalised additive model whose
 // log-odds is

@@ -109,13 +109,13 @@ func TestModelFileValidation(t *testing.T) {
 		t.Fatalf("default model is %d bytes", len(b))
 	}
 	for _, bad := range []string{
-		`{}`, `{"version":4}`, `not json`,
+		`{}`, `{"version":5}`, `not json`,
 		`{"version":2,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
-		`{"version":3,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
-		`{"version":3,"features":["trust","trust"],"mean":[0,0],"scale":[1,1],"weights":[0,0]}`,
-		`{"version":3,"features":["trust"],"mean":[0],"scale":[0],"weights":[1]}`,
-		`{"version":3,"features":["trusted_warn"],"mean":[0],"scale":[1],"weights":[1]}`,
-		`{"version":3,"features":["trust"],"mean":[0,1],"scale":[1],"weights":[1]}`,
+		`{"version":4,"features":["mass"],"mean":[0],"scale":[1],"weights":[0]}`,
+		`{"version":4,"features":["trust","trust"],"mean":[0,0],"scale":[1,1],"weights":[0,0]}`,
+		`{"version":4,"features":["trust"],"mean":[0],"scale":[0],"weights":[1]}`,
+		`{"version":4,"features":["trusted_warn"],"mean":[0],"scale":[1],"weights":[1]}`,
+		`{"version":4,"features":["trust"],"mean":[0,1],"scale":[1],"weights":[1]}`,
 	} {
 		if _, err := trust.ParseModel([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)

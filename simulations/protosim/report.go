@@ -279,15 +279,15 @@ func WriteCSV(w io.Writer, rep *Report) error {
 func WriteTimelineCSV(w io.Writer, rep *Report) error {
 	cw := csv.NewWriter(w)
 	h := append([]string{"scenario", "seed", "clock"}, rep.Axes...)
-	if err := cw.Write(append(h, "step", "seconds", "up", "partitioned", "proofs", "delivered", "bytes_sent", "peers", "behind_s", "drain", "approved", "latency_p50_ms", "latency_p99_ms")); err != nil {
+	if err := cw.Write(append(h, "step", "seconds", "up", "partitioned", "proofs", "delivered", "bytes_sent", "peers", "behind_s", "approved", "latency_p50_ms", "latency_p99_ms", "drain")); err != nil {
 		return err
 	}
 	for _, r := range rep.Runs {
 		for _, t := range r.Timeline {
 			rec := append([]string{r.Scenario, strconv.FormatUint(r.Seed, 10), r.Clock}, rep.cellValues(r)...)
 			rec = append(rec, strconv.Itoa(t.Step), num(t.Seconds), strconv.Itoa(t.Up), num(b01(t.Partitioned)), strconv.Itoa(t.Proofs),
-				num(t.Delivered), strconv.FormatInt(t.BytesSent, 10), num(t.Peers), num(t.BehindS), num(b01(t.Drain)),
-				strconv.Itoa(t.Approved), num(t.LatencyP50MS), num(t.LatencyP99MS))
+				num(t.Delivered), strconv.FormatInt(t.BytesSent, 10), num(t.Peers), num(t.BehindS),
+				strconv.Itoa(t.Approved), num(t.LatencyP50MS), num(t.LatencyP99MS), num(b01(t.Drain)))
 			if err := cw.Write(rec); err != nil {
 				return err
 			}

@@ -438,8 +438,11 @@ func TestDiskFull(t *testing.T) {
 	s, err = Open(ctx, Options{Dir: dir, EncryptionKey: robustKey})
 	must(t, err)
 	defer s.Close()
-	if n, err := s.Count(ctx); err != nil || n != acked {
-		t.Errorf("%d objects after reopening (%v), %d acknowledged", n, err, acked)
+	// Nothing acknowledged is lost. Some objects of the batch refused
+	// mid-write (100) may have reached the disk unacknowledged: objects
+	// are content-addressed, so the caller's retry is harmless.
+	if n, err := s.Count(ctx); err != nil || n < acked || n > acked+100 {
+		t.Errorf("%d objects after reopening (%v), %d acknowledged (at most 100 more may have landed)", n, err, acked)
 	}
 	if _, err := s.Put(ctx, someObjects(t, 10)...); err != nil {
 		t.Errorf("Put once there is room: %v", err)

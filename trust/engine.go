@@ -169,6 +169,17 @@ func (e *Engine) ScoreView(ctx context.Context, v *View, dst []float64) error {
 // other nodes are left as they are): the same answers, at the cost of the
 // nodes asked about rather than of every node.
 func (e *Engine) ScoreNodes(ctx context.Context, g *Graph, q NodeID, need []NodeID, dst []float64) error {
+	return e.ScoreNodesAt(ctx, g, q, need, nil, dst)
+}
+
+// ScoreNodesAt is ScoreNodes with each question asked at a time of its
+// own, at[i] for need[i] (View.SetNow; nil or 0: the view's newest
+// statement): the evaluation asks each at the time of the judgement it
+// predicts.
+func (e *Engine) ScoreNodesAt(ctx context.Context, g *Graph, q NodeID, need []NodeID, at []int64, dst []float64) error {
+	if at != nil && len(at) != len(need) {
+		return fmt.Errorf("trust: score: %d times for %d nodes", len(at), len(need))
+	}
 	if len(dst) != g.N() {
 		return fmt.Errorf("trust: score: dst has %d entries for %d nodes", len(dst), g.N())
 	}
@@ -186,7 +197,7 @@ func (e *Engine) ScoreNodes(ctx context.Context, g *Graph, q NodeID, need []Node
 			return err
 		}
 	}
-	return e.ScoreViewNodes(ctx, v, m, own, need, dst)
+	return e.scoreViewNodes(ctx, v, m, own, need, at, dst)
 }
 
 // ScoreViewNodes scores the nodes of need in v as ScoreView does, with
@@ -195,7 +206,12 @@ func (e *Engine) ScoreNodes(ctx context.Context, g *Graph, q NodeID, need []Node
 // nil computes them for the nodes of need the owner has a statement
 // about), leaving the other entries of dst as they are.
 func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *OwnCrowd, need []NodeID, dst []float64) error {
+	return e.scoreViewNodes(ctx, v, m, own, need, nil, dst)
+}
+
+func (e *Engine) scoreViewNodes(ctx context.Context, v *View, m *Model, own *OwnCrowd, need []NodeID, at []int64, dst []float64) error {
 	q := v.Querier()
+	defer v.SetNow(v.now)
 	for i, t := range need {
 		if i&0xff == 0xff {
 			if err := ctx.Err(); err != nil {
@@ -208,6 +224,9 @@ func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *Own
 		}
 		f, ok := own.Features(t)
 		if !ok {
+			if at != nil {
+				v.SetNow(at[i])
+			}
 			var err error
 			if f, err = v.Crowd(ctx, t, e.Linked); err != nil {
 				return err
@@ -226,6 +245,15 @@ func (e *Engine) ScoreViewNodes(ctx context.Context, v *View, m *Model, own *Own
 // personalises); NoEvidence where there is no evidence. Entries of dst
 // for other nodes are left as they are.
 func (e *Engine) Levels(ctx context.Context, g *Graph, q NodeID, need []NodeID, dst []float64) error {
+	return e.LevelsAt(ctx, g, q, need, nil, dst)
+}
+
+// LevelsAt is Levels with each question asked at a time of its own, as
+// ScoreNodesAt.
+func (e *Engine) LevelsAt(ctx context.Context, g *Graph, q NodeID, need []NodeID, at []int64, dst []float64) error {
+	if at != nil && len(at) != len(need) {
+		return fmt.Errorf("trust: levels: %d times for %d nodes", len(at), len(need))
+	}
 	if len(dst) != g.N() {
 		return fmt.Errorf("trust: levels: dst has %d entries for %d nodes", len(dst), g.N())
 	}
@@ -243,10 +271,13 @@ func (e *Engine) Levels(ctx context.Context, g *Graph, q NodeID, need []NodeID, 
 	if l == nil {
 		l = DefaultLevelModel()
 	}
-	for _, t := range need {
+	for i, t := range need {
 		dst[t] = NoEvidence
 		if t == q {
 			continue
+		}
+		if at != nil {
+			v.SetNow(at[i])
 		}
 		f, err := v.Crowd(ctx, t, e.Linked)
 		if err != nil {

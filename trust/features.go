@@ -300,7 +300,7 @@ func (e Evidence) counts() bool {
 func (v *View) evidence(t NodeID) Evidence {
 	q := v.q
 	cut := v.cutAt(t)
-	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust(), Now: v.newest}
+	e := Evidence{Newcomer: v.prop.outSum[q] <= 0, Trust: cut.subjectTrust(), Now: v.askedAt()}
 	v.EachIn(t, func(u NodeID, w float32, ts int64) {
 		if u != q && w != 0 {
 			e.Statements = append(e.Statements, Statement{From: u, Weight: float64(w), Trust: cut.raterTrust(u), Time: ts})

@@ -24,8 +24,9 @@ type View struct {
 	inAdd map[NodeID][]inEdge
 	prop  propagation
 	// newest is the time of the newest edge in the view, the "now" of
-	// evidence ages.
+	// evidence ages unless now is set (SetNow).
 	newest int64
+	now    int64
 	// rows counts the changes of rows other than the owner's (and of the
 	// owner's blocked set); contacts is the contact decomposition, valid
 	// while rows is what it was computed at.
@@ -52,6 +53,23 @@ type inEdge struct {
 	from NodeID
 	w    float32
 	t    int64
+}
+
+// SetNow sets the time the view's questions are asked at (Unix seconds):
+// the "now" the ages of statements are taken at (member_age, recent_vouch,
+// recent_warn). 0, the default, takes the time
+// of the newest statement in the view. A node asks at its clock's time;
+// the evaluation and the training ask each question at the time its
+// judgement was made, so that evidence the view holds from long before a
+// judgement is as old, to the model, as it was to the person judging.
+func (v *View) SetNow(unix int64) { v.now = unix }
+
+// askedAt is the time questions are asked at (SetNow).
+func (v *View) askedAt() int64 {
+	if v.now > 0 {
+		return v.now
+	}
+	return v.newest
 }
 
 // NewView computes q's view of g.

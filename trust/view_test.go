@@ -299,3 +299,78 @@ func TestNewGraphKeepsLatestAndDropsLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestSetNowAgesTheEvidence: a question asked later than the view's newest
+// statement sees the same statements as older (recent_* fall, member_age
+// grows) and nothing else changes; asked at the newest statement's time it
+// is the default; ScoreNodesAt at those times is ScoreNodes.
+func TestSetNowAgesTheEvidence(t *testing.T) {
+	ctx := context.Background()
+	day := int64(86400)
+	t0 := int64(1.7e9)
+	// 0 vouches for 1 and 2, who vouch for 3 (and 2 warns 4), all on day 0-2.
+	g, err := trust.NewGraph(5, []trust.Edge{
+		{From: 0, To: 1, Weight: 0.9, Time: t0},
+		{From: 0, To: 2, Weight: 0.8, Time: t0},
+		{From: 1, To: 3, Weight: 0.7, Time: t0 + day},
+		{From: 2, To: 3, Weight: 0.6, Time: t0 + 2*day},
+		{From: 2, To: 4, Weight: -0.9, Time: t0 + 2*day},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &trust.Engine{}
+	v, err := eng.View(ctx, g, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := v.Features(3, nil)
+	v.SetNow(t0 + 2*day)
+	if got := v.Features(3, nil); got.Values != fresh.Values {
+		t.Errorf("asked at the newest statement: %v, want the default %v", got.Values, fresh.Values)
+	}
+	v.SetNow(t0 + 2*day + 365*day)
+	old := v.Features(3, nil)
+	for i, name := range trust.FeatureNames {
+		a, b := fresh.Values[i], old.Values[i]
+		switch name {
+		case "recent_vouch", "recent_warn":
+			if b > a || (a > 0 && b >= a) {
+				t.Errorf("%s a year later: %v, was %v: want it to fall", name, b, a)
+			}
+		case "member_age":
+			if b <= a {
+				t.Errorf("member_age a year later: %v, was %v: want it to grow", b, a)
+			}
+		default:
+			if a != b {
+				t.Errorf("%s a year later: %v, was %v: only the ages may change", name, b, a)
+			}
+		}
+	}
+	v.SetNow(0)
+	if got := v.Features(3, nil); got.Values != fresh.Values {
+		t.Errorf("SetNow(0): %v, want the default %v", got.Values, fresh.Values)
+	}
+
+	need := []trust.NodeID{3, 4}
+	want := make([]float64, g.N())
+	if err := eng.ScoreNodes(ctx, g, 0, need, want); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, g.N())
+	if err := eng.ScoreNodesAt(ctx, g, 0, need, []int64{t0 + 2*day, t0 + 2*day}, got); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range need {
+		if got[u] != want[u] {
+			t.Errorf("ScoreNodesAt the newest time: %d scores %v, ScoreNodes %v", u, got[u], want[u])
+		}
+	}
+	if err := eng.ScoreNodesAt(ctx, g, 0, need, []int64{t0}, got); err == nil {
+		t.Error("ScoreNodesAt with one time for two nodes: no error")
+	}
+	if err := eng.LevelsAt(ctx, g, 0, need, []int64{t0}, got); err == nil {
+		t.Error("LevelsAt with one time for two nodes: no error")
+	}
+}

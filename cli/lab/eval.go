@@ -31,15 +31,15 @@ func Engines(m *trust.Model, l *trust.LevelModel) []eval.Engine {
 
 func (a *lab) evalCommand() *cobra.Command {
 	var (
-		data, format, labels, out string
-		modelFile, levelFile      string
-		tasks, engines, splits    []string
-		seed                      uint64
-		samples, workers, hops    int
-		shuffle                   bool
-		sybils, attackEdges       []int
-		victims                   []string
-		queriers                  int
+		data, format, labels, out    string
+		modelFile, levelFile         string
+		tasks, engines, splits       []string
+		seed                         uint64
+		samples, workers, hops       int
+		shuffle, askJudgement, drift bool
+		sybils, attackEdges          []int
+		victims                      []string
+		queriers                     int
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -76,7 +76,7 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 			if hops < 0 {
 				return cli.Usagef("--hops %d: want 0 (the whole graph) or more", hops)
 			}
-			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle,
+			cfg := eval.Config{Dataset: ds, Seed: seed, Samples: samples, Workers: workers, Splits: splits, Hops: hops, ShuffleSigns: shuffle, AskAtJudgement: askJudgement, DriftCalibrate: drift,
 				Sybils: sybils, AttackEdges: attackEdges, Victims: victims, Queriers: queriers}
 			for _, s := range sybils {
 				if s < 1 {
@@ -187,6 +187,8 @@ across the edges (the graph is kept), so every engine's sign AUC must fall to
 	f.StringSliceVar(&engines, "engine", nil, "engines to evaluate (default all)")
 	f.StringSliceVar(&splits, "split", nil, "splits of tasks A and D: loo, holdout, temporal, cold")
 	f.BoolVar(&shuffle, "shuffle-signs", false, "permute the ratings across edges first (leakage check: every AUC must fall to 0.5)")
+	f.BoolVar(&askJudgement, "ask-at-judgement", false, "task A: ask kith's engines each question at the time of the judgement predicted, not at the newest statement's (experimental; use a model trained with --ask-at-judgement)")
+	f.BoolVar(&drift, "drift-calibrate", false, "task A: recalibrate kith's answers to the drift of the graph scored, learnt from its own history (experimental)")
 	f.Uint64Var(&seed, "seed", 1, "seed: the same seed gives the same results")
 	f.IntVar(&samples, "samples", 0, "test edges per split (default 2000; -1 all)")
 	f.IntVar(&workers, "workers", 0, "parallel viewpoints (default all cores)")

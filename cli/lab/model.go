@@ -19,6 +19,7 @@ import (
 func (a *lab) extendModelTrain(cmd *cobra.Command) {
 	var (
 		synthetic, public bool
+		atJudgement       bool
 		seed              uint64
 		out, report       string
 		levelOut          string
@@ -47,7 +48,7 @@ With --synthetic, train a logistic model on synthetic marketplaces only.`
 	own := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if public {
-			return a.trainPublicModel(cmd, seed, raters, markets, data, out, levelOut, report)
+			return a.trainPublicModel(cmd, seed, raters, markets, atJudgement, data, out, levelOut, report)
 		}
 		if !synthetic {
 			return own(cmd, args)
@@ -77,6 +78,7 @@ With --synthetic, train a logistic model on synthetic marketplaces only.`
 	f.StringVarP(&out, "out", "o", "", "with --public or --synthetic: write the model here (default standard output)")
 	f.IntVar(&markets, "markets", 0, "with --public or --synthetic: synthetic markets to train on (default 6, or 2 with --public)")
 	f.IntVar(&raters, "raters", 0, "with --public or --synthetic: raters per market (default 400), or per network with --public (default 300)")
+	f.BoolVar(&atJudgement, "ask-at-judgement", false, "with --public: ask each judgement's question at the time it was made, so evidence ages (experimental; evaluate with kith-lab eval --ask-at-judgement)")
 }
 
 // writeModel writes a trained model to file, or to standard output when
@@ -103,7 +105,7 @@ var PublicNetworks = []string{
 }
 
 // trainPublicModel trains the shipped model (training.Public).
-func (a *lab) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, data []string, out, levelOut, report string) error {
+func (a *lab) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets int, atJudgement bool, data []string, out, levelOut, report string) error {
 	if len(data) == 0 {
 		data = PublicNetworks
 	}
@@ -122,7 +124,7 @@ func (a *lab) trainPublicModel(cmd *cobra.Command, seed uint64, raters, markets 
 	bar := a.Progress("training")
 	phase := ""
 	m, lm, rep, err := training.Public(cmd.Context(), training.PublicOptions{
-		Seed: seed, Sources: sources, Markets: markets, Collect: training.CollectOptions{Raters: raters},
+		Seed: seed, Sources: sources, Markets: markets, Collect: training.CollectOptions{Raters: raters, AskAtJudgement: atJudgement},
 		Progress: func(done, total int, what string) {
 			if what != phase {
 				phase = what

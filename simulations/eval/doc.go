@@ -69,6 +69,26 @@
 // 1-4, 5-19, 20+. Sign AUC treats negative edges as the positive class
 // and ranks by descending score.
 //
+// Two experiments on time, both off by default (the shipped model and the
+// report are made without them):
+//
+//   - AskAtJudgement (kith-lab eval --ask-at-judgement): engines that take
+//     the ages of statements (TimedScorer: kith's) are asked each question
+//     at the time of the judgement predicted, not at the newest statement
+//     of the graph, so that on the temporal split evidence from before the
+//     cut is as old as it was when the later judgement was made. The model
+//     must be trained the same way (kith-lab model train --public
+//     --ask-at-judgement).
+//   - DriftCalibrate (--drift-calibrate): the probabilistic engines'
+//     answers on each split are recalibrated to the drift of the graph
+//     they were scored on, learnt from that graph's own history only (its
+//     statements in time order cut at 80 %: later statements predicted
+//     from the earlier view, and earlier ones each left out of it), by a
+//     logistic map of the engine's log-odds and of the evidence's
+//     staleness at the question's time, pulled toward the identity. It
+//     uses no test edge: on the temporal split it learns from the training
+//     period alone, as a node could from its own view's history.
+//
 // Weight predictors may implement BatchWeightPredictor to predict many
 // edges at once (with leaveOneOut, each from the graph without itself);
 // Fairness/Goodness does so by updating its fixed point locally per left

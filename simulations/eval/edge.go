@@ -114,6 +114,15 @@ func (r *runner) edgeTask(ctx context.Context, task, split string) ([]Row, error
 	if err != nil {
 		return nil, err
 	}
+	if r.cfg.DriftCalibrate {
+		base := testGraph
+		if cold {
+			base = g
+		}
+		if err := r.driftCalibrate(ctx, what, base, calibN, test, testScores); err != nil {
+			return nil, err
+		}
+	}
 	var calibScores [][]float64
 	if !crossFit {
 		calibScores, err = r.scoreEdges(ctx, what+"/calibration", trainGraph, calib, true)
@@ -460,12 +469,27 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 		if dst == nil {
 			dst = make([]float64, h.N())
 		}
-		if ns, ok := s.(NodeScorer); ok {
+		ts, timed := s.(TimedScorer)
+		timed = timed && r.cfg.AskAtJudgement
+		var at []int64
+		if timed {
+			at = make([]int64, len(idx))
+			for j, i := range idx {
+				at[j] = items[i].Time
+			}
+		}
+		if ns, ok := s.(NodeScorer); ok || timed {
 			nodes := make([]trust.NodeID, len(idx))
 			for j, i := range idx {
 				nodes[j] = items[i].To
 			}
-			if err := ns.ScoreNodes(ctx, h, q, nodes, dst); err != nil {
+			var err error
+			if timed {
+				err = ts.ScoreNodesAt(ctx, h, q, nodes, at, dst)
+			} else {
+				err = ns.ScoreNodes(ctx, h, q, nodes, dst)
+			}
+			if err != nil {
 				return err
 			}
 		} else if err := s.Score(ctx, h, q, dst); err != nil {
@@ -483,7 +507,13 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 			for j, i := range idx {
 				nodes[j] = items[i].To
 			}
-			if err := lp.Levels(ctx, h, q, nodes, dst); err != nil {
+			var err error
+			if timed {
+				err = ts.LevelsAt(ctx, h, q, nodes, at, dst)
+			} else {
+				err = lp.Levels(ctx, h, q, nodes, dst)
+			}
+			if err != nil {
 				return err
 			}
 			for _, i := range idx {
@@ -497,4 +527,219 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 func isBatch(s trust.Scorer) bool {
 	_, ok := s.(BatchWeightPredictor)
 	return ok
+}
+
+// driftCalibrate recalibrates the probabilistic engines' scores of a
+// split to the drift of the graph they were scored on, learnt from that
+// graph's own history: the graph's statements in time order are cut at
+// 80 %; k of the later ones are predicted from the view of the earlier
+// ones (evidence that has aged) and k of the earlier ones each left out
+// of it (evidence as fresh as the judgement); a logistic map of each
+// engine's log-odds x and the staleness s of the evidence at the
+// question's time (staleness), σ(a·x + b + c·s + d·x·s), pulled toward
+// the identity, is fitted to both and applied to the scores of test.
+func (r *runner) driftCalibrate(ctx context.Context, what string, g *trust.Graph, k int, test []trust.Edge, scores [][]float64) error {
+	var probs []int
+	for e, s := range r.scorers {
+		if isProbabilistic(s) {
+			probs = append(probs, e)
+		}
+	}
+	sorted := g.Edges()
+	slices.SortStableFunc(sorted, func(a, b trust.Edge) int { return cmp.Compare(a.Time, b.Time) })
+	cut := len(sorted) * 8 / 10
+	if len(probs) == 0 || cut == 0 || cut == len(sorted) {
+		return nil
+	}
+	inner, err := trust.NewGraph(g.N(), sorted[:cut])
+	if err != nil {
+		return fmt.Errorf("eval: %s: drift: %w", what, err)
+	}
+	// The test edges are never learnt from (the leave-one-out and cold
+	// splits score them on a graph that holds them).
+	isTest := make(map[[2]trust.NodeID]bool, len(test))
+	for _, e := range test {
+		isTest[[2]trust.NodeID{e.From, e.To}] = true
+	}
+	rng := r.rng(what + "/drift")
+	draw := func(pool []trust.Edge) []trust.Edge {
+		var out []trust.Edge
+		for _, j := range rng.Perm(len(pool)) {
+			if e := pool[j]; !isTest[[2]trust.NodeID{e.From, e.To}] {
+				out = append(out, e)
+				if len(out) == k {
+					break
+				}
+			}
+		}
+		slices.SortFunc(out, func(a, b trust.Edge) int { return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To)) })
+		return out
+	}
+	items := draw(sorted[cut:])
+	sc, err := r.scoreEdges(ctx, what+"/drift", inner, items, false)
+	if err != nil {
+		return err
+	}
+	fresh := draw(sorted[:cut])
+	fsc, err := r.scoreEdges(ctx, what+"/drift-fresh", inner, fresh, true)
+	if err != nil {
+		return err
+	}
+	for _, e := range probs {
+		var x, st []float64
+		var y []bool
+		add := func(its []trust.Edge, sc []float64) {
+			for i, it := range its {
+				if p := sc[i]; !math.IsNaN(p) {
+					x = append(x, clampLogit(p))
+					st = append(st, staleness(inner, it))
+					y = append(y, it.Weight > 0)
+				}
+			}
+		}
+		add(items, sc[e])
+		add(fresh, fsc[e])
+		c := fitDrift(x, st, y)
+		for i, p := range scores[e] {
+			if !math.IsNaN(p) {
+				scores[e][i] = c.apply(clampLogit(p), staleness(g, test[i]))
+			}
+		}
+	}
+	return nil
+}
+
+// staleness is log(1 + months from the newest statement about e.To in g
+// by anyone but e.From to e's time): 0 when the evidence is as fresh as
+// the judgement, or when nothing is known.
+func staleness(g *trust.Graph, e trust.Edge) float64 {
+	from, _ := g.In(e.To)
+	ts := g.InTimes(e.To)
+	newest := int64(0)
+	for i, u := range from {
+		if u != e.From {
+			newest = max(newest, ts[i])
+		}
+	}
+	if newest == 0 || e.Time <= newest {
+		return 0
+	}
+	return math.Log1p(float64(e.Time-newest) / 86400 / 30)
+}
+
+func clampLogit(p float64) float64 {
+	p = min(1-1e-6, max(1e-6, p))
+	return math.Log(p / (1 - p))
+}
+
+// driftMap is σ(w0·x + w1 + w2·s + w3·x·s).
+type driftMap [4]float64
+
+func (m driftMap) apply(x, s float64) float64 {
+	return trust.Sigmoid(m[0]*x + m[1] + m[2]*s + m[3]*x*s)
+}
+
+// fitDrift fits a driftMap by Newton's method, with a penalty pulling it
+// toward the identity (1, 0, 0, 0).
+func fitDrift(x, s []float64, y []bool) driftMap {
+	m := driftMap{1, 0, 0, 0}
+	const lambda = 1.0
+	for range 50 {
+		var g [4]float64
+		var h [4][4]float64
+		for j := range 4 {
+			g[j] = lambda * (m[j] - [4]float64{1, 0, 0, 0}[j])
+			h[j][j] = lambda
+		}
+		for i, xi := range x {
+			z := [4]float64{xi, 1, s[i], xi * s[i]}
+			p := m.apply(xi, s[i])
+			t := 0.0
+			if y[i] {
+				t = 1
+			}
+			w := p * (1 - p)
+			for j := range 4 {
+				g[j] += (p - t) * z[j]
+				for l := range 4 {
+					h[j][l] += w * z[j] * z[l]
+				}
+			}
+		}
+		d, ok := solve4(h, g)
+		if !ok {
+			break
+		}
+		// Newton's step, halved until the penalised loss falls.
+		before, step := driftLoss(m, x, s, y, lambda), 1.0
+		for range 30 {
+			next := m
+			for j := range 4 {
+				next[j] -= step * d[j]
+			}
+			if driftLoss(next, x, s, y, lambda) <= before {
+				m = next
+				break
+			}
+			step /= 2
+		}
+		moved := 0.0
+		for j := range 4 {
+			moved += math.Abs(step * d[j])
+		}
+		if moved < 1e-9 {
+			break
+		}
+	}
+	return m
+}
+
+// driftLoss is the penalised log loss fitDrift minimises.
+func driftLoss(m driftMap, x, s []float64, y []bool, lambda float64) float64 {
+	loss := 0.0
+	for j, v := range m {
+		d := v - [4]float64{1, 0, 0, 0}[j]
+		loss += lambda / 2 * d * d
+	}
+	for i, xi := range x {
+		z := m[0]*xi + m[1] + m[2]*s[i] + m[3]*xi*s[i]
+		if y[i] {
+			z = -z
+		}
+		loss += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) // log(1 + e^z)
+	}
+	return loss
+}
+
+// solve4 solves h·d = g by Gaussian elimination with partial pivoting.
+func solve4(h [4][4]float64, g [4]float64) ([4]float64, bool) {
+	for c := range 4 {
+		p := c
+		for r := c + 1; r < 4; r++ {
+			if math.Abs(h[r][c]) > math.Abs(h[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(h[p][c]) < 1e-12 {
+			return g, false
+		}
+		h[c], h[p] = h[p], h[c]
+		g[c], g[p] = g[p], g[c]
+		for r := c + 1; r < 4; r++ {
+			f := h[r][c] / h[c][c]
+			for l := c; l < 4; l++ {
+				h[r][l] -= f * h[c][l]
+			}
+			g[r] -= f * g[c]
+		}
+	}
+	var d [4]float64
+	for c := 3; c >= 0; c-- {
+		v := g[c]
+		for l := c + 1; l < 4; l++ {
+			v -= h[c][l] * d[l]
+		}
+		d[c] = v / h[c][c]
+	}
+	return d, true
 }

@@ -49,6 +49,15 @@ type NodeScorer interface {
 	ScoreNodes(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, dst []float64) error
 }
 
+// TimedScorer is implemented by scorers whose features take the ages of
+// statements (kith's engine): with Config.AskAtJudgement the harness asks
+// each question at the time of the judgement it predicts, at[i] for
+// nodes[i] (trust.View.SetNow), instead of calling ScoreNodes and Levels.
+type TimedScorer interface {
+	ScoreNodesAt(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, at []int64, dst []float64) error
+	LevelsAt(ctx context.Context, g *trust.Graph, q trust.NodeID, nodes []trust.NodeID, at []int64, dst []float64) error
+}
+
 // LevelPredictor is implemented by scorers with a level head of their own
 // (kith's engine): the predicted signed weight of q's judgement of each
 // node. The harness then takes the weight figures (RMSE, PCC, MAE) from it

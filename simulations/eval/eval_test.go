@@ -520,3 +520,110 @@ func TestSybilNearQuerier(t *testing.T) {
 		}
 	}
 }
+
+// timedRecorder is a TimedScorer that records the time each question was
+// asked at.
+type timedRecorder struct {
+	mu     sync.Mutex
+	asked  map[[2]trust.NodeID]int64
+	untime int // calls without times
+}
+
+func (r *timedRecorder) Name() string { return "timed" }
+func (r *timedRecorder) Score(_ context.Context, _ *trust.Graph, _ trust.NodeID, dst []float64) error {
+	r.mu.Lock()
+	r.untime++
+	r.mu.Unlock()
+	for i := range dst {
+		dst[i] = 0.5
+	}
+	return nil
+}
+func (r *timedRecorder) ScoreNodesAt(_ context.Context, _ *trust.Graph, q trust.NodeID, nodes []trust.NodeID, at []int64, dst []float64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, t := range nodes {
+		r.asked[[2]trust.NodeID{q, t}] = at[i]
+		dst[t] = 0.5
+	}
+	return nil
+}
+func (r *timedRecorder) LevelsAt(context.Context, *trust.Graph, trust.NodeID, []trust.NodeID, []int64, []float64) error {
+	return errors.New("not a level predictor")
+}
+
+// TestAskAtJudgementTime: a TimedScorer is asked each question of task A
+// at the time of the judgement it predicts, on every split, with
+// AskAtJudgement; without, it is scored as any other engine.
+func TestAskAtJudgementTime(t *testing.T) {
+	d := synthetic()
+	when := map[[2]trust.NodeID]int64{}
+	for _, e := range d.Graph.Edges() {
+		when[[2]trust.NodeID{e.From, e.To}] = e.Time
+	}
+	for _, newest := range []bool{false, true} {
+		rec := &timedRecorder{asked: map[[2]trust.NodeID]int64{}}
+		cfg := Config{Dataset: d, Tasks: []string{TaskEdge}, Splits: []string{SplitLOO, SplitHoldout, SplitTemporal, SplitCold},
+			Samples: 20, Calibration: 10, AskAtJudgement: !newest,
+			Engines: []Engine{{Name: "timed", New: func() trust.Scorer { return rec }}}}
+		if _, err := Run(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if newest {
+			if len(rec.asked) != 0 || rec.untime == 0 {
+				t.Errorf("without AskAtJudgement: %d questions asked at a time, %d scored without", len(rec.asked), rec.untime)
+			}
+			continue
+		}
+		if rec.untime != 0 || len(rec.asked) < 40 {
+			t.Fatalf("%d questions asked at a time, %d scored without", len(rec.asked), rec.untime)
+		}
+		for k, at := range rec.asked {
+			if want, ok := when[k]; !ok || at != want || at == 0 {
+				t.Errorf("%d judging %d asked at %d, the judgement was made at %d", k[0], k[1], at, want)
+			}
+		}
+	}
+}
+
+// TestDriftCalibrate: the drift calibration changes only the probabilistic
+// engines' answers, and is deterministic.
+func TestDriftCalibrate(t *testing.T) {
+	d := synthetic()
+	run := func(drift bool) []Row {
+		t.Helper()
+		cfg := Config{Dataset: d, Tasks: []string{TaskEdge}, Splits: []string{SplitHoldout, SplitTemporal},
+			Samples: 60, Calibration: 40, Seed: 3, DriftCalibrate: drift, AskAtJudgement: true,
+			Engines: []Engine{
+				{Name: "kith-shared", New: func() trust.Scorer { return &trust.Engine{} }},
+				must(EngineByName(Baselines(), "ppr")),
+			}}
+		rows, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	plain, drift, again := run(false), run(true), run(true)
+	if fmt.Sprint(drift) != fmt.Sprint(again) { // NaN-aware
+		t.Error("two drift-calibrated runs differ")
+	}
+	changed := 0
+	for i, r := range drift {
+		p := plain[i]
+		if r.Engine == "ppr" && fmt.Sprint(r) != fmt.Sprint(p) {
+			t.Errorf("ppr %s/%s changed: %+v, was %+v", r.Split, r.Bucket, r, p)
+		}
+		if r.Engine == "kith-shared" && r.Bucket == "all" {
+			if math.IsNaN(r.ECE) {
+				t.Errorf("kith-shared %s: no ECE", r.Split)
+			}
+			if r.ECE != p.ECE {
+				changed++
+			}
+		}
+	}
+	if changed == 0 {
+		t.Error("the drift calibration changed no kith-shared answer")
+	}
+}

@@ -2,7 +2,10 @@ package eval
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/kith-net/kith/trust"
 )
 
 func approx(t *testing.T, what string, got, want float64) {
@@ -94,5 +97,55 @@ func TestCapturedMass(t *testing.T) {
 	}
 	if got := capturedMass([]float64{1, 0, 0}, 0, 2); !math.IsNaN(got) {
 		t.Fatalf("captured %v with no mass outside the querier, want NaN", got)
+	}
+}
+
+// TestFitDrift: the drift map is recovered from data drawn from it, stays
+// the identity without data, and staleness counts months from the newest
+// statement by someone else.
+func TestFitDrift(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	want := driftMap{0.8, 0.5, 0.3, -0.4}
+	var x, s []float64
+	var y []bool
+	for range 20000 {
+		xi, si := 3*rng.NormFloat64(), 2*rng.Float64()
+		x, s = append(x, xi), append(s, si)
+		y = append(y, rng.Float64() < want.apply(xi, si))
+	}
+	got := fitDrift(x, s, y)
+	for j := range got {
+		if math.Abs(got[j]-want[j]) > 0.1 {
+			t.Errorf("fitted %v, drawn from %v", got, want)
+			break
+		}
+	}
+	if id := fitDrift(nil, nil, nil); id != (driftMap{1, 0, 0, 0}) {
+		t.Errorf("without data: %v, want the identity", id)
+	}
+	if p := (driftMap{1, 0, 0, 0}).apply(0.7, 3); math.Abs(p-trust.Sigmoid(0.7)) > 1e-12 {
+		t.Errorf("identity map of 0.7: %v", p)
+	}
+
+	const day = 86400
+	g, err := trust.NewGraph(4, []trust.Edge{
+		{From: 0, To: 3, Weight: 1, Time: 100 * day},
+		{From: 1, To: 3, Weight: 1, Time: 130 * day},
+		{From: 2, To: 3, Weight: -1, Time: 400 * day},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e    trust.Edge
+		want float64
+	}{
+		{trust.Edge{From: 2, To: 3, Time: 400 * day}, math.Log1p(270.0 / 30)}, // its own statement is not evidence
+		{trust.Edge{From: 0, To: 3, Time: 300 * day}, 0},                      // a later statement is as fresh as it gets
+		{trust.Edge{From: 0, To: 2, Time: 300 * day}, 0},                      // nothing known
+	} {
+		if got := staleness(g, c.e); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("staleness of %+v: %v, want %v", c.e, got, c.want)
+		}
 	}
 }

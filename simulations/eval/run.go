@@ -92,6 +92,16 @@ type Config struct {
 	// the leakage check, under which every engine's sign AUC must fall to
 	// 0.5.
 	ShuffleSigns bool
+	// AskAtJudgement asks kith's engines each question of task A at the
+	// time of the judgement it predicts (TimedScorer), not at the time of
+	// the newest statement of the graph scored: evidence from long before
+	// a later judgement then looks as old as it was. Models should be
+	// trained the same way (training.CollectOptions.AskAtJudgement).
+	AskAtJudgement bool
+	// DriftCalibrate recalibrates the probabilistic engines' answers on
+	// each split to the drift of the graph scored, learnt from its own
+	// history (an experiment: see driftCalibrate).
+	DriftCalibrate bool
 	// Workers is the number of goroutines scoring viewpoints in parallel:
 	// 0 means GOMAXPROCS.
 	Workers int

@@ -83,6 +83,12 @@ type CollectOptions struct {
 	PerRater int
 	// Workers bounds parallelism (0: GOMAXPROCS).
 	Workers int
+	// AskAtJudgement asks each judgement's question at the time it was
+	// made (View.SetNow), not at the newest statement of the view: the
+	// evidence a view holds from long before a judgement is then as old,
+	// to the model, as it was to the person judging (an experiment; the
+	// shipped model is trained without it).
+	AskAtJudgement bool
 	// Progress reports raters done of the total.
 	Progress func(done, total int)
 }
@@ -158,7 +164,7 @@ func CollectSource(ctx context.Context, src Source, o CollectOptions) (SourceExa
 				}
 				q := qs[i]
 				r := rand.New(rand.NewPCG(o.Seed, hashName(fmt.Sprintf("%s/%d", src.Name, q))))
-				ex, err := collectRater(ctx, g, past, future[q], q, o.PerRater, r)
+				ex, err := collectRater(ctx, g, past, future[q], q, o.PerRater, o.AskAtJudgement, r)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
@@ -187,17 +193,24 @@ func CollectSource(ctx context.Context, src Source, o CollectOptions) (SourceExa
 }
 
 // collectRater collects one rater's judgements of every kind.
-func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge, q trust.NodeID, perRater int, rng *rand.Rand) (map[string][]trust.Example, error) {
+func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge, q trust.NodeID, perRater int, atJudgement bool, rng *rand.Rand) (map[string][]trust.Example, error) {
 	eng := &trust.Engine{}
 	out := map[string][]trust.Example{}
 	to, w := g.Out(q)
+	ts := make([]int64, len(to)) // 0: ask at the view's newest statement
+	if atJudgement {
+		copy(ts, g.OutTimes(q))
+	}
 	order := rng.Perm(len(to))
 	// Warm: up to perRater of q's statements, each hidden in q's whole view.
 	v, err := eng.View(ctx, g, q)
 	if err != nil {
 		return nil, err
 	}
+	// With atJudgement, each judgement is predicted at the time it was
+	// made (View.SetNow).
 	for _, i := range order[:min(perRater, len(order))] {
+		v.SetNow(ts[i])
 		f, err := v.Crowd(ctx, to[i], nil)
 		if err != nil {
 			return nil, err
@@ -216,6 +229,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		if err != nil {
 			return nil, err
 		}
+		hv.SetNow(ts[i])
 		if ex, ok := example(hv.Features(to[i], nil), float64(w[i])); ok {
 			out[KindSmall] = append(out[KindSmall], ex)
 		}
@@ -226,6 +240,7 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		return nil, err
 	}
 	for _, i := range order[:min(2, len(order))] {
+		v.SetNow(ts[i])
 		if ex, ok := example(v.Features(to[i], nil), float64(w[i])); ok {
 			out[KindNewcomer] = append(out[KindNewcomer], ex)
 		}
@@ -238,6 +253,9 @@ func collectRater(ctx context.Context, g, past *trust.Graph, future []trust.Edge
 		}
 		for _, j := range rng.Perm(len(future))[:min(2, len(future))] {
 			e := future[j]
+			if atJudgement {
+				pv.SetNow(e.Time)
+			}
 			f, err := pv.Crowd(ctx, e.To, nil)
 			if err != nil {
 				return nil, err
@@ -459,6 +477,9 @@ func Public(ctx context.Context, o PublicOptions) (*trust.Model, *trust.LevelMod
 	}
 	prov := fmt.Sprintf("kith model train --public --seed %d: %s, chosen by leave one network out among %d candidates, trained on %d judgements (warm, small-view, newcomer and future, each hidden from its own features) of %d raters each of %s",
 		o.Seed, chosen, len(o.Candidates), len(train), co.withDefaults().Raters, strings.Join(names, ", "))
+	if co.AskAtJudgement {
+		prov += ", each asked at the time of its judgement (--ask-at-judgement)"
+	}
 	m, err := chosen.Model(train, prov)
 	if err != nil {
 		return nil, nil, PublicReport{}, err

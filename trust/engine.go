@@ -175,7 +175,8 @@ func (e *Engine) ScoreNodes(ctx context.Context, g *Graph, q NodeID, need []Node
 // ScoreNodesAt is ScoreNodes with each question asked at a time of its
 // own, at[i] for need[i] (View.SetNow; nil or 0: the view's newest
 // statement): the evaluation asks each at the time of the judgement it
-// predicts.
+// predicts. The owner's own judgements a personalising engine refines on
+// are still asked at the view's newest statement.
 func (e *Engine) ScoreNodesAt(ctx context.Context, g *Graph, q NodeID, need []NodeID, at []int64, dst []float64) error {
 	if at != nil && len(at) != len(need) {
 		return fmt.Errorf("trust: score: %d times for %d nodes", len(at), len(need))

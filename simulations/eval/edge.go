@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/kith-net/kith/trust"
+	"gonum.org/v1/gonum/mat"
 )
 
 // edgeTask runs Task A or D on one split.
@@ -711,35 +712,16 @@ func driftLoss(m driftMap, x, s []float64, y []bool, lambda float64) float64 {
 	return loss
 }
 
-// solve4 solves h·d = g by Gaussian elimination with partial pivoting.
+// solve4 solves h·d = g for the symmetric positive definite h (the
+// penalised Hessian) by Cholesky factorisation.
 func solve4(h [4][4]float64, g [4]float64) ([4]float64, bool) {
-	for c := range 4 {
-		p := c
-		for r := c + 1; r < 4; r++ {
-			if math.Abs(h[r][c]) > math.Abs(h[p][c]) {
-				p = r
-			}
-		}
-		if math.Abs(h[p][c]) < 1e-12 {
-			return g, false
-		}
-		h[c], h[p] = h[p], h[c]
-		g[c], g[p] = g[p], g[c]
-		for r := c + 1; r < 4; r++ {
-			f := h[r][c] / h[c][c]
-			for l := c; l < 4; l++ {
-				h[r][l] -= f * h[c][l]
-			}
-			g[r] -= f * g[c]
-		}
-	}
 	var d [4]float64
-	for c := 3; c >= 0; c-- {
-		v := g[c]
-		for l := c + 1; l < 4; l++ {
-			v -= h[c][l] * d[l]
-		}
-		d[c] = v / h[c][c]
+	var chol mat.Cholesky
+	if !chol.Factorize(mat.NewSymDense(4, slices.Concat(h[0][:], h[1][:], h[2][:], h[3][:]))) {
+		return d, false
+	}
+	if err := chol.SolveVecTo(mat.NewVecDense(4, d[:]), mat.NewVecDense(4, g[:])); err != nil {
+		return d, false
 	}
 	return d, true
 }

@@ -470,20 +470,15 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 		if dst == nil {
 			dst = make([]float64, h.N())
 		}
+		// The nodes asked about, and the times of their judgements.
+		nodes := make([]trust.NodeID, len(idx))
+		at := make([]int64, len(idx))
+		for j, i := range idx {
+			nodes[j], at[j] = items[i].To, items[i].Time
+		}
 		ts, timed := s.(TimedScorer)
 		timed = timed && r.cfg.AskAtJudgement
-		var at []int64
-		if timed {
-			at = make([]int64, len(idx))
-			for j, i := range idx {
-				at[j] = items[i].Time
-			}
-		}
 		if ns, ok := s.(NodeScorer); ok || timed {
-			nodes := make([]trust.NodeID, len(idx))
-			for j, i := range idx {
-				nodes[j] = items[i].To
-			}
 			var err error
 			if timed {
 				err = ts.ScoreNodesAt(ctx, h, q, nodes, at, dst)
@@ -504,10 +499,6 @@ func (r *runner) scoreOn(ctx context.Context, h *trust.Graph, engines []int, ite
 			out[e][i] = x
 		}
 		if lp, ok := s.(LevelPredictor); ok {
-			nodes := make([]trust.NodeID, len(idx))
-			for j, i := range idx {
-				nodes[j] = items[i].To
-			}
 			var err error
 			if timed {
 				err = ts.LevelsAt(ctx, h, q, nodes, at, dst)
